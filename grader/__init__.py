@@ -1,0 +1,36 @@
+"""The grader for the backprop course.
+
+The data flow, one module per step:
+
+    course.py         what the course is (course_config.py, folders, the reference solutions)
+    submission.py     where a student's exercise file is, and loading it (.py or .ipynb)
+    notebook.py       turning a notebook into plain Python cells
+    handle.py         the handle checks call: student functions behind a guard
+    checks.py         the registry of checks (tests/checks/...), with points and visibility
+    expect.py         the assertions checks use; they raise failures that teach
+    diagnose.py       recognising known mistakes in observed vs expected numbers
+    run.py            running checks against a handle, one CheckResult each
+    report.py         text and HTML reports of results
+    local_check.py    `grader check` and `check()` in a notebook, for students
+    grade.py          `grader grade ROOT --output OUT`, for instructors
+    gradebook.py      results as rows, written to CSV
+    audit.py          `grader audit`: proof that the checks catch known mistakes
+    stubs.py          generating exercises/ from solutions/
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "check"]
+
+
+def check(*exercises: str, submission: str | None = None, hidden: bool = False):
+    """Run the public checks of EXERCISES and return a report (HTML in Jupyter, text elsewhere).
+
+    In a notebook that defines the exercise's functions, those definitions are checked;
+    otherwise the files in `exercises/` (or in `submission`).
+    """
+    from grader.local_check import check as _check
+
+    return _check(*exercises, submission=submission, hidden=hidden, _caller_depth=2)

@@ -1,0 +1,220 @@
+"""`grader audit`: the instructor's proof that the checks work.
+
+It grades, with every check (public and hidden):
+  - the references, several times: full marks, identical results every time;
+  - the stubs: zero, and no check may crash;
+  - the catalog of known-wrong implementations (tests/audit/catalog/<exercise>.toml, [[wrong]]):
+    each must lose points ("killed"); one that keeps full marks is a survivor;
+  - the catalog of correct-but-different implementations ([[correct]]): full marks each.
+A catalog entry is a patch of the reference (`find` -> `replace`, each `find` must occur
+exactly once) or a whole file (`file`, relative to tests/audit/catalog/files/).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import tomllib
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.course import load_course
+
+REFERENCE_RUNS = 5
+
+
+@dataclass(frozen=True)
+class Entry:
+    exercise: str
+    kind: str  # "wrong" or "correct"
+    id: str
+    description: str
+    patches: tuple[tuple[str, str], ...] = ()
+    file: str | None = None
+
+
+@dataclass
+class Outcome:
+    job: str
+    exercise: str
+    kind: str
+    description: str
+    score: float
+    max_score: float
+    statuses: list[tuple[str, str, str]] = field(default_factory=list)  # (check, status, message)
+    problem: str | None = None
+
+
+def catalog_dir() -> Path:
+    return load_course().root / "tests" / "audit" / "catalog"
+
+
+def load_catalog(exercise_ids: list[str]) -> list[Entry]:
+    entries = []
+    for ex_id in exercise_ids:
+        path = catalog_dir() / f"{ex_id}.toml"
+        if not path.is_file():
+            continue
+        data = tomllib.loads(path.read_text())
+        for kind in ("wrong", "correct"):
+            for item in data.get(kind, []):
+                patches = [(p["find"], p["replace"]) for p in item.get("patches", [])]
+                if "find" in item:
+                    patches.insert(0, (item["find"], item["replace"]))
+                entries.append(Entry(ex_id, kind, item["id"], item["description"],
+                                     tuple(patches), item.get("file")))
+    return entries
+
+
+def materialize(entry: Entry, folder: Path) -> Path:
+    """Write the entry's implementation into `folder` and return its path."""
+    if entry.file:
+        source = catalog_dir() / "files" / entry.file
+        target = folder / f"{entry.exercise}{source.suffix}"
+        target.write_bytes(source.read_bytes())
+        return target
+    from grader.stubs import strip_markers
+
+    text = strip_markers((load_course().solutions_dir / f"{entry.exercise}.py").read_text())
+    for find, replace in entry.patches:
+        count = text.count(find)
+        if count != 1:
+            raise ValueError(f"{entry.exercise}/{entry.id}: the text to replace occurs {count} "
+                             f"times in the reference (must be exactly once):\n{find}")
+        text = text.replace(find, replace)
+    target = folder / f"{entry.exercise}.py"
+    target.write_text(text)
+    return target
+
+
+def _grade(exercise: str, path: Path, stop_early: bool) -> tuple[float, float, list]:
+    from grader.checks import checks_for
+    from grader.failures import LoadError
+    from grader.run import missing_results, run_checks
+    from grader.submission import load
+
+    checks = checks_for(exercise, include_hidden=True)
+    try:
+        impl = load(path, exercise)
+        results = run_checks(checks, impl, notes=impl.notes, stop_at_first_failure=stop_early)
+    except LoadError as e:
+        results = missing_results(checks, e.status, e.message)
+    max_score = sum(c.points for c in checks)
+    return (sum(r.score for r in results), max_score,
+            [(r.check, r.status, r.message) for r in results])
+
+
+def _run_job(job: tuple[str, str, str, object]) -> Outcome:
+    name, exercise, kind, payload = job
+    from grader.checks import AUDIT_PROFILE, PROFILE, use_profile
+
+    # Known-wrong code only has to fail: skip Hypothesis' shrinking to save time.
+    use_profile(AUDIT_PROFILE if kind == "wrong" else PROFILE)
+    try:
+        if kind in ("reference", "stub"):
+            score, max_score, statuses = _grade(exercise, Path(str(payload)), stop_early=False)
+            return Outcome(name, exercise, kind, name, score, max_score, statuses)
+        assert isinstance(payload, Entry)
+        with tempfile.TemporaryDirectory(prefix="audit-") as tmp:
+            path = materialize(payload, Path(tmp))
+            score, max_score, statuses = _grade(exercise, path, stop_early=kind == "wrong")
+        return Outcome(name, exercise, kind, payload.description, score, max_score, statuses)
+    except Exception as e:  # a broken catalog entry is a finding, not a crash of the audit
+        return Outcome(name, exercise, kind, str(payload), 0.0, 0.0, [],
+                       problem=f"{type(e).__name__}: {e}")
+
+
+def jobs(exercise_ids: list[str]) -> list[tuple[str, str, str, object]]:
+    course = load_course()
+    out: list[tuple[str, str, str, object]] = []
+    for ex_id in exercise_ids:
+        for run in range(REFERENCE_RUNS):
+            out.append((f"reference #{run + 1}", ex_id, "reference",
+                        str(course.solutions_dir / f"{ex_id}.py")))
+        out.append(("stub", ex_id, "stub", str(course.exercises_dir / f"{ex_id}.py")))
+    for entry in load_catalog(exercise_ids):
+        out.append((entry.id, entry.exercise, entry.kind, entry))
+    return out
+
+
+def judge(outcomes: list[Outcome]) -> tuple[list[str], dict[str, tuple[int, int]]]:
+    """Problems found (empty when the checks are proven), and kills per exercise."""
+    problems: list[str] = []
+    kills: dict[str, tuple[int, int]] = {}
+    reference_runs: dict[str, list] = {}
+    for o in outcomes:
+        where = f"{o.exercise}/{o.job}"
+        if o.problem:
+            problems.append(f"{where}: could not be audited: {o.problem}")
+            continue
+        if o.kind == "reference":
+            reference_runs.setdefault(o.exercise, []).append(o.statuses)
+            if o.score != o.max_score:
+                bad = [f"{c} ({s}): {m.splitlines()[0] if m else ''}"
+                       for c, s, m in o.statuses if s != "passed"]
+                problems.append(f"{where}: the reference lost points: {'; '.join(bad)}")
+        elif o.kind == "stub":
+            crashed = [c for c, s, _ in o.statuses if s == "error"]
+            if o.score != 0 or crashed:
+                problems.append(f"{where}: the stub scored {o.score:g} (must be 0)"
+                                + (f"; checks crashed: {crashed}" if crashed else ""))
+        elif o.kind == "wrong":
+            killed, total = kills.get(o.exercise, (0, 0))
+            survived = o.score >= o.max_score
+            kills[o.exercise] = (killed + (not survived), total + 1)
+            if survived:
+                problems.append(f"SURVIVOR {where}: {o.description}")
+        elif o.kind == "correct" and o.score != o.max_score:
+            bad = [f"{c} ({s}): {m.splitlines()[0] if m else ''}"
+                   for c, s, m in o.statuses if s != "passed"]
+            problems.append(f"FALSE FAILURE {where}: {o.description}: {'; '.join(bad)}")
+    for ex_id, runs in reference_runs.items():
+        if any(r != runs[0] for r in runs):
+            problems.append(f"{ex_id}/reference: results differ between runs (not deterministic)")
+    return problems, kills
+
+
+def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
+          verbose: bool = False) -> int:
+    course = load_course()
+    ids = exercise_ids or list(course.exercises)
+    all_jobs = jobs(ids)
+    workers = workers or os.cpu_count() or 1
+    start = time.perf_counter()
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            outcomes = list(pool.map(_run_job, all_jobs, chunksize=1))
+    else:
+        outcomes = [_run_job(j) for j in all_jobs]
+    problems, kills = judge(outcomes)
+    elapsed = time.perf_counter() - start
+
+    print(f"Audit of {len(ids)} exercise(s), {len(all_jobs)} implementations graded "
+          f"in {elapsed:.1f} s with {workers} process(es).")
+    print(f"  {'exercise':<12}{'killed':>10}{'kill rate':>11}{'correct variants':>18}")
+    for ex_id in ids:
+        killed, total = kills.get(ex_id, (0, 0))
+        rate = f"{100 * killed / total:.0f}%" if total else "-"
+        n_correct = sum(1 for o in outcomes if o.exercise == ex_id and o.kind == "correct")
+        print(f"  {ex_id:<12}{f'{killed}/{total}':>10}{rate:>11}{n_correct:>18}")
+    if verbose:
+        for o in outcomes:
+            if o.kind == "wrong":
+                killer = next(((c, s) for c, s, _ in o.statuses if s != "passed"), None)
+                print(f"  {o.exercise}/{o.job}: "
+                      f"{'killed by ' + killer[0] + ' (' + killer[1] + ')' if killer else 'SURVIVED'}")
+    if problems:
+        print(f"\n{len(problems)} problem(s):")
+        for p in problems:
+            print(f"  {p}")
+        return 1
+    print("\nEvery known-wrong implementation lost points; references, stubs and correct "
+          "variants behaved.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(audit())

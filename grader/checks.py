@@ -1,0 +1,90 @@
+"""The registry of checks: `tests/checks/{public,hidden}/test_<exercise>.py`.
+
+A check is a plain pytest test function `test_<name>(impl, ...)`, usually with Hypothesis'
+`@given`. Its docstring's first line is the statement students see; its points and visibility
+come from `course_config.py`, which must list every check (a mismatch is a course error, not
+a silent zero). Public checks never import the reference solution; hidden ones may.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, settings
+
+from grader.course import Course, CourseError, import_path, load_course
+
+PROFILE = "grading"
+AUDIT_PROFILE = "grading-no-shrink"
+
+
+@dataclass(frozen=True)
+class Check:
+    exercise: str
+    name: str
+    statement: str
+    points: float
+    hidden: bool
+    function: Callable[..., Any]
+
+    @property
+    def id(self) -> str:
+        return f"{self.exercise}::{self.name}"
+
+
+def register_hypothesis_profiles(max_examples: int) -> None:
+    """Deterministic Hypothesis: same examples, same verdict, same text, on every run."""
+    common = dict(
+        max_examples=max_examples, derandomize=True, database=None, deadline=None,
+        report_multiple_bugs=False, print_blob=False,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                               HealthCheck.filter_too_much, HealthCheck.differing_executors],
+    )
+    settings.register_profile(PROFILE, **common)
+    # The audit only needs "does it fail", not the smallest failing input.
+    settings.register_profile(AUDIT_PROFILE, phases=[Phase.explicit, Phase.generate], **common)
+
+
+def use_profile(name: str = PROFILE, course: Course | None = None) -> None:
+    course = course or load_course()
+    register_hypothesis_profiles(course.hypothesis_max_examples)
+    settings.load_profile(name)
+
+
+@cache
+def checks_for(exercise_id: str, include_hidden: bool) -> tuple[Check, ...]:
+    course = load_course()
+    exercise = course.exercise(exercise_id)
+    out: list[Check] = []
+    kinds = [("public", exercise.public)] + ([("hidden", exercise.hidden)] if include_hidden else [])
+    for kind, points in kinds:
+        path = course.checks_dir / kind / f"test_{exercise_id}.py"
+        functions = _check_functions(import_path(path, f"_checks_{kind}_{exercise_id}"))
+        unlisted = set(functions) - set(points)
+        unknown = set(points) - set(functions)
+        if unlisted or unknown:
+            raise CourseError(
+                f"course_config.py and {path.relative_to(course.root)} disagree: "
+                + (f"checks without points: {sorted(unlisted)} " if unlisted else "")
+                + (f"points for checks that do not exist: {sorted(unknown)}" if unknown else ""))
+        for name, fn in functions.items():
+            out.append(Check(exercise_id, name, _statement(fn, path), float(points[name]),
+                             kind == "hidden", fn))
+    return tuple(out)
+
+
+def _check_functions(module: Any) -> dict[str, Callable[..., Any]]:
+    return {name[len("test_"):]: fn for name, fn in vars(module).items()
+            if name.startswith("test_") and callable(fn)}
+
+
+def _statement(fn: Callable[..., Any], path: Any) -> str:
+    doc = inspect.getdoc(fn)
+    if not doc:
+        raise CourseError(f"check {fn.__name__} in {path} has no docstring: its first line is "
+                          "the statement students see")
+    return doc.strip().splitlines()[0]

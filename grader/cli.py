@@ -1,0 +1,76 @@
+"""The `grader` command: check (students), grade and audit (instructors), stubs (authors)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="grader", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check", help="run the public checks on your exercises")
+    p.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise ids (default: all)")
+    p.add_argument("--submission", type=Path, help="folder to check (default: exercises/)")
+    p.add_argument("--hidden", action="store_true", help="also run hidden checks (instructors)")
+
+    p = sub.add_parser("grade", help="grade every student folder of ROOT")
+    p.add_argument("root", type=Path)
+    p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--quiet", action="store_true")
+
+    p = sub.add_parser("audit", help="prove the checks: references, stubs, known mistakes")
+    p.add_argument("exercises", nargs="*", metavar="EXERCISE")
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--verbose", action="store_true", help="show which check killed each mutant")
+
+    p = sub.add_parser("stubs", help="regenerate exercises/ from solutions/")
+    p.add_argument("--check", action="store_true", help="only report stubs that are out of date")
+
+    args = parser.parse_args(argv)
+    from grader.course import CourseError
+
+    try:
+        return _dispatch(args)
+    except CourseError as e:
+        print(f"grader: course configuration error: {e}", file=sys.stderr)
+        return 3
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "check":
+        from grader.local_check import check
+
+        report = check(*args.exercises, submission=args.submission, hidden=args.hidden)
+        assert report is not None
+        print(report.text())
+        return 0 if report.all_passed else 1
+    if args.command == "grade":
+        from grader.grade import grade
+
+        return grade(args.root, args.output, quiet=args.quiet)
+    if args.command == "audit":
+        from grader.audit import audit
+
+        return audit(args.exercises or None, workers=args.workers, verbose=args.verbose)
+    if args.command == "stubs":
+        from grader.course import load_course
+        from grader.stubs import stale_stubs, write_stubs
+
+        course = load_course()
+        ids = list(course.exercises)
+        if args.check:
+            stale = stale_stubs(course.solutions_dir, course.exercises_dir, ids)
+            for ex_id in stale:
+                print(f"exercises/{ex_id}.py is out of date: run `grader stubs`")
+            return 1 if stale else 0
+        for path in write_stubs(course.solutions_dir, course.exercises_dir, ids):
+            print(f"wrote {path.relative_to(course.root)}")
+        return 0
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""What the course is: `course_config.py`, its folders, and the reference solutions.
+
+The course root is the folder holding `course_config.py`: `$GRADER_COURSE_ROOT` if set,
+else the nearest one above the working directory, else the one this package was installed
+from. Everything else finds its files from here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+EXERCISE_IDS = ("softmax_ce", "gradcheck", "linreg_gd", "optimizers", "xor_net")
+
+
+class CourseError(Exception):
+    """The course itself is misconfigured (not the student's fault)."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    title: str
+    functions: tuple[str, ...]
+    public: dict[str, float]
+    hidden: dict[str, float]
+    time_limit_s: float
+    memory_limit_mb: int
+    due: str | None = None
+
+    @property
+    def points(self) -> float:
+        return sum(self.public.values()) + sum(self.hidden.values())
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+    name: str
+    version: str
+    seed: int
+    hypothesis_max_examples: int
+    exercises: dict[str, Exercise] = field(default_factory=dict)
+
+    @property
+    def solutions_dir(self) -> Path:
+        return self.root / "solutions"
+
+    @property
+    def exercises_dir(self) -> Path:
+        return self.root / "exercises"
+
+    @property
+    def checks_dir(self) -> Path:
+        return self.root / "tests" / "checks"
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        try:
+            return self.exercises[exercise_id]
+        except KeyError:
+            known = ", ".join(self.exercises)
+            raise CourseError(f"unknown exercise {exercise_id!r}; the course has: {known}") from None
+
+
+def find_root() -> Path:
+    env = os.environ.get("GRADER_COURSE_ROOT")
+    if env:
+        root = Path(env).resolve()
+        if not (root / "course_config.py").is_file():
+            raise CourseError(f"GRADER_COURSE_ROOT={env} has no course_config.py")
+        return root
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        if (folder / "course_config.py").is_file() and (folder / "grader").is_dir():
+            return folder.resolve()
+    installed = Path(__file__).resolve().parent.parent
+    if (installed / "course_config.py").is_file():
+        return installed
+    raise CourseError("no course_config.py found: run from inside the course folder "
+                      "or set GRADER_COURSE_ROOT")
+
+
+def import_path(path: Path, module_name: str) -> ModuleType:
+    """Import a trusted file of the course (config, checks, references) by its path."""
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise CourseError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@cache
+def load_course(root: Path | None = None) -> Course:
+    root = root or find_root()
+    config = import_path(root / "course_config.py", "course_config")
+    exercises = {}
+    for ex_id, spec in config.EXERCISES.items():
+        try:
+            exercises[ex_id] = Exercise(
+                id=ex_id, title=spec["title"], functions=tuple(spec["functions"]),
+                public=dict(spec["public"]), hidden=dict(spec.get("hidden", {})),
+                time_limit_s=float(spec["time_limit_s"]),
+                memory_limit_mb=int(spec["memory_limit_mb"]), due=spec.get("due"),
+            )
+        except KeyError as missing:
+            raise CourseError(f"course_config.py: exercise {ex_id!r} lacks {missing}") from None
+    return Course(root=root, name=config.COURSE_NAME, version=config.COURSE_VERSION,
+                  seed=int(config.SEED), hypothesis_max_examples=int(config.HYPOTHESIS_MAX_EXAMPLES),
+                  exercises=exercises)
+
+
+@cache
+def reference(exercise_id: str) -> ModuleType:
+    """The reference solution of an exercise. Only hidden checks and the audit use it."""
+    course = load_course()
+    return import_path(course.solutions_dir / f"{exercise_id}.py", f"_reference_{exercise_id}")

@@ -1,0 +1,84 @@
+"""What a check can conclude about the code under test, as exceptions.
+
+A check passes by returning. Every other outcome is one of these exceptions, which carry the
+text a student reads: what was checked, what was observed and expected, and a diagnosis when
+the numbers reveal a known mistake.
+"""
+
+from __future__ import annotations
+
+
+class CheckFailure(AssertionError):
+    """The code ran but its answer is wrong.
+
+    `summary` says what is wrong in one sentence; `details` are further lines (observed vs
+    expected, worst entry); `diagnosis` names the likely mistake when one is recognised.
+    """
+
+    def __init__(self, summary: str, details: list[str] | None = None,
+                 diagnosis: str | None = None) -> None:
+        self.summary = summary
+        self.details = list(details or [])
+        self.diagnosis = diagnosis
+        super().__init__(self.text())
+
+    def text(self) -> str:
+        lines = [self.summary, *self.details]
+        if self.diagnosis:
+            lines.append(f"Likely mistake: {self.diagnosis}")
+        return "\n".join(lines)
+
+
+class NotAttempted(CheckFailure):
+    """The student's function still raises NotImplementedError (an untouched stub)."""
+
+    def __init__(self, function: str) -> None:
+        self.function = function
+        super().__init__(f"Not attempted yet: `{function}` still raises NotImplementedError.")
+
+
+class MissingFunction(CheckFailure, AttributeError):
+    """The submission does not define a name the contract requires."""
+
+    def __init__(self, name: str, exercise: str) -> None:
+        self.name = name
+        super().__init__(
+            f"`{name}` is not defined in your {exercise} code: the exercise asks for it "
+            "by exactly this name."
+        )
+
+
+class StudentCodeError(Exception):
+    """The student's code raised an exception (or exited) while a check called it."""
+
+    def __init__(self, function: str, error: BaseException, where: str | None,
+                 signature_mismatch: bool = False) -> None:
+        self.function = function
+        self.error_type = type(error).__name__
+        self.error_text = _one_line(str(error))
+        self.where = where
+        self.signature_mismatch = signature_mismatch
+        super().__init__(self.text())
+
+    def text(self) -> str:
+        if self.signature_mismatch:
+            return (f"`{self.function}` could not be called as the exercise specifies "
+                    f"({self.error_type}: {self.error_text}). Check its parameters against "
+                    "the signature in the exercise.")
+        where = f" ({self.where})" if self.where else ""
+        text = f": {self.error_text}" if self.error_text else ""
+        return f"`{self.function}` raised {self.error_type}{text}{where}."
+
+
+class LoadError(Exception):
+    """A student's exercise file could not be turned into code to check."""
+
+    def __init__(self, status: str, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(message)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,50 @@
+"""Results as gradebook rows, and the gradebook as a CSV file and a pandas DataFrame.
+
+One row per (student, exercise, check). Each row records what is needed to reproduce it:
+the grader and course versions and the seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from grader import __version__
+from grader.course import load_course
+from grader.results import CheckResult
+
+COLUMNS = ["student", "exercise", "check", "score", "max_score", "status", "message",
+           "hidden", "duration_s", "seed", "grader_version", "course_version"]
+
+
+def rows(student: str, results: Iterable[CheckResult]) -> list[dict]:
+    course = load_course()
+    return [{"student": student, "exercise": r.exercise, "check": r.check, "score": r.score,
+             "max_score": r.max_score, "status": r.status, "message": r.message,
+             "hidden": r.hidden, "duration_s": r.duration_s, "seed": course.seed,
+             "grader_version": __version__, "course_version": course.version}
+            for r in results]
+
+
+def write_csv(all_rows: list[dict], path: Path) -> None:
+    import pandas as pd
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(all_rows, columns=COLUMNS)
+    tmp = path.with_suffix(".csv.tmp")
+    frame.to_csv(tmp, index=False)
+    tmp.replace(path)  # never leave a half-written gradebook behind
+
+
+def totals(all_rows: list[dict]):
+    """Students x exercises, points earned, with a total column."""
+    import pandas as pd
+
+    frame = pd.DataFrame(all_rows, columns=COLUMNS)
+    if frame.empty:
+        return frame
+    wide = frame.pivot_table(index="student", columns="exercise", values="score",
+                             aggfunc="sum", sort=False)
+    wide = wide[[ex for ex in load_course().exercises if ex in wide.columns]]
+    wide["total"] = wide.sum(axis=1)
+    return wide

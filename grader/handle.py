@@ -1,0 +1,116 @@
+"""The handle a check calls: the code under test, by name, behind a guard.
+
+Checks never import student code; they receive an `Implementation` and call
+`impl.softmax(x)`. The guard turns what student code does into outcomes a check can report:
+a missing name, an untouched stub (NotImplementedError), an exception, an exit. Objects the
+student's classes create come back as `StudentObject` handles whose methods are guarded too.
+The sandboxed engine replaces this class with a proxy of the same shape.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from grader.failures import CheckFailure, MissingFunction, NotAttempted, StudentCodeError
+
+
+class Implementation:
+    """One exercise's code under test, as a namespace of functions, classes and constants."""
+
+    def __init__(self, exercise: str, namespace: Mapping[str, Any], *, source_file: str = "",
+                 notes: list[str] | None = None) -> None:
+        self._exercise = exercise
+        self._namespace = dict(namespace)
+        self._source_file = source_file
+        self.notes = list(notes or [])
+
+    @property
+    def exercise(self) -> str:
+        return self._exercise
+
+    def defines(self, name: str) -> bool:
+        return name in self._namespace
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            value = self._namespace[name]
+        except KeyError:
+            raise MissingFunction(name, self._exercise) from None
+        if callable(value):
+            return _guard(value, name, self._source_file)
+        return value
+
+
+class StudentObject:
+    """An instance of a student's class (an optimizer), reachable only through guarded calls."""
+
+    def __init__(self, obj: Any, label: str, source_file: str) -> None:
+        self._obj = obj
+        self._label = label
+        self._source_file = source_file
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        label = f"{self._label}.{name}"
+        try:
+            value = getattr(self._obj, name)
+        except AttributeError:
+            raise CheckFailure(f"`{label}` is not defined: the exercise asks for it.") from None
+        except Exception as error:  # a property that raises is student code too
+            raise _student_error(label, error, self._source_file) from None
+        if callable(value):
+            return _guard(value, label, self._source_file)
+        return value
+
+    def unwrap_for_student(self) -> Any:
+        """The raw object, for passing back into the student's own functions."""
+        return self._obj
+
+
+def _guard(fn: Callable[..., Any], label: str, source_file: str) -> Callable[..., Any]:
+    is_class = isinstance(fn, type)
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = fn(*args, **kwargs)
+        except NotImplementedError:
+            raise NotAttempted(label) from None
+        except (CheckFailure, StudentCodeError):
+            raise  # raised by a grader callback the student's code called
+        except (Exception, SystemExit) as error:
+            raise _student_error(label, error, source_file) from None
+        if is_class:
+            return StudentObject(result, fn.__name__, source_file)
+        return result
+
+    call.__name__ = getattr(fn, "__name__", label)
+    call.__qualname__ = label
+    call.__wrapped_student__ = fn  # the raw callable, e.g. a class to pass into student code
+    return call
+
+
+def _student_error(label: str, error: BaseException, source_file: str) -> StudentCodeError:
+    frames = traceback.extract_tb(error.__traceback__)
+    # frames[0] is the guard's own call; a TypeError with nothing below it failed while
+    # binding the arguments, which means the signature does not match the contract.
+    mismatch = isinstance(error, TypeError) and len(frames) <= 1
+    where = None
+    for frame in reversed(frames):
+        if source_file and frame.filename == source_file or frame.filename.startswith("<cell"):
+            where = f"line {frame.lineno}, in {frame.name}"
+            break
+    if isinstance(error, SystemExit):
+        return StudentCodeError(label, RuntimeError(f"called sys.exit({error.code!r})"), where)
+    return StudentCodeError(label, error, where, signature_mismatch=mismatch)
+
+
+def unwrap(value: Any) -> Any:
+    """What to hand to student code for a value that came out of a handle."""
+    if isinstance(value, StudentObject):
+        return value.unwrap_for_student()
+    return getattr(value, "__wrapped_student__", value)

@@ -1,0 +1,80 @@
+"""`grader check` and `check()` in a notebook: the student's public checks, with feedback.
+
+In a notebook whose namespace defines an exercise's functions, `check("softmax_ce")` checks
+those definitions; otherwise it loads the exercise file from `exercises/` (or `submission`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+from pathlib import Path
+from typing import Any
+
+from grader.checks import checks_for, use_profile
+from grader.course import load_course
+from grader.failures import LoadError
+from grader.handle import Implementation
+from grader.report import ExerciseReport, Report
+from grader.results import CheckResult
+from grader.run import missing_results, run_checks
+from grader.submission import find_exercise_file, load
+
+# True while a submission is being loaded: a `check()` cell inside a graded notebook is a no-op.
+LOADING: contextvars.ContextVar[bool] = contextvars.ContextVar("grader_loading", default=False)
+
+
+def check(*exercises: str, submission: str | Path | None = None, hidden: bool = False,
+          _caller_depth: int = 1) -> Report | None:
+    if LOADING.get():
+        return None
+    course = load_course()
+    use_profile()
+    ids = list(exercises) or list(course.exercises)
+    caller = _caller_namespace(_caller_depth + 1) if submission is None else None
+    folder = Path(submission) if submission is not None else course.exercises_dir
+    reports = []
+    for ex_id in ids:
+        exercise = course.exercise(ex_id)
+        if caller is not None and any(name in caller for name in exercise.functions):
+            impl = Implementation(ex_id, caller, source_file="<notebook>")
+            source = "this notebook"
+        else:
+            impl, source = None, None
+        reports.append(check_exercise(ex_id, folder, hidden=hidden, impl=impl, source=source))
+    return Report(reports)
+
+
+def check_exercise(exercise_id: str, folder: Path, *, hidden: bool = False,
+                   impl: Implementation | None = None, source: str | None = None
+                   ) -> ExerciseReport:
+    course = load_course()
+    exercise = course.exercise(exercise_id)
+    checks = checks_for(exercise_id, include_hidden=hidden)
+    results: list[CheckResult]
+    if impl is None:
+        path = find_exercise_file(folder, exercise_id)
+        if path is None:
+            message = (f"No {exercise_id}.py or {exercise_id}.ipynb in {folder} "
+                       "(or its exercises/ subfolder).")
+            return ExerciseReport(exercise, missing_results(checks, "missing", message), str(folder))
+        source = str(path)
+        try:
+            impl = load(path, exercise_id)
+        except LoadError as e:
+            return ExerciseReport(exercise, missing_results(checks, e.status, e.message), source)
+    results = run_checks(checks, impl, notes=impl.notes)
+    return ExerciseReport(exercise, results, source or "")
+
+
+def _caller_namespace(depth: int) -> dict[str, Any] | None:
+    """The globals of an interactive caller (a notebook or REPL), else None."""
+    frame = inspect.currentframe()
+    for _ in range(depth):
+        frame = frame.f_back if frame is not None else None
+    if frame is None:
+        return None
+    namespace = frame.f_globals
+    if namespace.get("__name__") != "__main__" or "__file__" in namespace:
+        return None
+    return namespace

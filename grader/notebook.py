@@ -1,0 +1,87 @@
+"""Turning a student's notebook into plain Python cells.
+
+IPython syntax (`%matplotlib inline`, `!pip install ...`, `%%time`) becomes ordinary calls on
+`get_ipython()`, which during loading is a quiet stand-in shell: magics do nothing, except
+that the bodies of `%%time`, `%%timeit` and `%%capture` cells run once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from grader.failures import LoadError
+
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+_BODY_RUNNING_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    index: int
+    source: str  # plain Python
+
+
+def code_cells(raw: bytes, name: str) -> list[Cell]:
+    """The code cells of a notebook file, as Python source. Raises LoadError if unreadable."""
+    if len(raw) > MAX_NOTEBOOK_BYTES:
+        raise LoadError("error", f"{name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB.")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise LoadError("error", f"{name} is not UTF-8 text (byte {e.start}).") from None
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise LoadError("error", f"{name} is not a valid notebook: it is not JSON ({e}).") from None
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if cells is None and isinstance(data, dict):  # nbformat 3 keeps cells in worksheets
+        cells = [c for ws in data.get("worksheets", []) if isinstance(ws, dict)
+                 for c in ws.get("cells", [])]
+    if not isinstance(cells, list):
+        raise LoadError("error", f"{name} is not a valid notebook: it has no list of cells.")
+    out = []
+    for i, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", cell.get("input", ""))
+        if isinstance(source, list):
+            source = "".join(s for s in source if isinstance(s, str))
+        if not isinstance(source, str):
+            continue
+        out.append(Cell(i, _to_python(source)))
+    return out
+
+
+def _to_python(source: str) -> str:
+    if "%" not in source and "!" not in source:
+        return source
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # leave it to the compiler to report the syntax error
+        return source
+
+
+class QuietShell:
+    """What `get_ipython()` returns while a notebook is loaded for grading."""
+
+    def __init__(self, namespace: dict[str, Any]) -> None:
+        self._namespace = namespace
+
+    def run_line_magic(self, name: str, line: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def run_cell_magic(self, name: str, line: str, body: str, *args: Any, **kwargs: Any) -> None:
+        if name in _BODY_RUNNING_CELL_MAGICS:
+            exec(compile(_to_python(body), f"<cell magic %%{name}>", "exec"), self._namespace)
+        return None
+
+    def system(self, command: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def getoutput(self, command: str, *args: Any, **kwargs: Any) -> list[str]:
+        return []
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None

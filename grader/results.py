@@ -1,0 +1,28 @@
+"""The outcome of one check on one submission: plain data, ready for any report."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+# "missing": nothing to grade (no file, or a function the check needs is not defined).
+STATUSES = ("passed", "failed", "error", "missing")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    exercise: str
+    check: str
+    statement: str
+    hidden: bool
+    status: str
+    score: float
+    max_score: float
+    message: str = ""
+    duration_s: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def as_row(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,136 @@
+"""Running checks against an implementation handle.
+
+Every outcome becomes a CheckResult; nothing a check or the code under test does escapes
+as an exception. Hidden checks report only their statement: neither their inputs nor the
+observed values reach the student.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+from hypothesis.errors import Flaky, HypothesisException
+
+from grader.checks import Check
+from grader.expect import fmt
+from grader.failures import CheckFailure, MissingFunction, StudentCodeError
+from grader.results import CheckResult
+
+HIDDEN_FAILED = "Hidden check failed: {statement} (its inputs are not shown)."
+HIDDEN_ERROR = "Hidden check: your code raised an error while it ran: {statement}."
+
+
+def run_checks(checks: Iterable[Check], impl: Any, *, notes: Iterable[str] = (),
+               stop_at_first_failure: bool = False) -> list[CheckResult]:
+    results = []
+    for check in checks:
+        result = run_check(check, impl)
+        if notes and not result.passed:
+            result = _with_notes(result, notes)
+        results.append(result)
+        if stop_at_first_failure and not result.passed:
+            break
+    return results
+
+
+def run_check(check: Check, impl: Any) -> CheckResult:
+    start = time.perf_counter()
+    status, message = _outcome(check, impl)
+    if check.hidden and status != "passed" and status != "missing":
+        template = HIDDEN_ERROR if status == "error" else HIDDEN_FAILED
+        message = template.format(statement=check.statement)
+    return CheckResult(
+        exercise=check.exercise, check=check.name, statement=check.statement,
+        hidden=check.hidden, status=status,
+        score=check.points if status == "passed" else 0.0, max_score=check.points,
+        message=message, duration_s=round(time.perf_counter() - start, 4),
+    )
+
+
+def missing_results(checks: Iterable[Check], status: str, message: str) -> list[CheckResult]:
+    """Every check of an exercise that could not be loaded gets the same status and zero."""
+    return [CheckResult(c.exercise, c.name, c.statement, c.hidden, status, 0.0, c.points, message)
+            for c in checks]
+
+
+def _outcome(check: Check, impl: Any) -> tuple[str, str]:
+    fn = _recording_inputs(check.function)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
+            fn(impl)
+    except MissingFunction as failure:
+        return "missing", failure.text()
+    except CheckFailure as failure:
+        return "failed", failure.text() + _inputs_text(failure)
+    except StudentCodeError as error:
+        return "error", error.text() + _inputs_text(error)
+    except Flaky:
+        return "failed", ("Your code gave different results for the same input when it was "
+                          "called again: does it use randomness or state left over from an "
+                          "earlier call?")
+    except HypothesisException as e:
+        return "error", f"The check could not run ({type(e).__name__}); please tell the course staff."
+    except AssertionError as e:  # a plain `assert` in a check
+        return "failed", str(e) or f"{check.statement}: the property does not hold."
+    except Exception as e:
+        return "error", (f"Your result could not be checked ({type(e).__name__}: "
+                         f"{' '.join(str(e).split())[:200]}); make sure it has the type and "
+                         "shape the exercise asks for.")
+    return "passed", ""
+
+
+def _recording_inputs(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Attach the inputs of the failing example to the exception Hypothesis re-raises.
+
+    Hypothesis replays the smallest failing example last, so the inputs attached to the
+    exception it raises are the minimal ones. `inner_test` is Hypothesis' documented hook
+    for wrapping the test body.
+    """
+    hyp = getattr(fn, "hypothesis", None)
+    if hyp is None or getattr(hyp.inner_test, "_records_inputs", False):
+        return fn
+    inner = hyp.inner_test
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return inner(*args, **kwargs)
+        except BaseException as error:
+            error._grader_inputs = kwargs  # type: ignore[attr-defined]
+            raise
+
+    recording._records_inputs = True  # type: ignore[attr-defined]
+    hyp.inner_test = recording
+    return fn
+
+
+def _inputs_text(error: BaseException) -> str:
+    inputs = getattr(error, "_grader_inputs", None)
+    if not inputs:
+        return ""
+    shown = "\n".join(f"  {name} = {_show(value)}" for name, value in inputs.items()
+                      if not name.startswith("_"))
+    return f"\nSmallest failing input:\n{shown}" if shown else ""
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        prefix = f"array of shape {value.shape}: " if value.size > 24 else ""
+        return prefix + fmt(value).replace("\n", "\n    ")
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return repr(value)
+    if isinstance(value, (list, tuple, dict)):
+        return fmt(value) if not isinstance(value, dict) else repr(
+            {k: _show(v) for k, v in value.items()})
+    return type(value).__name__
+
+
+def _with_notes(result: CheckResult, notes: Iterable[str]) -> CheckResult:
+    from dataclasses import replace
+
+    extra = "\n".join(f"Note: {n}" for n in notes)
+    return replace(result, message=f"{result.message}\n{extra}" if result.message else extra)

@@ -1,0 +1,1 @@
+"""hidden checks for exercise gradcheck (placeholder: to be written)."""

@@ -1,0 +1,1 @@
+"""hidden checks for exercise optimizers (placeholder: to be written)."""

@@ -1,0 +1,1 @@
+"""public checks for exercise gradcheck (placeholder: to be written)."""

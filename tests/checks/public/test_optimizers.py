@@ -1,0 +1,1 @@
+"""public checks for exercise optimizers (placeholder: to be written)."""

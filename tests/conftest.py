@@ -1,0 +1,35 @@
+"""pytest wiring for the course checks.
+
+`pytest tests/checks` runs every check against the reference solutions (the instructor's
+proof that they pass); `--submission DIR` runs them against a student's folder instead, e.g.
+`pytest tests/checks/public --submission exercises`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.checks import use_profile
+from grader.course import load_course
+from grader.submission import find_exercise_file, load
+
+use_profile()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--submission", default=None,
+                     help="folder with the exercises to check (default: solutions/)")
+
+
+@pytest.fixture(scope="module")
+def impl(request: pytest.FixtureRequest):
+    """The implementation under test for the exercise this check module is about."""
+    exercise_id = Path(request.module.__file__).stem.removeprefix("test_")
+    folder = request.config.getoption("--submission")
+    folder = Path(folder) if folder else load_course().solutions_dir
+    path = find_exercise_file(folder, exercise_id)
+    if path is None:
+        pytest.fail(f"no {exercise_id}.py or {exercise_id}.ipynb in {folder}")
+    return load(path, exercise_id)
