@@ -124,7 +124,8 @@ def expect_close(observed: Any, expected: Any, *, what: str, rtol: float = 1e-7,
                        f"(tolerance {atol:g} + {rtol:g}*|{against}|).")
     if diagnosis is None:
         diagnosis = diagnose(o, e, likely) if e.ndim else _scalar_diagnosis(o, e, likely)
-    raise CheckFailure(f"{what} does not match the {against} value{'s' if e.ndim else ''}.",
+    target = f"the {against} value{'s' if e.ndim else ''}" if against == "expected" else against
+    raise CheckFailure(f"{what} does not match {target}.",
                        details, diagnosis)
 
 

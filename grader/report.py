@@ -52,8 +52,13 @@ class ExerciseReport:
             lines.append(f"  {r.check:<{width}}{points:>8}  {label(r)}{tag}")
         lines.append(f"  {'total':<{width}}{fmt_points(self.score) + '/' + fmt_points(self.max_score):>8}")
         shown_missing = False
+        todo = sorted({r.message.split("`")[1] for r in self.results
+                       if label(r) == "not attempted" and "`" in r.message})
+        if todo:
+            lines += ["", f"  Not attempted yet: {', '.join(todo)} still raise"
+                          " NotImplementedError. Fill them in, then check again."]
         for r in self.results:
-            if r.passed:
+            if r.passed or label(r) == "not attempted":
                 continue
             if r.status == "missing" and not r.message.startswith("`"):
                 if shown_missing:

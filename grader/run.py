@@ -18,7 +18,7 @@ from hypothesis.errors import Flaky, HypothesisException
 
 from grader.checks import Check
 from grader.expect import fmt
-from grader.failures import CheckFailure, MissingFunction, StudentCodeError
+from grader.failures import CheckFailure, MissingFunction, NotAttempted, StudentCodeError
 from grader.results import CheckResult
 
 HIDDEN_FAILED = "Hidden check failed: {statement} (its inputs are not shown)."
@@ -43,7 +43,7 @@ def run_check(check: Check, impl: Any) -> CheckResult:
     status, message = _outcome(check, impl)
     if check.hidden and status != "passed" and status != "missing":
         template = HIDDEN_ERROR if status == "error" else HIDDEN_FAILED
-        message = template.format(statement=check.statement)
+        message = template.format(statement=check.statement.rstrip("."))
     return CheckResult(
         exercise=check.exercise, check=check.name, statement=check.statement,
         hidden=check.hidden, status=status,
@@ -65,6 +65,8 @@ def _outcome(check: Check, impl: Any) -> tuple[str, str]:
             fn(impl)
     except MissingFunction as failure:
         return "missing", failure.text()
+    except NotAttempted as failure:
+        return "failed", failure.text()
     except CheckFailure as failure:
         return "failed", failure.text() + _inputs_text(failure)
     except StudentCodeError as error:
@@ -109,12 +111,13 @@ def _recording_inputs(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _inputs_text(error: BaseException) -> str:
-    inputs = getattr(error, "_grader_inputs", None)
-    if not inputs:
-        return ""
-    shown = "\n".join(f"  {name} = {_show(value)}" for name, value in inputs.items()
-                      if not name.startswith("_"))
-    return f"\nSmallest failing input:\n{shown}" if shown else ""
+    inputs = getattr(error, "_grader_inputs", None) or {}
+    lines = [f"  {name} = {_show(value)}" for name, value in inputs.items()
+             if name not in ("impl", "data") and not name.startswith("_")]
+    # Values drawn interactively with st.data() appear only in Hypothesis' notes.
+    lines += [f"  {note.split(':', 1)[0].strip()} = {note.split(':', 1)[1].strip()}"
+              for note in getattr(error, "__notes__", []) if note.startswith("Draw ")]
+    return ("\nSmallest failing input:\n" + "\n".join(lines)) if lines else ""
 
 
 def _show(value: Any) -> str:

@@ -8,6 +8,7 @@ cell that fails is skipped with a note, as a student re-running their notebook w
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import warnings
@@ -104,8 +105,10 @@ def _student_import_context(folder: Path) -> Iterator[None]:
     saved_argv, saved_cwd = list(sys.argv), os.getcwd()
     os.environ.setdefault("MPLBACKEND", "Agg")
     token = local_check.LOADING.set(True)
+    sink = io.StringIO()  # what the student's file prints while it loads is not feedback
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), contextlib.redirect_stdout(sink), \
+                contextlib.redirect_stderr(sink):
             warnings.simplefilter("ignore")
             yield
     finally:
