@@ -1,0 +1,35 @@
+# The two commands of the quick start: `make demo` and `make test`.
+# Both create .venv on first use with the Python on PATH and install the project into it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test setup audit lint bench clean
+
+demo: setup
+	$(BIN)/grader grade demo/submissions --output out/demo
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/grader stubs --check
+	$(BIN)/python -m pytest -q
+
+audit: setup
+	$(BIN)/grader audit --verbose
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python benchmarks/check_speed.py
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@sh tools/bootstrap.sh "$(PYTHON)" "$(VENV)"
+	@touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) out *.egg-info

@@ -1,0 +1,4 @@
+import numpy as np
+
+def softmax(logits)
+    return logits

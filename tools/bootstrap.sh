@@ -1,0 +1,35 @@
+#!/bin/sh
+# Create the virtual environment and install the project. Installs Debian's python3-venv when
+# the Python on PATH cannot create a venv and we are root; says what to do otherwise.
+set -eu
+PYTHON=${1:-python3}
+VENV=${2:-.venv}
+
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    echo "bootstrap: '$PYTHON' is not on PATH. Install Python 3.10 or newer (Debian: apt-get install python3 python3-venv)." >&2
+    exit 1
+fi
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+    echo "bootstrap: $("$PYTHON" --version 2>&1) is too old; Python 3.10 or newer is needed." >&2
+    exit 1
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+    if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
+        rm -rf "$VENV"
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+            echo "bootstrap: installing Debian's python3-venv (needed to create $VENV)"
+            apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-venv
+            "$PYTHON" -m venv "$VENV"
+        else
+            echo "bootstrap: '$PYTHON -m venv' failed. Install your system's venv package (Debian: sudo apt-get install python3-venv) and run make again." >&2
+            exit 1
+        fi
+    fi
+fi
+echo "bootstrap: installing the project into $VENV"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "is ignored" || true
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "is ignored" || true
+"$VENV/bin/python" -c "import grader, numpy, pandas, hypothesis, pytest, nbformat" || {
+    echo "bootstrap: the installation is incomplete (see pip's messages above)." >&2
+    exit 1
+}
