@@ -16,10 +16,11 @@ import os
 import sys
 import tempfile
 import time
-import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from grader.course import load_course
 
@@ -204,8 +205,8 @@ def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
         for o in outcomes:
             if o.kind == "wrong":
                 killer = next(((c, s) for c, s, _ in o.statuses if s != "passed"), None)
-                print(f"  {o.exercise}/{o.job}: "
-                      f"{'killed by ' + killer[0] + ' (' + killer[1] + ')' if killer else 'SURVIVED'}")
+                verdict = f"killed by {killer[0]} ({killer[1]})" if killer else "SURVIVED"
+                print(f"  {o.exercise}/{o.job}: {verdict}")
     if problems:
         print(f"\n{len(problems)} problem(s):")
         for p in problems:

@@ -60,7 +60,9 @@ def checks_for(exercise_id: str, include_hidden: bool) -> tuple[Check, ...]:
     course = load_course()
     exercise = course.exercise(exercise_id)
     out: list[Check] = []
-    kinds = [("public", exercise.public)] + ([("hidden", exercise.hidden)] if include_hidden else [])
+    kinds = [("public", exercise.public)]
+    if include_hidden:
+        kinds.append(("hidden", exercise.hidden))
     for kind, points in kinds:
         path = course.checks_dir / kind / f"test_{exercise_id}.py"
         functions = _check_functions(import_path(path, f"_checks_{kind}_{exercise_id}"))

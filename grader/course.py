@@ -64,7 +64,8 @@ class Course:
             return self.exercises[exercise_id]
         except KeyError:
             known = ", ".join(self.exercises)
-            raise CourseError(f"unknown exercise {exercise_id!r}; the course has: {known}") from None
+            raise CourseError(
+                f"unknown exercise {exercise_id!r}; the course has: {known}") from None
 
 
 def find_root() -> Path:
@@ -111,7 +112,8 @@ def load_course(root: Path | None = None) -> Course:
         except KeyError as missing:
             raise CourseError(f"course_config.py: exercise {ex_id!r} lacks {missing}") from None
     return Course(root=root, name=config.COURSE_NAME, version=config.COURSE_VERSION,
-                  seed=int(config.SEED), hypothesis_max_examples=int(config.HYPOTHESIS_MAX_EXAMPLES),
+                  seed=int(config.SEED),
+                  hypothesis_max_examples=int(config.HYPOTHESIS_MAX_EXAMPLES),
                   exercises=exercises)
 
 

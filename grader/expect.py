@@ -129,7 +129,8 @@ def expect_close(observed: Any, expected: Any, *, what: str, rtol: float = 1e-7,
                        details, diagnosis)
 
 
-def _scalar_diagnosis(o: np.ndarray, e: np.ndarray, likely: Mapping[float, str] | None) -> str | None:
+def _scalar_diagnosis(o: np.ndarray, e: np.ndarray,
+                      likely: Mapping[float, str] | None) -> str | None:
     return diagnose(o.reshape(1), e.reshape(1), likely) if float(e) != 0 else None
 
 

@@ -53,7 +53,14 @@ def grade(root: Path, output: Path, quiet: bool = False) -> int:
     for i, folder in enumerate(students, start=1):
         if not quiet:
             print(f"[{i}/{len(students)}] grading {folder.name}", file=sys.stderr)
-        all_rows += rows(folder.name, grade_student(folder))
+        try:
+            results = grade_student(folder)
+        except Exception as e:  # a grader bug on one student must not cost the others
+            results = [r for ex in load_course().exercises for r in missing_results(
+                checks_for(ex, include_hidden=True), "error",
+                f"The grader failed on this submission ({type(e).__name__}); "
+                "please report it to the course staff.")]
+        all_rows += rows(folder.name, results)
         write_csv(all_rows, output / "gradebook.csv")  # what is graded is never lost
     write_csv(all_rows, output / "gradebook.csv")
     if not quiet:

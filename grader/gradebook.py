@@ -37,14 +37,22 @@ def write_csv(all_rows: list[dict], path: Path) -> None:
 
 
 def totals(all_rows: list[dict]):
-    """Students x exercises, points earned, with a total column."""
+    """Students x exercises: points earned, total, percent, and a row of maximum points."""
     import pandas as pd
 
     frame = pd.DataFrame(all_rows, columns=COLUMNS)
     if frame.empty:
         return frame
+    order = [ex for ex in load_course().exercises if ex in set(frame["exercise"])]
     wide = frame.pivot_table(index="student", columns="exercise", values="score",
-                             aggfunc="sum", sort=False)
-    wide = wide[[ex for ex in load_course().exercises if ex in wide.columns]]
+                             aggfunc="sum", sort=False)[order]
+    maxima = frame.pivot_table(index="student", columns="exercise", values="max_score",
+                               aggfunc="sum", sort=False)[order].iloc[0]
     wide["total"] = wide.sum(axis=1)
-    return wide
+    wide["percent"] = (100 * wide["total"] / maxima.sum()).round(1)
+    problems = frame[frame["status"].isin(["error", "missing"])]
+    wide["problems"] = (problems.groupby("student")["exercise"]
+                        .agg(lambda ex: ", ".join(dict.fromkeys(ex))).reindex(wide.index)
+                        .fillna(""))
+    wide.loc["(max)"] = [*maxima.tolist(), maxima.sum(), 100.0, ""]
+    return wide.loc[["(max)", *[s for s in wide.index if s != "(max)"]]]

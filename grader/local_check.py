@@ -57,7 +57,8 @@ def check_exercise(exercise_id: str, folder: Path, *, hidden: bool = False,
         if path is None:
             message = (f"No {exercise_id}.py or {exercise_id}.ipynb in {folder} "
                        "(or its exercises/ subfolder).")
-            return ExerciseReport(exercise, missing_results(checks, "missing", message), str(folder))
+            return ExerciseReport(exercise, missing_results(checks, "missing", message),
+                                  str(folder))
         source = str(path)
         try:
             impl = load(path, exercise_id)

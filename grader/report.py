@@ -50,7 +50,8 @@ class ExerciseReport:
             points = f"{fmt_points(r.score)}/{fmt_points(r.max_score)}"
             tag = " (hidden)" if r.hidden else ""
             lines.append(f"  {r.check:<{width}}{points:>8}  {label(r)}{tag}")
-        lines.append(f"  {'total':<{width}}{fmt_points(self.score) + '/' + fmt_points(self.max_score):>8}")
+        total = f"{fmt_points(self.score)}/{fmt_points(self.max_score)}"
+        lines.append(f"  {'total':<{width}}{total:>8}")
         shown_missing = False
         todo = sorted({r.message.split("`")[1] for r in self.results
                        if label(r) == "not attempted" and "`" in r.message})

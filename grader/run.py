@@ -61,7 +61,9 @@ def missing_results(checks: Iterable[Check], status: str, message: str) -> list[
 def _outcome(check: Check, impl: Any) -> tuple[str, str]:
     fn = _recording_inputs(check.function)
     try:
-        with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
+        sink = io.StringIO()  # student prints are not feedback
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
+                np.errstate(all="ignore"):
             fn(impl)
     except MissingFunction as failure:
         return "missing", failure.text()
@@ -76,7 +78,8 @@ def _outcome(check: Check, impl: Any) -> tuple[str, str]:
                           "called again: does it use randomness or state left over from an "
                           "earlier call?")
     except HypothesisException as e:
-        return "error", f"The check could not run ({type(e).__name__}); please tell the course staff."
+        return "error", (f"The check could not run ({type(e).__name__}); "
+                         "please tell the course staff.")
     except AssertionError as e:  # a plain `assert` in a check
         return "failed", str(e) or f"{check.statement}: the property does not hold."
     except Exception as e:

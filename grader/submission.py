@@ -73,7 +73,8 @@ def _run_module(raw: bytes, path: Path, namespace: dict[str, Any]) -> None:
 
 def _run_notebook(raw: bytes, name: str, namespace: dict[str, Any]) -> list[str]:
     notes = []
-    namespace["get_ipython"] = lambda shell=notebook.QuietShell(namespace): shell
+    shell = notebook.QuietShell(namespace)
+    namespace["get_ipython"] = lambda: shell
     for cell in notebook.code_cells(raw, name):
         filename = f"<cell {cell.index} of {name}>"
         try:

@@ -4,7 +4,6 @@ A backward pass is easy to get subtly wrong. Central differences give an indepen
 slow but reliable estimate of every partial derivative, to compare against.
 """
 
-import numpy as np
 
 
 def numerical_gradient(f, x, eps=1e-5):

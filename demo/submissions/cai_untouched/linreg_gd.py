@@ -3,7 +3,6 @@
 Fit y ≈ X @ w + b by minimising the mean squared error, walking downhill along the gradient.
 """
 
-import numpy as np
 
 
 def predict(X, w, b):

@@ -5,9 +5,7 @@ will update, and a `step(params, grads)` that updates every parameter array *in 
 same array objects, so that whoever holds them (a model) sees the new values.
 """
 
-import copy
 
-import numpy as np
 
 
 class SGD:

@@ -6,7 +6,6 @@ correct class `y[i]` received. Paired together, their gradient is remarkably sim
 `(softmax(logits) - onehot(y)) / N`.
 """
 
-import numpy as np
 
 
 def softmax(logits):
