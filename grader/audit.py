@@ -92,19 +92,11 @@ def materialize(entry: Entry, folder: Path) -> Path:
 
 
 def _grade(exercise: str, path: Path, stop_early: bool) -> tuple[float, float, list]:
-    from grader.checks import checks_for
-    from grader.failures import LoadError
-    from grader.run import missing_results, run_checks
-    from grader.submission import load
+    from grader.run import grade_exercise
 
-    checks = checks_for(exercise, include_hidden=True)
-    try:
-        impl = load(path, exercise)
-        results = run_checks(checks, impl, notes=impl.notes, stop_at_first_failure=stop_early)
-    except LoadError as e:
-        results = missing_results(checks, e.status, e.message)
-    max_score = sum(c.points for c in checks)
-    return (sum(r.score for r in results), max_score,
+    ex = load_course().exercise(exercise)
+    results = grade_exercise(ex, path, stop_at_first_failure=stop_early)
+    return (sum(r.score for r in results), ex.points,
             [(r.check, r.status, r.message) for r in results])
 
 

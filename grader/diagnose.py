@@ -33,14 +33,16 @@ def diagnose(observed: np.ndarray, expected: np.ndarray,
                 return f"every entry is {_fmt_factor(factor)} times the expected: {why}"
         if np.isclose(factor, -1.0, rtol=1e-6):
             return "the sign is flipped: every entry is the negative of the expected value."
-        if abs(factor - 1.0) > 1e-6:
+        if abs(factor - 1.0) > 1e-3:
             n = round(factor)
             if n >= 2 and np.isclose(factor, n, rtol=1e-6):
                 return f"every entry is exactly {n} times too large: a missing division by {n}?"
             n = round(1.0 / factor) if factor != 0 else 0
             if n >= 2 and np.isclose(1.0 / factor, n, rtol=1e-6):
                 return f"every entry is exactly {n} times too small: an extra factor 1/{n}?"
-            return f"every entry is {factor:.6g} times the expected value: a wrong constant factor?"
+            if o.size >= 2:  # any two single numbers are "a constant factor" apart
+                return (f"every entry is {factor:.6g} times the expected value: "
+                        "a wrong constant factor?")
 
     if o.ndim == 2 and o.shape[0] == o.shape[1] and o.shape[0] > 1 \
             and np.allclose(o.T, e, rtol=1e-6, atol=1e-9 * scale):

@@ -80,7 +80,10 @@ def expect_scalar(value: Any, *, what: str, nonfinite_hint: str | None = None) -
     if isinstance(value, bool) or isinstance(value, np.bool_):
         raise CheckFailure(f"{what} is a bool, expected a number.")
     if type(value) in (float, int) or isinstance(value, (np.floating, np.integer)):
-        x = float(value)
+        try:
+            x = float(value)
+        except OverflowError:
+            raise CheckFailure(f"{what} is an integer too large for a float64.") from None
     elif type(value) is np.ndarray and value.dtype.kind in "iuf" and value.size == 1 \
             and value.ndim <= 1:
         x = float(value.reshape(()))

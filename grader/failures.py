@@ -32,9 +32,11 @@ class CheckFailure(AssertionError):
 class NotAttempted(CheckFailure):
     """The student's function still raises NotImplementedError (an untouched stub)."""
 
+    PREFIX = "Not attempted yet"
+
     def __init__(self, function: str) -> None:
         self.function = function
-        super().__init__(f"Not attempted yet: `{function}` still raises NotImplementedError.")
+        super().__init__(f"{self.PREFIX}: `{function}` still raises NotImplementedError.")
 
 
 class MissingFunction(CheckFailure, AttributeError):

@@ -12,29 +12,23 @@ from pathlib import Path
 
 from grader.checks import checks_for, use_profile
 from grader.course import load_course
-from grader.failures import LoadError
 from grader.gradebook import rows, totals, write_csv
+from grader.limits import watch_for_ctrl_c
 from grader.results import CheckResult
-from grader.run import missing_results, run_checks
-from grader.submission import find_exercise_file, load
+from grader.run import grade_exercise, missing_results
+from grader.submission import find_exercise_file
 
 
 def grade_student(folder: Path) -> list[CheckResult]:
     course = load_course()
     results: list[CheckResult] = []
-    for ex_id in course.exercises:
-        checks = checks_for(ex_id, include_hidden=True)
+    for ex_id, exercise in course.exercises.items():
         path = find_exercise_file(folder, ex_id)
         if path is None:
-            results += missing_results(checks, "missing",
+            results += missing_results(checks_for(ex_id, include_hidden=True), "missing",
                                        f"No {ex_id}.py or {ex_id}.ipynb was submitted.")
-            continue
-        try:
-            impl = load(path, ex_id)
-        except LoadError as e:
-            results += missing_results(checks, e.status, e.message)
-            continue
-        results += run_checks(checks, impl, notes=impl.notes)
+        else:
+            results += grade_exercise(exercise, path)
     return results
 
 
@@ -48,6 +42,7 @@ def grade(root: Path, output: Path, quiet: bool = False) -> int:
         print(f"grader grade: {root} is not a folder of student folders.", file=sys.stderr)
         return 2
     use_profile()
+    watch_for_ctrl_c()
     all_rows: list[dict] = []
     students = student_folders(root)
     for i, folder in enumerate(students, start=1):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from grader.failures import CheckFailure, MissingFunction, NotAttempted, StudentCodeError
+from grader.limits import user_interrupted
 
 
 class Implementation:
@@ -82,7 +83,11 @@ def _guard(fn: Callable[..., Any], label: str, source_file: str) -> Callable[...
             raise NotAttempted(label) from None
         except (CheckFailure, StudentCodeError):
             raise  # raised by a grader callback the student's code called
-        except (Exception, SystemExit) as error:
+        except KeyboardInterrupt as error:
+            if user_interrupted():
+                raise
+            raise _student_error(label, error, source_file) from None
+        except (Exception, SystemExit, GeneratorExit) as error:
             raise _student_error(label, error, source_file) from None
         if is_class:
             return StudentObject(result, fn.__name__, source_file)

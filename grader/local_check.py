@@ -13,12 +13,10 @@ from typing import Any
 
 from grader.checks import checks_for, use_profile
 from grader.course import load_course
-from grader.failures import LoadError
 from grader.handle import Implementation
 from grader.report import ExerciseReport, Report
-from grader.results import CheckResult
-from grader.run import missing_results, run_checks
-from grader.submission import find_exercise_file, load
+from grader.run import grade_exercise, missing_results
+from grader.submission import find_exercise_file
 
 # True while a submission is being loaded: a `check()` cell inside a graded notebook is a no-op.
 LOADING: contextvars.ContextVar[bool] = contextvars.ContextVar("grader_loading", default=False)
@@ -48,23 +46,18 @@ def check(*exercises: str, submission: str | Path | None = None, hidden: bool = 
 def check_exercise(exercise_id: str, folder: Path, *, hidden: bool = False,
                    impl: Implementation | None = None, source: str | None = None
                    ) -> ExerciseReport:
-    course = load_course()
-    exercise = course.exercise(exercise_id)
-    checks = checks_for(exercise_id, include_hidden=hidden)
-    results: list[CheckResult]
+    exercise = load_course().exercise(exercise_id)
+    path = None
     if impl is None:
         path = find_exercise_file(folder, exercise_id)
         if path is None:
             message = (f"No {exercise_id}.py or {exercise_id}.ipynb in {folder} "
                        "(or its exercises/ subfolder).")
+            checks = checks_for(exercise_id, include_hidden=hidden)
             return ExerciseReport(exercise, missing_results(checks, "missing", message),
                                   str(folder))
         source = str(path)
-        try:
-            impl = load(path, exercise_id)
-        except LoadError as e:
-            return ExerciseReport(exercise, missing_results(checks, e.status, e.message), source)
-    results = run_checks(checks, impl, notes=impl.notes)
+    results = grade_exercise(exercise, path, impl=impl, include_hidden=hidden)
     return ExerciseReport(exercise, results, source or "")
 
 

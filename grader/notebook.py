@@ -34,9 +34,10 @@ def code_cells(raw: bytes, name: str) -> list[Cell]:
     except (json.JSONDecodeError, RecursionError) as e:
         raise LoadError("error", f"{name} is not a valid notebook: it is not JSON ({e}).") from None
     cells = data.get("cells") if isinstance(data, dict) else None
-    if cells is None and isinstance(data, dict):  # nbformat 3 keeps cells in worksheets
-        cells = [c for ws in data.get("worksheets", []) if isinstance(ws, dict)
-                 for c in ws.get("cells", [])]
+    worksheets = data.get("worksheets") if isinstance(data, dict) else None
+    if cells is None and isinstance(worksheets, list) and all(
+            isinstance(ws, dict) and isinstance(ws.get("cells", []), list) for ws in worksheets):
+        cells = [c for ws in worksheets for c in ws.get("cells", [])]  # nbformat 3
     if not isinstance(cells, list):
         raise LoadError("error", f"{name} is not a valid notebook: it has no list of cells.")
     out = []

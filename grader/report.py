@@ -9,12 +9,13 @@ import html
 from dataclasses import dataclass
 
 from grader.course import Exercise
+from grader.failures import NotAttempted
 from grader.results import CheckResult
 
 
 def label(result: CheckResult) -> str:
     """The status as a student reads it: an untouched stub is "not attempted", not a crash."""
-    if result.status == "failed" and result.message.startswith("Not attempted yet"):
+    if result.status == "failed" and result.message.startswith(NotAttempted.PREFIX):
         return "not attempted"
     return result.status
 

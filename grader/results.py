@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 # "missing": nothing to grade (no file, or a function the check needs is not defined).
-STATUSES = ("passed", "failed", "error", "missing")
+# "timeout": the exercise's time limit cut the check off.
+STATUSES = ("passed", "failed", "error", "missing", "timeout")
 
 
 @dataclass(frozen=True)

@@ -10,38 +10,79 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from hypothesis.errors import Flaky, HypothesisException
 
-from grader.checks import Check
+from grader.checks import Check, checks_for
+from grader.course import Exercise
 from grader.expect import fmt
-from grader.failures import CheckFailure, MissingFunction, NotAttempted, StudentCodeError
+from grader.failures import (
+    CheckFailure,
+    LoadError,
+    MissingFunction,
+    NotAttempted,
+    StudentCodeError,
+)
+from grader.limits import TimeLimitExceeded, time_limit
 from grader.results import CheckResult
+from grader.submission import load
 
 HIDDEN_FAILED = "Hidden check failed: {statement} (its inputs are not shown)."
 HIDDEN_ERROR = "Hidden check: your code raised an error while it ran: {statement}."
 
 
-def run_checks(checks: Iterable[Check], impl: Any, *, notes: Iterable[str] = (),
-               stop_at_first_failure: bool = False) -> list[CheckResult]:
-    results = []
+def grade_exercise(exercise: Exercise, path: Path | None = None, *, impl: Any = None,
+                   include_hidden: bool = True, stop_at_first_failure: bool = False,
+                   ) -> list[CheckResult]:
+    """Load the exercise from `path` (or take `impl`) and run its checks, within its time limit.
+
+    Whatever cannot be run gets a status and zero: a file that does not load, checks cut off
+    by the time limit. Results of checks finished before the limit are kept.
+    """
+    checks = checks_for(exercise.id, include_hidden=include_hidden)
+    results: list[CheckResult] = []
+    try:
+        with time_limit(exercise.time_limit_s):
+            if impl is None:
+                if path is None:
+                    raise ValueError("grade_exercise needs a path or an implementation")
+                impl = load(path, exercise.id)
+            for result in _iter_results(checks, impl, impl.notes):
+                results.append(result)
+                if stop_at_first_failure and not result.passed:
+                    break
+    except LoadError as e:
+        return missing_results(checks, e.status, e.message)
+    except TimeLimitExceeded:
+        done = {r.check for r in results}
+        results += missing_results(
+            [c for c in checks if c.name not in done], "timeout",
+            f"Stopped at the exercise's time limit of {exercise.time_limit_s:g} s: "
+            "is there an endless loop, or a loop much slower than it needs to be?")
+    return results
+
+
+def run_checks(checks: Iterable[Check], impl: Any, *, notes: Iterable[str] = ()
+               ) -> list[CheckResult]:
+    return list(_iter_results(checks, impl, list(notes)))
+
+
+def _iter_results(checks: Iterable[Check], impl: Any, notes: list[str]
+                  ) -> Iterator[CheckResult]:
     for check in checks:
         result = run_check(check, impl)
-        if notes and not result.passed:
-            result = _with_notes(result, notes)
-        results.append(result)
-        if stop_at_first_failure and not result.passed:
-            break
-    return results
+        yield _with_notes(result, notes) if notes and not result.passed else result
 
 
 def run_check(check: Check, impl: Any) -> CheckResult:
     start = time.perf_counter()
     status, message = _outcome(check, impl)
-    if check.hidden and status != "passed" and status != "missing":
+    if check.hidden and status in ("failed", "error") \
+            and not message.startswith(NotAttempted.PREFIX):
         template = HIDDEN_ERROR if status == "error" else HIDDEN_FAILED
         message = template.format(statement=check.statement.rstrip("."))
     return CheckResult(

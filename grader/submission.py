@@ -19,6 +19,7 @@ from typing import Any
 from grader import notebook
 from grader.failures import LoadError
 from grader.handle import Implementation
+from grader.limits import user_interrupted
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 
@@ -65,7 +66,9 @@ def _run_module(raw: bytes, path: Path, namespace: dict[str, Any]) -> None:
         exec(code, namespace)
     except NotImplementedError:
         pass  # a stub that raises at import time defines nothing more; checks say "not attempted"
-    except (Exception, SystemExit) as e:
+    except (Exception, SystemExit, GeneratorExit, KeyboardInterrupt) as e:
+        if isinstance(e, KeyboardInterrupt) and user_interrupted():
+            raise
         line = _student_line(e, str(path))
         raise LoadError("error", f"importing {path.name} raised {type(e).__name__}: "
                                  f"{_short(str(e))}{line}.") from None
@@ -87,7 +90,9 @@ def _run_notebook(raw: bytes, name: str, namespace: dict[str, Any]) -> list[str]
             exec(code, namespace)
         except NotImplementedError:
             continue
-        except (Exception, SystemExit) as e:
+        except (Exception, SystemExit, GeneratorExit, KeyboardInterrupt) as e:
+            if isinstance(e, KeyboardInterrupt) and user_interrupted():
+                raise
             notes.append(f"cell {cell.index} of {name} raised {type(e).__name__} and was "
                          f"skipped: {_short(str(e))}.")
     return notes

@@ -1,1 +1,316 @@
-"""public checks for exercise linreg_gd (placeholder: to be written)."""
+"""Public checks for exercise 3, linear regression by gradient descent. Mathematics only: no reference needed."""
+
+import math
+
+import numpy as np
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+
+from grader.expect import expect, expect_array, expect_close, expect_scalar, fmt
+from grader.strategies import float_arrays, floats, rng_array, seeds
+
+PINNED_X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # m=3 examples, d=2 features
+PINNED_Y = np.array([1.0, 2.0, 3.0])
+
+
+def _likely(*pairs):
+    """A `likely` mapping; two mistakes that give the same factor are both named."""
+    out = {}
+    for factor, why in pairs:
+        factor = float(factor)
+        out[factor] = f"{out[factor]} Or: {why}" if factor in out else why
+    return out
+
+
+def _gradient_likely(m):
+    return _likely(
+        (m, f"divide by the number of examples m={m} (the loss is a mean)."),
+        (0.5, "the factor 2 from differentiating the square is missing."),
+        (m / 2, f"both the 2 and the 1/m are missing: dw = (2/m) * X.T @ r with m={m}."),
+        (1.0 / m, f"you divided by m={m} twice, or your mse_loss sums instead of averaging."),
+        (-1.0, "the sign is flipped: the residual is predict - y, not y - predict."))
+
+
+def _data(seed, m, d):
+    X = rng_array(seed, (m, d))
+    y = rng_array(seed + 1, (m,), 2.0)
+    return X, y
+
+
+def _predict(impl, X, w, b):
+    return expect_array(impl.predict(X.copy(), w.copy(), b), what=f"predict(X, w, b) for X of "
+                        f"shape {X.shape}", shape=(X.shape[0],))
+
+
+def _gradients(impl, X, y, w, b):
+    result = impl.mse_gradients(X.copy(), y.copy(), w.copy(), b)
+    expect(isinstance(result, tuple) and len(result) == 2,
+           "mse_gradients must return a tuple (dw, db).")
+    dw = expect_array(result[0], what="dw", shape=(X.shape[1],))
+    db = expect_scalar(result[1], what="db")
+    return dw, db
+
+
+DIVERGED_HINT = ("the steps diverged: is a step going uphill (w += ...), or is the gradient m "
+                 "times too large?")
+
+
+def _descend(impl, X, y, strict_list=False, **kwargs):
+    """Run gradient_descent on copies; validate (w, b, losses). Only the history check insists
+    that losses is a list (the contract's type); elsewhere any sequence of numbers will do."""
+    result = impl.gradient_descent(X.copy(), y.copy(), **kwargs)
+    expect(isinstance(result, tuple) and len(result) == 3,
+           "gradient_descent must return a tuple (w, b, losses).")
+    w = expect_array(result[0], what="w", shape=(X.shape[1],), nonfinite_hint=DIVERGED_HINT)
+    b = expect_scalar(result[1], what="b", nonfinite_hint=DIVERGED_HINT)
+    losses = result[2]
+    sequence = isinstance(losses, (list, tuple)) or (type(losses) is np.ndarray
+                                                     and losses.ndim == 1)
+    expect(type(losses) is list if strict_list else sequence,
+           f"losses is {'a' if sequence else 'a value of type'} {type(losses).__name__}, "
+           "expected a list of floats (append each loss to a list).")
+    expect(len(losses) == kwargs.get("n_iters", 100),
+           f"losses has {len(losses)} entries, expected one per iteration "
+           f"(n_iters={kwargs.get('n_iters', 100)}).",
+           diagnosis="record exactly one loss per iteration, before the update.")
+    values = np.array([expect_scalar(v, what=f"losses[{i}]", nonfinite_hint=DIVERGED_HINT)
+                       for i, v in enumerate(losses)])
+    return w, b, values
+
+
+def _lipschitz(X):
+    """L = (2/m) * largest eigenvalue of A.T @ A for A = [X, 1]: lr = 1/L is always safe."""
+    A = np.hstack([X, np.ones((X.shape[0], 1))])
+    return 2.0 / X.shape[0] * float(np.linalg.eigvalsh(A.T @ A)[-1])
+
+
+# --- predict and mse_loss ---------------------------------------------------------------------
+
+@given(seed=seeds(), m=st.integers(1, 6), d=st.integers(1, 4), b=floats(-5, 5))
+@example(seed=0, m=3, d=2, b=0.5)
+@example(seed=1, m=1, d=3, b=-1.0)
+def test_predict_values_and_shape(impl, seed, m, d, b):
+    """predict(X, w, b) is X @ w + b, shape (m,): e.g. [0.5, 2.5, 4.5] for X=[[1,2],[3,4],[5,6]], w=[2,-1], b=0.5."""
+    pinned = _predict(impl, np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), np.array([2.0, -1.0]),
+                      0.5)
+    expect_close(pinned, np.array([0.5, 2.5, 4.5]),
+                 what="predict(X=[[1,2],[3,4],[5,6]], w=[2,-1], b=0.5)", rtol=1e-12, atol=1e-12,
+                 diagnosis="every entry is 0.5 too high or low: add b once, to every prediction."
+                 if np.allclose(pinned, [0.0, 2.0, 4.0]) else None)
+    X, _ = _data(seed, m, d)
+    w = rng_array(seed + 2, (d,))
+    for j in range(d):
+        column = _predict(impl, X, np.eye(d)[j], 0.0)
+        expect_close(column, X[:, j], what=f"predict(X, w=e_{j}, b=0)", rtol=1e-12, atol=1e-12,
+                     against=f"column {j} of X",
+                     diagnosis="with w = e_j and b = 0 the prediction is column j of X: use "
+                               "X @ w (each row of X dotted with w).")
+    shifted = _predict(impl, X, w, b) - _predict(impl, X, w, 0.0)
+    expect_close(shifted, np.full(m, b), what=f"predict(X, w, b={b:g}) - predict(X, w, 0)",
+                 rtol=1e-9, atol=1e-9 * (1 + float(np.max(np.abs(X @ w)))),
+                 against="b in every entry",
+                 diagnosis="b is not added to the predictions." if np.all(shifted == 0) else None)
+
+
+MSE_PINNED = [
+    ([1.0, 2.0, 3.0], [1.0, 2.0, 5.0], 4.0 / 3.0),
+    ([2.0, -1.0], [0.0, 1.0], 4.0),
+    ([0.5], [0.5], 0.0),
+    ([3.0, 3.0, 3.0, 3.0], [1.0, 1.0, 1.0, 1.0], 4.0),
+]
+
+
+@given(y=float_arrays(st.integers(1, 8)), c=floats(-5, 5))
+@example(y=np.array([1.0, 2.0, 3.0]), c=2.0)
+def test_mse_loss_pinned_values(impl, y, c):
+    """mse_loss(y_pred, y) = mean((y_pred - y)**2): 4/3 for [1,2,3] vs [1,2,5], and c**2 when y_pred = y + c."""
+    for y_pred, target, expected in MSE_PINNED:
+        y_pred, target = np.array(y_pred), np.array(target)
+        m = len(target)
+        loss = expect_scalar(impl.mse_loss(y_pred.copy(), target.copy()),
+                             what=f"mse_loss({fmt(y_pred)}, {fmt(target)})")
+        diagnosis = None
+        if expected > 0 and np.isclose(loss, math.sqrt(expected)):
+            diagnosis = "that is the square root of the mean squared error (RMSE): drop the sqrt."
+        elif expected > 0 and np.isclose(loss, np.mean(np.abs(y_pred - target))):
+            diagnosis = "that is the mean absolute error: square the residuals."
+        expect_close(loss, expected, what=f"mse_loss({fmt(y_pred)}, {fmt(target)})",
+                     rtol=1e-12, atol=1e-12, diagnosis=diagnosis,
+                     likely=_likely((m, f"take the mean over the m={m} entries, not the sum."),
+                                    (0.5, "the MSE here has no factor 1/2: mean((y_pred - y)**2).")))
+    loss = expect_scalar(impl.mse_loss(y + c, y.copy()), what="mse_loss(y + c, y)")
+    expect_close(loss, c * c, what=f"mse_loss(y + c, y) with c={c:g}", rtol=1e-9, atol=1e-12,
+                 against="c**2",
+                 likely=_likely((len(y), f"take the mean over the m={len(y)} entries, not the "
+                                         "sum."),
+                                (0.5, "the MSE here has no factor 1/2: mean((y_pred - y)**2).")))
+
+
+# --- mse_gradients ----------------------------------------------------------------------------
+
+def test_mse_gradients_pinned_values(impl):
+    """mse_gradients gives dw = (2/m) X.T @ r and db = (2/m) sum(r): dw = [-8/3, -10/3], db = -4 for w = 0, b = 0 on the pinned data."""
+    cases = [(np.zeros(2), 0.0, np.array([-8.0 / 3.0, -10.0 / 3.0]), -4.0),
+             (np.array([1.0, 1.0]), 1.0, np.array([2.0 / 3.0, 0.0]), 2.0 / 3.0)]
+    for w, b, dw_expected, db_expected in cases:
+        dw, db = _gradients(impl, PINNED_X, PINNED_Y, w, b)
+        where = (f"X={fmt(PINNED_X)}, y={fmt(PINNED_Y)}, w={fmt(w)}, b={b:g}"
+                 .replace("\n", ""))
+        expect_close(dw, dw_expected, what=f"dw for {where}", rtol=1e-12, atol=1e-12,
+                     likely=_gradient_likely(3))
+        expect_close(db, db_expected, what=f"db for {where}", rtol=1e-12, atol=1e-12,
+                     likely=_gradient_likely(3))
+
+
+@given(seed=seeds(), m=st.integers(1, 6), d=st.integers(1, 4), b=floats(-3, 3))
+@example(seed=0, m=5, d=2, b=0.5)
+@example(seed=1, m=2, d=3, b=-1.0)
+def test_mse_gradients_match_central_differences(impl, seed, m, d, b):
+    """dw and db equal central differences of your own mse_loss(X @ w + b, y), for any m and d (m != d too)."""
+    X, y = _data(seed, m, d)
+    w = rng_array(seed + 2, (d,))
+    dw, db = _gradients(impl, X, y, w, b)
+
+    def loss(w_, b_):
+        return expect_scalar(impl.mse_loss(X @ w_ + b_, y.copy()), what="mse_loss")
+
+    eps = 1e-4  # the loss is quadratic: central differences are exact up to rounding
+    numeric_w = np.array([(loss(w + eps * e, b) - loss(w - eps * e, b)) / (2 * eps)
+                          for e in np.eye(d)])
+    numeric_b = (loss(w, b + eps) - loss(w, b - eps)) / (2 * eps)
+    scale = 1.0 + abs(loss(w, b))
+    expect_close(dw, numeric_w, what="dw", rtol=1e-6, atol=1e-7 * scale,
+                 against="central differences of your loss", likely=_gradient_likely(m))
+    expect_close(db, numeric_b, what="db", rtol=1e-6, atol=1e-7 * scale,
+                 against="central differences of your loss", likely=_gradient_likely(m))
+
+
+# --- gradient_descent -------------------------------------------------------------------------
+
+@given(seed=seeds(), m=st.integers(1, 6), d=st.integers(1, 4),
+       lr=st.sampled_from([1e-3, 0.01, 0.05, 0.1, 0.3]))
+@example(seed=0, m=3, d=2, lr=0.1)
+@example(seed=2, m=4, d=1, lr=0.01)
+def test_gradient_descent_first_step_is_exact(impl, seed, m, d, lr):
+    """With n_iters=1, gradient_descent returns w = lr*(2/m) X.T @ y, b = lr*(2/m) sum(y) and losses = [mean(y**2)]."""
+    X, y = _data(seed, m, d)
+    w, b, losses = _descend(impl, X, y, lr=lr, n_iters=1)
+    likely = _likely(*_gradient_likely(m).items(),
+                     (1.0 / lr, f"multiply the step by the learning rate lr={lr:g}."),
+                     (-1.0, "the step went uphill: update w -= lr * dw (and b -= lr * db)."))
+    expect_close(losses[0], np.mean(y ** 2), what="losses[0]", rtol=1e-12, atol=1e-12,
+                 against="mean(y**2), the loss at w = 0, b = 0",
+                 diagnosis="losses[0] is the loss at the zero initialisation: record the loss "
+                           "before updating w and b.")
+    scale = float(np.max(np.abs(X.T @ y))) * lr
+    expect_close(w, lr * (2.0 / m) * (X.T @ y), what=f"w after one step (lr={lr:g})", rtol=1e-9,
+                 atol=1e-12 * (1 + scale), against="-lr * dw at w = 0, b = 0", likely=likely)
+    expect_close(b, lr * (2.0 / m) * np.sum(y), what=f"b after one step (lr={lr:g})", rtol=1e-9,
+                 atol=1e-12 * (1 + abs(lr * np.sum(y))), against="-lr * db at w = 0, b = 0",
+                 likely=likely)
+
+
+@settings(max_examples=25)
+@given(seed=seeds(), m=st.integers(2, 8), d=st.integers(1, 4))
+@example(seed=0, m=6, d=2)
+def test_gradient_descent_loss_never_increases_for_a_small_learning_rate(impl, seed, m, d):
+    """With a small learning rate (lr = 1/L, L the curvature of the loss) the losses never increase."""
+    X, y = _data(seed, m, d)
+    lr = 1.0 / _lipschitz(X)
+    _, _, losses = _descend(impl, X, y, lr=lr, n_iters=30)
+    rises = np.flatnonzero(losses[1:] > losses[:-1] + 1e-12 * (1.0 + losses[0]))
+    expect(len(rises) == 0,
+           f"with lr={lr:.6g} the loss went up, from losses[{rises[0] if len(rises) else 0}] to "
+           "the next.",
+           f"losses: {fmt(losses)}",
+           diagnosis="for a small enough step, gradient descent only goes downhill: check the "
+                     "sign of the update (w -= lr * dw) and the scale of the gradient (2/m).")
+
+
+@settings(max_examples=15)
+@given(seed=seeds(), d=st.integers(1, 3), noise=st.sampled_from([0.0, 0.1, 1.0]))
+@example(seed=0, d=2, noise=0.1)
+def test_gradient_descent_converges_to_least_squares(impl, seed, d, noise):
+    """On well-conditioned data, gradient descent (lr = 1/L, enough steps) reaches the least-squares w and b (1e-6)."""
+    m = 20
+    X = rng_array(seed, (m, d)) + 0.5
+    y = X @ rng_array(seed + 1, (d,), 2.0) + 1.5 + noise * rng_array(seed + 2, (m,))
+    A = np.hstack([X, np.ones((m, 1))])
+    eigenvalues = np.linalg.eigvalsh(A.T @ A)
+    kappa = eigenvalues[-1] / eigenvalues[0]
+    assume(kappa < 12)  # well-conditioned, so a few hundred steps are enough
+    lr = 1.0 / _lipschitz(X)
+    n_iters = int(np.ceil(np.log(1e-11) / np.log(1.0 - 1.0 / kappa))) + 10
+    solution = np.linalg.lstsq(A, y, rcond=None)[0]
+    w, b, losses = _descend(impl, X, y, lr=lr, n_iters=n_iters)
+    expect_close(w, solution[:d], what=f"w after {n_iters} steps with lr={lr:.4g}", rtol=1e-6,
+                 atol=1e-6, against="the least-squares w (np.linalg.lstsq)")
+    expect_close(b, solution[d], what=f"b after {n_iters} steps with lr={lr:.4g}", rtol=1e-6,
+                 atol=1e-6, against="the least-squares b (np.linalg.lstsq)",
+                 diagnosis="w is right but b is not: is b updated with db = (2/m) * sum(r)?")
+
+
+@settings(max_examples=25)
+@given(seed=seeds(), m=st.integers(1, 6), d=st.integers(1, 3), n_iters=st.integers(1, 12))
+@example(seed=0, m=3, d=2, n_iters=1)
+@example(seed=1, m=4, d=2, n_iters=5)
+def test_gradient_descent_history_semantics(impl, seed, m, d, n_iters):
+    """losses is a list of n_iters floats, losses[k] the loss before update k; defaults are lr=0.1, n_iters=100."""
+    X, y = _data(seed, m, d)
+    lr = 0.5 / _lipschitz(X)
+    w, b, losses = _descend(impl, X, y, strict_list=True, lr=lr, n_iters=n_iters)
+    _, _, longer = _descend(impl, X, y, strict_list=True, lr=lr, n_iters=n_iters + 1)
+    expect_close(losses[0], np.mean(y ** 2), what="losses[0]", rtol=1e-12, atol=1e-12,
+                 against="mean(y**2), the loss at w = 0, b = 0",
+                 diagnosis="losses[0] is the loss at the zero initialisation: record the loss "
+                           "before updating w and b.")
+    expect_close(longer[:n_iters], losses, what=f"the first {n_iters} losses of a run with "
+                 f"n_iters={n_iters + 1}", rtol=1e-12, atol=1e-15,
+                 against=f"the losses of a run with n_iters={n_iters}")
+    after = float(np.mean((X @ w + b - y) ** 2))
+    expect_close(longer[n_iters], after, what=f"losses[{n_iters}] of a run with "
+                 f"n_iters={n_iters + 1}", rtol=1e-9, atol=1e-12,
+                 against=f"the loss at the w, b returned after {n_iters} steps",
+                 diagnosis="losses[k] is the loss at the parameters before update k, i.e. at the "
+                           "w, b that n_iters=k returns.")
+    default = _descend(impl, PINNED_X, PINNED_Y)
+    explicit = _descend(impl, PINNED_X, PINNED_Y, lr=0.1, n_iters=100)
+    expect_close(default[0], explicit[0], what="w from gradient_descent(X, y)", rtol=1e-12,
+                 atol=1e-15, against="w from gradient_descent(X, y, lr=0.1, n_iters=100)",
+                 diagnosis="the defaults are lr=0.1 and n_iters=100.")
+
+
+@settings(max_examples=15)
+@given(seed=seeds(), m=st.integers(1, 5), d=st.integers(1, 4))
+@example(seed=0, m=3, d=2)
+def test_inputs_not_modified(impl, seed, m, d):
+    """predict, mse_loss, mse_gradients and gradient_descent leave X, y, w and y_pred exactly as they were."""
+    X, y = _data(seed, m, d)
+    w = rng_array(seed + 2, (d,))
+    y_pred = rng_array(seed + 3, (m,))
+    arrays = {"X": X.copy(), "y": y.copy(), "w": w.copy(), "y_pred": y_pred.copy()}
+    calls = [("predict", lambda a: impl.predict(a["X"], a["w"], 0.5)),
+             ("mse_loss", lambda a: impl.mse_loss(a["y_pred"], a["y"])),
+             ("mse_gradients", lambda a: impl.mse_gradients(a["X"], a["y"], a["w"], 0.5)),
+             ("gradient_descent", lambda a: impl.gradient_descent(a["X"], a["y"], lr=0.01,
+                                                                  n_iters=3))]
+    originals = {"X": X, "y": y, "w": w, "y_pred": y_pred}
+    for name, call in calls:
+        call(arrays)
+        changed = [k for k in arrays if not np.array_equal(arrays[k], originals[k])]
+        expect(not changed, f"{name} modified its input(s) {changed} in place.",
+               diagnosis="compute into new arrays (r = y_pred - y) instead of updating an "
+                         "argument with -=, += or /=.")
+
+
+@given(m=st.integers(1, 7), d=st.integers(1, 5), seed=seeds())
+@example(m=1, d=1, seed=0)
+@example(m=2, d=5, seed=1)
+@example(m=7, d=3, seed=2)
+def test_any_number_of_examples_and_features(impl, m, d, seed):
+    """Works for any m >= 1 examples and d >= 1 features: dw and w have shape (d,), db and b are numbers."""
+    X, y = _data(seed, m, d)
+    w = rng_array(seed + 2, (d,))
+    _predict(impl, X, w, 0.5)
+    _gradients(impl, X, y, w, 0.5)
+    _descend(impl, X, y, lr=0.01, n_iters=2)

@@ -1,1 +1,537 @@
-"""public checks for exercise optimizers (placeholder: to be written)."""
+"""Public checks for exercise 4, optimizers. Closed forms and invariances: no reference needed.
+
+Every optimizer check keeps its own references to the arrays it hands to `step`, so an update
+that builds new arrays (`p = p - lr*g`) is seen as "nothing moved". Expected moves come from
+the mathematics, not from a copy of the answer:
+  - SGD moves p by -lr*g_t;
+  - momentum's velocity is a decaying sum of past gradients: step t moves p by
+    -lr * sum_k mu**(t-k) * g_k (this also holds for the PyTorch form v = mu*v + g; p -= lr*v);
+  - Adam's bias-corrected moments are weighted means of past gradients: m_hat_t =
+    sum_k beta1**(t-k) g_k / sum_k beta1**(t-k), v_hat_t likewise with g_k**2 and beta2, and
+    step t moves p by -lr * m_hat_t / (sqrt(v_hat_t) + eps).
+Adam's gradients are kept at |g| >= 0.1 (or exactly 0) wherever the tolerance is tight: the
+paper's "efficient" Adam folds the bias correction into the step size, which moves eps to
+eps/sqrt(1 - beta2**t); that is correct and differs from the formula by eps_hat/|g| < 1e-5.
+"""
+
+import numpy as np
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from grader.expect import expect, expect_close, expect_scalar, fmt
+from grader.strategies import float_arrays, floats
+
+SHAPES = [(1,), (2,), (3,), (2, 2), (1, 3)]
+NOT_IN_PLACE = ("`p = p - lr*g` (or `params[i] = ...`) builds a new array; the caller's array "
+                "never changes. Update in place: `p -= lr * g` (or `p[...] = ...`).")
+
+
+def _adam_grads(low=0.1, high=10.0):
+    """Gradient entries with |g| in [low, high] and either sign."""
+    return st.one_of(floats(low, high), floats(-high, -low))
+
+
+@st.composite
+def trajectories(draw, elements=None, max_steps=5, min_params=2):
+    """(params (P, *shape), grads (T, P, *shape)): P >= 2 parameters of one shape, T steps."""
+    shape = draw(st.sampled_from(SHAPES))
+    n_params = draw(st.integers(min_params, 3))
+    n_steps = draw(st.integers(2, max_steps))
+    params = draw(float_arrays((n_params, *shape), -5.0, 5.0))
+    grads = draw(hnp.arrays(np.float64, (n_steps, n_params, *shape),
+                            elements=elements if elements is not None else floats(-10.0, 10.0)))
+    return params, grads
+
+
+def _run_steps(impl, name, kwargs, params0, grad_seq):
+    """Build impl.<name>(params, **kwargs), apply step(params, grads_t) for every t.
+
+    Checks at every step that step returns None, updates the very arrays it was given (and
+    keeps them in the list) and leaves the gradients alone. Returns the moves p_after -
+    p_before, shape (T, P, *shape).
+    """
+    params = [p.copy() for p in params0]
+    arrays = list(params)  # our own references to the very objects
+    optimizer = getattr(impl, name)(params, **kwargs)
+    moves = []
+    for t, grads in enumerate(grad_seq, start=1):
+        before = [a.copy() for a in arrays]
+        given_grads = [g.copy() for g in grads]
+        result = optimizer.step(params, given_grads)
+        expect(result is None,
+               f"{name}.step returned {type(result).__name__}; it must update params in place "
+               "and return None.")
+        expect(len(params) == len(arrays),
+               f"after step {t}, the list params has {len(params)} entries instead of "
+               f"{len(arrays)}.")
+        for i, a in enumerate(arrays):
+            expect(params[i] is a,
+                   f"after step {t}, params[{i}] is a new array object, not the one given.",
+                   diagnosis=NOT_IN_PLACE)
+            expect(a.dtype == np.float64 and a.shape == params0[i].shape,
+                   f"after step {t}, params[{i}] has dtype {a.dtype} and shape {a.shape}; "
+                   f"expected float64 and {params0[i].shape}.")
+        expect(all(np.array_equal(g, h) for g, h in zip(given_grads, grads)),
+               f"{name}.step modified the gradients it was given.",
+               diagnosis="compute `lr * g` as a new array instead of `g *= lr`.")
+        moves.append(np.stack([a - b for a, b in zip(arrays, before)]))
+    return np.stack(moves)
+
+
+def _expect_moves(observed, expected, *, what, rtol, atol, alternatives=None,
+                  against="expected"):
+    """Compare per-step moves (T, P, ...) as a table: row k is step k+1, columns the entries."""
+    n_steps = expected.shape[0]
+    o = observed.reshape(n_steps, -1)
+    e = expected.reshape(n_steps, -1)
+    diagnosis = None
+    if np.all(o == 0) and np.any(e != 0):
+        diagnosis = "no parameter moved at all. " + NOT_IN_PLACE
+    elif np.any(np.abs(o - e) > atol + rtol * np.abs(e)):
+        for alt, why in (alternatives or []):
+            a = np.asarray(alt, dtype=np.float64).reshape(n_steps, -1)
+            if np.all(np.abs(o - a) <= 1e-3 * np.abs(a) + atol):
+                diagnosis = why
+                break
+        else:
+            diagnosis = _pattern(observed, expected, rtol, atol)
+    expect_close(o, e, what=f"{what} (row k = step k+1, columns: every entry of every "
+                 "parameter)", rtol=rtol, atol=atol, diagnosis=diagnosis, against=against)
+
+
+def _pattern(observed, expected, rtol, atol):
+    """Which steps and parameters are wrong, as a hint about the optimizer's state."""
+    n_steps, n_params = expected.shape[:2]
+    ok = np.abs(observed - expected) <= atol + rtol * np.abs(expected)
+    ok = ok.reshape(n_steps, n_params, -1).all(axis=2)  # (step, parameter)
+    if n_params > 1 and ok[:, 0].all() and not ok[:, 1:].all():
+        return ("the first parameter is right but not the others: is the state (m, v, "
+                "velocity or the step counter t) shared between parameters, or is t counted "
+                "once per parameter instead of once per step?")
+    if n_steps > 1 and ok[0].all() and not ok[1:].all():
+        return ("the first step is right but later ones are not: the state kept between "
+                "steps (velocity, m, v or t) is not updated as it should be.")
+    return None
+
+
+def _momentum_moves(grads, lr, mu):
+    """Step t moves p by -lr * sum_k mu**(t-k) g_k (the velocity sums decayed gradients)."""
+    return np.stack([-lr * sum(mu ** (t - k) * grads[k] for k in range(t + 1))
+                     for t in range(len(grads))])
+
+
+def _adam_moves(grads, lr, beta1, beta2, eps, bias_power=True):
+    """Step t moves p by -lr * m_hat_t / (sqrt(v_hat_t) + eps), moments as weighted means."""
+    moves = []
+    for t in range(1, len(grads) + 1):
+        w1 = beta1 ** np.arange(t - 1, -1, -1.0)
+        w2 = beta2 ** np.arange(t - 1, -1, -1.0)
+        m_hat = np.tensordot(w1, grads[:t], axes=1) / w1.sum()
+        v_hat = np.tensordot(w2, grads[:t] ** 2, axes=1) / w2.sum()
+        moves.append(-lr * m_hat / (np.sqrt(v_hat) + eps))
+    return np.stack(moves)
+
+
+def _adam_alternatives(grads, lr, beta1, beta2, eps):
+    """What some well-known Adam mistakes would move, for the diagnosis."""
+    t = np.arange(1, len(grads) + 1).reshape((-1,) + (1,) * (grads.ndim - 1))
+    m_raw = [np.tensordot(beta1 ** np.arange(k - 1, -1, -1.0), grads[:k], axes=1) * (1 - beta1)
+             for k in range(1, len(grads) + 1)]
+    v_raw = [np.tensordot(beta2 ** np.arange(k - 1, -1, -1.0), grads[:k] ** 2, axes=1)
+             * (1 - beta2) for k in range(1, len(grads) + 1)]
+    m_raw, v_raw = np.stack(m_raw), np.stack(v_raw)
+    return [
+        (-lr * m_raw / (np.sqrt(v_raw) + eps),
+         "no bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t)."),
+        (-lr * (m_raw / (1 - beta1)) / (np.sqrt(v_raw / (1 - beta2)) + eps),
+         "the bias correction lacks the power t: it is 1 - beta1**t, not 1 - beta1."),
+        (-lr * (m_raw / (1 - beta1 ** t)) / np.sqrt(v_raw / (1 - beta2 ** t) + eps),
+         "eps belongs outside the square root: sqrt(v_hat) + eps."),
+        (_adam_moves(grads, lr, beta2, beta1, eps),
+         "beta1 and beta2 are swapped: m uses beta1 (0.9), v uses beta2 (0.999)."),
+    ]
+
+
+@given(case=trajectories(), lr=floats(1e-3, 1.0))
+@example(case=(np.array([[1.0, 2.0], [1.0, 2.0]]),
+               np.array([[[1.0, -2.0], [3.0, 0.5]], [[-1.0, 4.0], [0.0, 2.0]],
+                         [[2.0, 2.0], [-3.0, 1.0]]])), lr=0.1)
+def test_sgd_moves_each_parameter_by_lr_times_gradient(impl, case, lr):
+    """SGD: every step moves each parameter by exactly -lr * its gradient, over several steps and parameters."""
+    params, grads = case
+    moves = _run_steps(impl, "SGD", {"lr": lr}, params, grads)
+    _expect_moves(moves, -lr * grads, what="SGD's moves", rtol=1e-9, atol=1e-12,
+                  alternatives=[(-grads, "SGD ignores its lr: the step is lr * g."),
+                                (-0.01 * grads, "SGD uses the default lr=0.01 instead of "
+                                                "the lr it was given.")])
+
+
+@given(case=trajectories(), lr=floats(1e-3, 0.5), mu=floats(0.0, 0.99))
+@example(case=(np.array([[0.0, 0.0], [1.0, 1.0]]),
+               np.array([[[1.0, 2.0], [-1.0, 0.5]]] * 4)), lr=0.1, mu=0.9)
+@example(case=(np.array([[0.0, 1.0], [0.0, 1.0]]),
+               np.array([[[1.0, -2.0], [3.0, 0.5]], [[-1.0, 4.0], [0.0, 2.0]],
+                         [[2.0, 2.0], [-3.0, 1.0]]])), lr=0.5, mu=0.5)
+def test_momentum_velocity_is_a_decaying_sum_of_gradients(impl, case, lr, mu):
+    """Momentum: step t moves p by -lr * sum_k mu**(t-k) * g_k (v = mu*v - lr*g; p += v), per parameter."""
+    params, grads = case
+    moves = _run_steps(impl, "Momentum", {"lr": lr, "mu": mu}, params, grads)
+    shifted = np.concatenate([np.zeros_like(grads[:1]), _momentum_moves(grads, lr, mu)[:-1]])
+    # The velocity sums gradients of size up to 10 over a few steps: rounding stays below 1e-12.
+    _expect_moves(moves, _momentum_moves(grads, lr, mu), what="Momentum's moves", rtol=1e-9,
+                  atol=1e-12 * (1 + lr * 100),
+                  alternatives=[(-lr * grads, "the velocity is not kept between steps (each "
+                                 "step is plain SGD): store v in self and update it in place."),
+                                (shifted, "p is updated with the old velocity before v is "
+                                 "updated: first v = mu*v - lr*g, then p += v."),
+                                (_momentum_moves(grads, lr, 0.9),
+                                 "Momentum ignores the mu it was given (uses 0.9).")])
+
+
+@given(case=trajectories(), lr=floats(1e-3, 1.0))
+@example(case=(np.array([[1.0, 2.0], [1.0, 2.0]]),
+               np.array([[[1.0, -2.0], [3.0, 0.5]], [[-1.0, 4.0], [0.0, 2.0]]])), lr=0.1)
+def test_momentum_with_mu_zero_is_sgd(impl, case, lr):
+    """Momentum with mu=0 makes exactly the same moves as your SGD with the same lr."""
+    params, grads = case
+    sgd = _run_steps(impl, "SGD", {"lr": lr}, params, grads)
+    momentum = _run_steps(impl, "Momentum", {"lr": lr, "mu": 0.0}, params, grads)
+    _expect_moves(momentum, sgd, what="Momentum(mu=0)'s moves", rtol=1e-9, atol=1e-12,
+                  against="your SGD's moves")
+
+
+@given(case=trajectories(elements=st.one_of(st.just(0.0), _adam_grads()), max_steps=2),
+       lr=floats(1e-4, 0.1))
+@example(case=(np.array([[1.0, 2.0], [1.0, 2.0]]),
+               np.array([[[1.0, -2.0], [0.5, 0.0]], [[3.0, 1.0], [-4.0, 2.0]]])), lr=0.01)
+def test_adam_first_step_moves_lr_times_sign_of_gradient(impl, case, lr):
+    """Adam's first step moves every entry by exactly -lr*g/(|g|+eps) (about lr), for each parameter; a zero gradient gives no move."""
+    params, grads = case
+    eps = 1e-8
+    moves = _run_steps(impl, "Adam", {"lr": lr}, params, grads[:1])
+    expected = -lr * grads[:1] / (np.abs(grads[:1]) + eps)
+    # eps's placement (e.g. the paper's folded form) changes this by < 1e-5 at |g| >= 0.1.
+    _expect_moves(moves, expected, what="Adam's first move", rtol=1e-4, atol=1e-12,
+                  alternatives=_adam_alternatives(grads[:1], lr, 0.9, 0.999, eps))
+
+
+@given(case=trajectories(elements=_adam_grads(), max_steps=6), lr=floats(1e-4, 0.1))
+@example(case=(np.array([[1.0, 2.0], [1.0, 2.0]]),
+               np.array([[[1.0, -2.0], [0.5, 3.0]]] * 5)), lr=0.01)
+def test_adam_constant_gradient_moves_about_lr_per_step(impl, case, lr):
+    """Under a constant gradient every Adam step moves each entry by -lr*g/(|g|+eps), several steps, two or more parameters."""
+    params, grads = case
+    grads = np.broadcast_to(grads[:1], grads.shape).copy()  # the first gradient, every step
+    moves = _run_steps(impl, "Adam", {"lr": lr}, params, grads)
+    expected = -lr * grads / (np.abs(grads) + 1e-8)
+    _expect_moves(moves, expected, what="Adam's moves under a constant gradient", rtol=1e-4,
+                  atol=1e-12, alternatives=_adam_alternatives(grads, lr, 0.9, 0.999, 1e-8))
+
+
+@given(case=trajectories(elements=_adam_grads(), max_steps=6), lr=floats(1e-4, 0.1),
+       beta1=floats(0.5, 0.95), beta2=floats(0.9, 0.9999))
+@example(case=(np.array([[1.0, 2.0], [1.0, 2.0]]),
+               np.array([[[1.0, -2.0], [3.0, 0.5]], [[-1.0, 4.0], [0.2, 2.0]],
+                         [[2.0, 2.0], [-3.0, 1.0]], [[0.5, -1.0], [1.0, 1.0]]])),
+         lr=0.01, beta1=0.9, beta2=0.999)
+@example(case=(np.array([[0.0, 0.0], [0.0, 0.0]]),
+               np.array([[[1.0, 1.0], [1.0, 1.0]], [[-2.0, 0.5], [-2.0, 0.5]],
+                         [[3.0, -1.0], [3.0, -1.0]]])), lr=0.1, beta1=0.6, beta2=0.95)
+def test_adam_steps_use_bias_corrected_moment_averages(impl, case, lr, beta1, beta2):
+    """Adam's step t is -lr * m_hat/(sqrt(v_hat)+eps), m_hat and v_hat the beta1- and beta2-weighted means of past g and g**2, per parameter."""
+    params, grads = case
+    eps = 1e-8
+    moves = _run_steps(impl, "Adam", {"lr": lr, "beta1": beta1, "beta2": beta2}, params, grads)
+    # Folding the bias correction into lr moves eps to eps/sqrt(1-beta2**t) <= 1e-6: with
+    # |g| >= 0.1 that changes a step by < 1e-5 (relative), well inside 1e-4.
+    _expect_moves(moves, _adam_moves(grads, lr, beta1, beta2, eps),
+                  what="Adam's moves", rtol=1e-4, atol=1e-10 * lr,
+                  alternatives=_adam_alternatives(grads, lr, beta1, beta2, eps))
+
+
+@given(case=trajectories(elements=_adam_grads(5e-5, 1.5e-4), max_steps=3),
+       lr=floats(1e-4, 0.1))
+@example(case=(np.array([[1.0, 2.0], [1.0, 2.0]]),
+               np.array([[[1e-4, -5e-5], [1.5e-4, 1e-4]]] * 3)), lr=0.001)
+def test_adam_eps_outside_the_square_root_for_small_gradients(impl, case, lr):
+    """With small gradients (|g| ~ 1e-4) Adam still moves each entry by -lr*g/(|g|+eps) per step: eps goes outside the sqrt."""
+    params, grads = case
+    eps = 1e-8
+    grads = np.broadcast_to(grads[:1], grads.shape).copy()
+    moves = _run_steps(impl, "Adam", {"lr": lr}, params, grads)
+    expected = -lr * grads / (np.abs(grads) + eps)
+    # Why |g| in [5e-5, 1.5e-4] and 2%: sqrt(g**2 + eps) is off from |g| + eps by more than
+    # 17% there (55% at 5e-5), while the paper's folded Adam, whose eps becomes
+    # eps/sqrt(1 - beta2**t) <= 3.2e-7, is off by less than 0.7%.
+    _expect_moves(moves, expected, what="Adam's moves for gradients of size 1e-4", rtol=2e-2,
+                  atol=0.0, alternatives=[(-lr * grads / np.sqrt(grads ** 2 + eps),
+                                           "eps belongs outside the square root: "
+                                           "sqrt(v_hat) + eps, not sqrt(v_hat + eps).")])
+
+
+@given(case=trajectories(elements=_adam_grads(), max_steps=5), c=floats(1.0, 100.0),
+       lr=floats(1e-4, 0.1))
+@example(case=(np.array([[1.0, 2.0], [1.0, 2.0]]),
+               np.array([[[1.0, -2.0], [3.0, 0.5]], [[-1.0, 4.0], [0.2, 2.0]],
+                         [[2.0, 2.0], [-3.0, 1.0]]])), c=10.0, lr=0.01)
+def test_adam_is_invariant_to_gradient_scale(impl, case, c, lr):
+    """Multiplying every gradient by c > 0 leaves Adam's moves unchanged (up to eps)."""
+    params, grads = case
+    plain = _run_steps(impl, "Adam", {"lr": lr}, params, grads)
+    scaled = _run_steps(impl, "Adam", {"lr": lr}, params, c * grads)
+    _expect_moves(scaled, plain, what=f"Adam's moves with gradients times c={c:g}",
+                  rtol=1e-4, atol=1e-10 * lr, against="its moves with the gradients as given")
+
+
+def test_default_hyperparameters(impl):
+    """The defaults are SGD lr=0.01; Momentum lr=0.01, mu=0.9; Adam lr=0.001, beta1=0.9, beta2=0.999."""
+    params = np.array([[0.5, -1.0, 2.0], [1.5, 0.0, -0.5]])
+    grads = np.array([[[1.0, -2.0, 0.5], [3.0, 1.0, -1.0]],
+                      [[-1.0, 4.0, 1.0], [0.2, 2.0, -3.0]],
+                      [[2.0, 0.5, -0.5], [-3.0, 1.0, 2.0]]])
+    _expect_moves(_run_steps(impl, "SGD", {}, params, grads), -0.01 * grads,
+                  what="SGD(params)'s moves", rtol=1e-9, atol=1e-14)
+    _expect_moves(_run_steps(impl, "Momentum", {}, params, grads),
+                  _momentum_moves(grads, 0.01, 0.9), what="Momentum(params)'s moves",
+                  rtol=1e-9, atol=1e-14)
+    _expect_moves(_run_steps(impl, "Adam", {}, params, grads),
+                  _adam_moves(grads, 0.001, 0.9, 0.999, 1e-8), what="Adam(params)'s moves",
+                  rtol=1e-4, atol=1e-14)
+
+
+@given(seed=st.integers(0, 2**16), n_steps=st.integers(2, 4),
+       name=st.sampled_from(["SGD", "Momentum", "Adam"]))
+@example(seed=0, n_steps=3, name="SGD")
+@example(seed=0, n_steps=3, name="Momentum")
+@example(seed=0, n_steps=3, name="Adam")
+def test_step_updates_the_given_arrays_in_place(impl, seed, n_steps, name):
+    """step(params, grads) updates the very array objects in params (any shapes), returns None and leaves grads unchanged."""
+    rng = np.random.default_rng(seed)
+    shapes = [(2, 3), (3,), (2, 3), (1,)]
+    params = [rng.standard_normal(s) for s in shapes]
+    grads = [[rng.standard_normal(s) + np.sign(rng.standard_normal(s)) for s in shapes]
+             for _ in range(n_steps)]
+    live = [p.copy() for p in params]
+    arrays = list(live)
+    optimizer = getattr(impl, name)(live, lr=0.01)
+    for t, g in enumerate(grads, start=1):
+        before = [a.copy() for a in arrays]
+        given_grads = [x.copy() for x in g]
+        result = optimizer.step(live, given_grads)
+        expect(result is None, f"{name}.step returned {type(result).__name__}; it must "
+               "return None (the update happens in place).")
+        for i, a in enumerate(arrays):
+            expect(live[i] is a, f"after step {t}, params[{i}] is a new array object, not the "
+                   "one given.", diagnosis=NOT_IN_PLACE)
+            expect(not np.array_equal(a, before[i]),
+                   f"after step {t}, the array given as params[{i}] (shape {a.shape}) did not "
+                   "change although its gradient is not zero.", diagnosis=NOT_IN_PLACE)
+        for i, (x, y) in enumerate(zip(given_grads, g)):
+            expect(np.array_equal(x, y), f"{name}.step modified grads[{i}].",
+                   diagnosis="compute `lr * g` as a new array instead of `g *= lr`.")
+
+
+def _quadratic(curvatures, centres, calls):
+    """The grader's loss: sum_i 0.5 * a_i * ||p_i - c_i||**2; gradient a_i * (p_i - c_i)."""
+
+    def loss_and_grads(params):
+        snapshot = [np.array(p, dtype=np.float64, copy=True) for p in params]
+        grads = [a * (p - c) for a, p, c in zip(curvatures, snapshot, centres)]
+        loss = float(sum(0.5 * a * np.sum((p - c) ** 2)
+                         for a, p, c in zip(curvatures, snapshot, centres)))
+        calls.append((list(params), snapshot, grads, loss))
+        return loss, grads
+
+    return loss_and_grads
+
+
+def _quadratic_losses(curvatures, centres, params0, lrs, n_steps):
+    """Losses of SGD with step lr on the quadratic: p_t - c = (1 - lr*a)**t (p_0 - c)."""
+    return np.array([sum(0.5 * a * (1 - lr * a) ** (2 * t) * np.sum((p - c) ** 2)
+                         for a, p, c, lr in zip(curvatures, params0, centres, lrs))
+                     for t in range(n_steps)])
+
+
+def _expect_losses(losses, n_steps, what):
+    expect(isinstance(losses, list), f"{what} is a {type(losses).__name__}, expected a list of "
+           f"{n_steps} losses.")
+    expect(len(losses) == n_steps, f"{what} has {len(losses)} entries, expected n_steps="
+           f"{n_steps} (one loss per step).")
+    return np.array([expect_scalar(x, what=f"{what}[{i}]") for i, x in enumerate(losses)])
+
+
+class _RecordingSGD:
+    """The grader's optimizer for run_optimizer: SGD that records what step receives."""
+
+    def __init__(self, params, lr):
+        self.lr = lr
+        self.steps = []
+
+    def step(self, params, grads):
+        self.steps.append((list(params), grads))
+        for p, g in zip(params, grads):
+            p -= self.lr * g
+
+
+@given(seed=st.integers(0, 2**16), n_steps=st.integers(1, 6), lr=floats(0.05, 0.5))
+@example(seed=1, n_steps=3, lr=0.1)
+def test_run_optimizer_records_the_loss_before_each_step(impl, seed, n_steps, lr):
+    """run_optimizer returns n_steps losses, each taken at the current params before step(params, grads) with those grads."""
+    rng = np.random.default_rng(seed)
+    curvatures = [1.0, 0.5]
+    centres = [rng.standard_normal(3), rng.standard_normal(3)]
+    params0 = [rng.standard_normal(3) + 1.0, rng.standard_normal(3) - 1.0]
+    params = [p.copy() for p in params0]
+    arrays = list(params)
+    calls = []
+    optimizer = _RecordingSGD(params, lr)
+    losses = impl.run_optimizer(optimizer, _quadratic(curvatures, centres, calls), params,
+                                n_steps)
+    observed = _expect_losses(losses, n_steps, "run_optimizer's result")
+    expect(len(optimizer.steps) == n_steps,
+           f"run_optimizer called optimizer.step {len(optimizer.steps)} times for "
+           f"n_steps={n_steps}.")
+    expected = _quadratic_losses(curvatures, centres, params0, [lr, lr], n_steps + 1)
+    after = None
+    if n_steps > 1 and np.allclose(observed, expected[1:], rtol=1e-9):
+        after = ("these are the losses after each step: record the loss returned by "
+                 "loss_and_grads(params) before calling optimizer.step.")
+    expect_close(observed, expected[:-1], what=f"the list of {n_steps} losses", rtol=1e-9,
+                 atol=1e-12, diagnosis=after)
+    for t, (stepped, grads) in enumerate(optimizer.steps, start=1):
+        expect(all(a is b for a, b in zip(stepped, arrays)) and len(stepped) == len(arrays),
+               f"step {t} was not given the arrays passed to run_optimizer as params.")
+        latest = next((c for c in reversed(calls[: t + 1]) if c[2] is grads), None)
+        expect(latest is not None,
+               f"step {t} was not given the grads that loss_and_grads returned for the current "
+               "params.")
+    expect(len(calls) <= n_steps + 1, f"run_optimizer called loss_and_grads {len(calls)} times "
+           f"for n_steps={n_steps} (one call per step is enough).")
+
+
+@given(seed=st.integers(0, 2**16), n_steps=st.integers(1, 8), lr=floats(0.05, 1.0))
+@example(seed=2, n_steps=5, lr=0.5)
+def test_run_optimizer_with_your_sgd_follows_the_closed_form(impl, seed, n_steps, lr):
+    """run_optimizer with your SGD on 0.5*a*||p - c||**2 gives losses (1 - lr*a)**(2t) * loss_0."""
+    rng = np.random.default_rng(seed)
+    curvatures = [1.0, 1.5]
+    centres = [rng.standard_normal((2, 2)), rng.standard_normal((2, 2))]
+    params0 = [rng.standard_normal((2, 2)), rng.standard_normal((2, 2))]
+    params = [p.copy() for p in params0]
+    calls = []
+    optimizer = impl.SGD(params, lr=lr)
+    losses = impl.run_optimizer(optimizer, _quadratic(curvatures, centres, calls), params,
+                                n_steps)
+    observed = _expect_losses(losses, n_steps, "run_optimizer's result")
+    expect_close(observed, _quadratic_losses(curvatures, centres, params0, [lr, lr], n_steps),
+                 what=f"the list of {n_steps} losses of SGD(lr={lr:g})", rtol=1e-9, atol=1e-12)
+
+
+def _probe_classes(records):
+    """Two grader optimizer classes that record how compare_optimizers uses them."""
+
+    class ProbeSGD:
+        def __init__(self, params, **kwargs):
+            self.lr = kwargs.get("lr", 0.0)
+            self.run = {"class": type(self).__name__, "kwargs": dict(kwargs), "stepped": []}
+            records.append(self.run)
+
+        def step(self, params, grads):
+            if not self.run["stepped"]:
+                self.run["first_values"] = [np.array(p, copy=True) for p in params]
+            self.run["stepped"].extend(p for p in params if not any(
+                p is q for q in self.run["stepped"]))
+            for p, g in zip(params, grads):
+                p -= self.lr * g
+
+    class OtherProbe(ProbeSGD):
+        pass
+
+    return ProbeSGD, OtherProbe
+
+
+@given(seed=st.integers(0, 2**16), n_steps=st.integers(1, 5))
+@example(seed=3, n_steps=3)
+def test_compare_optimizers_runs_every_config_from_a_fresh_copy(impl, seed, n_steps):
+    """compare_optimizers builds each (class, kwargs) config, runs it from its own copy of init_params (left unchanged) and returns {name: losses}."""
+    rng = np.random.default_rng(seed)
+    curvatures = [1.0, 0.5]
+    centres = [rng.standard_normal(3), rng.standard_normal(3)]
+    init = [rng.standard_normal(3), rng.standard_normal(3)]
+    originals = [p.copy() for p in init]
+    init_params = list(init)
+    records = []
+    ProbeSGD, OtherProbe = _probe_classes(records)
+    configs = {"slow": (ProbeSGD, {"lr": 0.05}), "fast": (OtherProbe, {"lr": 0.4}),
+               "tagged": (ProbeSGD, {"lr": 0.2, "tag": "x"})}
+    calls = []
+    result = impl.compare_optimizers(_quadratic(curvatures, centres, calls), init_params,
+                                     configs, n_steps)
+    expect(isinstance(result, dict), f"compare_optimizers returned a "
+           f"{type(result).__name__}, expected a dict {{name: losses}}.")
+    expect(set(result) == set(configs), f"compare_optimizers returned the keys "
+           f"{sorted(map(str, result))}, expected the config names {sorted(configs)}.")
+    expect(len(init_params) == 2 and all(a is b for a, b in zip(init_params, init)),
+           "compare_optimizers changed the list init_params.")
+    for i, (p, q) in enumerate(zip(init, originals)):
+        expect(np.array_equal(p, q), f"compare_optimizers changed init_params[{i}].",
+               f"now: {fmt(p)}", f"was: {fmt(q)}",
+               diagnosis="every run needs its own copy.deepcopy(init_params): a list copy "
+                         "(list(...), .copy(), [p for p in ...]) still shares the arrays, "
+                         "which the optimizer updates in place.")
+    expect(len(records) == len(configs),
+           f"compare_optimizers built {len(records)} optimizers for {len(configs)} configs.")
+    expected_kwargs = sorted(repr(sorted(kw.items())) for _, kw in configs.values())
+    observed_kwargs = sorted(repr(sorted(r["kwargs"].items())) for r in records)
+    expect(observed_kwargs == expected_kwargs,
+           "the optimizers were not built with the kwargs of their configs.",
+           f"built with: {observed_kwargs}", f"configs give: {expected_kwargs}")
+    for run in records:
+        for p in run["stepped"]:
+            expect(not any(p is q for q in init),
+                   "an optimizer stepped on the arrays of init_params themselves.",
+                   diagnosis="deep-copy init_params for every run.")
+            others = [r for r in records if r is not run]
+            expect(not any(p is q for r in others for q in r["stepped"]),
+                   "two runs updated the same arrays: the second run starts where the first "
+                   "stopped.", diagnosis="make the copy inside the loop over configs, one "
+                                         "per run.")
+        if "first_values" in run:
+            for i, (v, q) in enumerate(zip(run["first_values"], originals)):
+                expect_close(v, q, what=f"params[{i}] at the start of a run", rtol=0.0,
+                             atol=0.0, against="init_params")
+    for name, (_, kwargs) in configs.items():
+        observed = _expect_losses(result[name], n_steps, f"result[{name!r}]")
+        lr = kwargs["lr"]
+        expect_close(observed, _quadratic_losses(curvatures, centres, originals, [lr, lr],
+                                                 n_steps),
+                     what=f"the losses of config {name!r} (lr={lr})", rtol=1e-9, atol=1e-12)
+
+
+@given(seed=st.integers(0, 2**16), n_steps=st.integers(1, 5))
+@example(seed=4, n_steps=4)
+@settings(max_examples=15)
+def test_compare_optimizers_with_your_optimizers(impl, seed, n_steps):
+    """compare_optimizers with your SGD, Momentum and Adam gives each the losses of a separate run_optimizer from init_params."""
+    rng = np.random.default_rng(seed)
+    curvatures = [2.0, 0.5]
+    centres = [rng.standard_normal(4), rng.standard_normal(4)]
+    init = [rng.standard_normal(4), rng.standard_normal(4)]
+    originals = [p.copy() for p in init]
+    configs = {"sgd": (impl.SGD, {"lr": 0.1}), "momentum": (impl.Momentum, {"lr": 0.1, "mu": 0.8}),
+               "adam": (impl.Adam, {"lr": 0.05})}
+    result = impl.compare_optimizers(_quadratic(curvatures, centres, []), init, configs, n_steps)
+    expect(isinstance(result, dict) and set(result) == set(configs),
+           "compare_optimizers must return a dict with one entry per config name.")
+    for i, (p, q) in enumerate(zip(init, originals)):
+        expect(np.array_equal(p, q), f"compare_optimizers changed init_params[{i}].",
+               diagnosis="deep-copy init_params for every run (copy.deepcopy).")
+    for name, (cls, kwargs) in configs.items():
+        observed = _expect_losses(result[name], n_steps, f"result[{name!r}]")
+        params = [p.copy() for p in originals]
+        alone = impl.run_optimizer(cls(params, **kwargs), _quadratic(curvatures, centres, []),
+                                   params, n_steps)
+        expected = _expect_losses(alone, n_steps, "run_optimizer's result")
+        expect_close(observed, expected, what=f"the losses of config {name!r}", rtol=1e-12,
+                     atol=1e-15, against="a separate run_optimizer from init_params")

@@ -1,0 +1,70 @@
+"""`grader check` end to end, as real subprocesses of .venv/bin/grader."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from grader.course import load_course
+
+ROOT = Path(__file__).resolve().parents[2]
+GRADER = ROOT / ".venv" / "bin" / "grader"
+
+
+def grader(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([str(GRADER), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_check_on_the_stubs_says_not_attempted_and_exits_1():
+    run = grader("check", "softmax_ce")
+    assert run.returncode == 1, run.stderr
+    assert "not attempted" in run.stdout
+    assert "Not attempted yet: softmax, softmax_cross_entropy still raise NotImplementedError" \
+        in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+    public = sum(load_course().exercise("softmax_ce").public.values())
+    assert f"0/{public:g} points" in run.stdout
+
+
+def test_check_on_the_solutions_with_hidden_checks_is_full_marks():
+    run = grader("check", "softmax_ce", "--submission", "solutions", "--hidden")
+    assert run.returncode == 0, run.stdout + run.stderr
+    points = load_course().exercise("softmax_ce").points
+    assert points == 20
+    assert f"{points:g}/{points:g} points: all checks passed." in run.stdout
+    assert "(hidden)" in run.stdout
+    for status in ("failed", "error", "missing", "not attempted"):
+        assert f"  {status}" not in run.stdout
+
+
+def test_check_of_a_folder_without_the_exercise_says_missing(tmp_path):
+    run = grader("check", "softmax_ce", "--submission", str(tmp_path))
+    assert run.returncode == 1
+    assert "missing" in run.stdout
+    assert "No softmax_ce.py or softmax_ce.ipynb" in run.stdout
+    assert run.stdout.count("No softmax_ce.py or softmax_ce.ipynb") == 1  # said once
+
+
+def test_check_shows_the_feedback_of_a_wrong_gradient(tmp_path):
+    from grader.stubs import strip_markers
+
+    source = strip_markers((ROOT / "solutions" / "softmax_ce.py").read_text())
+    (tmp_path / "softmax_ce.py").write_text(source.replace("    dlogits /= n\n", ""))
+    run = grader("check", "softmax_ce", "--submission", str(tmp_path))
+    assert run.returncode == 1
+    assert "FAILED: gradient_matches_central_differences" in run.stdout
+    assert "Likely mistake: every entry is" in run.stdout
+    assert "Smallest failing input:" in run.stdout
+
+
+def test_check_of_an_unknown_exercise_is_a_course_error():
+    run = grader("check", "no_such_exercise")
+    assert run.returncode == 3
+    assert "unknown exercise 'no_such_exercise'" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_stubs_check_passes_on_the_repo():
+    run = grader("stubs", "--check")
+    assert run.returncode == 0, run.stdout
