@@ -6,8 +6,9 @@ It grades, with every check (public and hidden):
   - the catalog of known-wrong implementations (tests/audit/catalog/<exercise>.toml, [[wrong]]):
     each must lose points ("killed"); one that keeps full marks is a survivor;
   - the catalog of correct-but-different implementations ([[correct]]): full marks each.
-A catalog entry is a patch of the reference (`find` -> `replace`, each `find` must occur
-exactly once) or a whole file (`file`, relative to tests/audit/catalog/files/).
+A catalog entry is a patch of the reference (`find` -> `replace`; several edits as
+`[[wrong.patches]]` tables; each `find` must occur exactly once in the reference without its
+solution markers) or a whole file (`file`, relative to tests/audit/catalog/files/).
 """
 
 from __future__ import annotations

@@ -152,6 +152,26 @@ def test_gradient_check_matches_reference_on_any_shape(impl, seed, layout, k, nu
     expect(np.array_equal(x, before), "x was not restored exactly")
 
 
+SMALL_LAYOUTS = sorted(k for k, (shape, view) in ODD_LAYOUTS.items()
+                       if view(np.zeros(shape)).size <= 12)
+
+
+@settings(max_examples=12)
+@given(seed=seeds(), layout=st.sampled_from(SMALL_LAYOUTS), bad=st.integers(0, 11),
+       k=st.sampled_from([2.0, -1.0, 0.0]), check_seed=seeds())
+@example(seed=0, layout="b[::-2, 1:]", bad=5, k=2.0, check_seed=0)
+def test_gradient_check_finds_one_wrong_entry_on_any_shape(impl, seed, layout, bad, k,
+                                                           check_seed):
+    """gradient_check reports the one wrong entry of a small x of unusual shape or layout (num_checks=300)."""
+    x = _layout(seed, layout)
+    analytic = _exp_lse_grad(x)
+    analytic.flat[bad % x.size] *= k
+    worst = impl.gradient_check(_exp_lse, x, analytic, num_checks=300, seed=check_seed)
+    # 300 draws from at most 12 entries miss one with probability below 1e-11.
+    expect_close(worst, abs(1.0 - k) / (1.0 + abs(k)), what="gradient_check", rtol=1e-6,
+                 atol=1e-9)
+
+
 @given(shape=st.sampled_from([(1,), (3,), (2, 2)]), check_seed=st.integers(0, 5))
 def test_gradient_check_is_zero_where_both_gradients_are_zero(impl, shape, check_seed):
     """gradient_check returns 0 (not NaN) when f does not depend on x and the analytic gradient is 0."""

@@ -377,6 +377,25 @@ def test_mlp_loss_pinned_values(impl, seed, a, c, n):
 
 
 @settings(max_examples=15)
+@given(seed=seeds(), n=st.integers(1, 4), unit=st.integers(0, 2))
+@example(seed=3, n=3, unit=0)
+def test_mlp_relu_derivative_is_0_at_the_kink(impl, seed, n, unit):
+    """A hidden unit with z1 == 0 exactly (its W1 row and b1 are 0) gets zero gradients: ReLU's derivative is 0 at the kink."""
+    params, X, y = _network(seed, n, 2, 3, 3)
+    params["W1"][unit] = 0.0
+    params["b1"][unit] = 0.0
+    _, grads = _mlp(impl, params, X, y)
+    kink = "ReLU's derivative is 0 where z1 == 0 (the contract): mask with z1 > 0, not z1 >= 0."
+    expect_close(grads["b1"][unit], 0.0, what=f"grads['b1'][{unit}] for a unit with z1 == 0",
+                 rtol=0.0, atol=1e-12, diagnosis=kink)
+    expect_close(grads["W1"][unit], np.zeros(2), what=f"grads['W1'][{unit}] for a unit with "
+                 "z1 == 0", rtol=0.0, atol=1e-12, diagnosis=kink)
+    expect_close(grads["W2"][:, unit], np.zeros(3), what=f"grads['W2'][:, {unit}] for a unit "
+                 "with a1 == 0", rtol=0.0, atol=1e-12,
+                 diagnosis="dW2 = dz2.T @ a1, and a1 = max(0, z1) is 0 for this unit.")
+
+
+@settings(max_examples=15)
 @given(seed=seeds(), n=st.integers(1, 4))
 @example(seed=5, n=3)
 def test_mlp_leaves_params_and_inputs_unchanged(impl, seed, n):
