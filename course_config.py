@@ -40,7 +40,8 @@ EXERCISES = {
     },
     "gradcheck": {
         "title": "Numerical gradients and gradient checking",
-        "functions": ["numerical_gradient", "relative_error", "mlp_loss_and_grads", "gradient_check"],
+        "functions": ["numerical_gradient", "relative_error", "mlp_loss_and_grads",
+                      "gradient_check"],
         "public": {
             "numerical_gradient_matches_calculus": 3,
             "numerical_gradient_works_on_views_and_any_shape": 2,
@@ -131,7 +132,8 @@ EXERCISES = {
     },
     "xor_net": {
         "title": "A 2-4-1 network that learns XOR",
-        "functions": ["XOR_X", "XOR_Y", "init_params", "forward", "bce_loss", "backward", "train", "predict"],
+        "functions": ["XOR_X", "XOR_Y", "init_params", "forward", "bce_loss", "backward",
+                      "train", "predict"],
         "public": {
             "all_zero_network_on_the_xor_data": 2,
             "forward_pinned_values": 2,

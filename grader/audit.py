@@ -103,10 +103,6 @@ def _grade(exercise: str, path: Path, stop_early: bool) -> tuple[float, float, l
 
 def _run_job(job: tuple[str, str, str, object]) -> Outcome:
     name, exercise, kind, payload = job
-    from grader.checks import AUDIT_PROFILE, PROFILE, use_profile
-
-    # Known-wrong code only has to fail: skip Hypothesis' shrinking to save time.
-    use_profile(AUDIT_PROFILE if kind == "wrong" else PROFILE)
     try:
         if kind in ("reference", "stub"):
             score, max_score, statuses = _grade(exercise, Path(str(payload)), stop_early=False)

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, settings
 
 from grader.course import Course, CourseError, import_path, load_course
 
 PROFILE = "grading"
-AUDIT_PROFILE = "grading-no-shrink"
 
 
 @dataclass(frozen=True)
@@ -36,29 +35,29 @@ class Check:
         return f"{self.exercise}::{self.name}"
 
 
-def register_hypothesis_profiles(max_examples: int) -> None:
-    """Deterministic Hypothesis: same examples, same verdict, same text, on every run."""
-    common = dict(
-        max_examples=max_examples, derandomize=True, database=None, deadline=None,
-        report_multiple_bugs=False, print_blob=False,
+def use_profile(course: Course | None = None) -> None:
+    """Deterministic Hypothesis: same examples, same verdict, same text, on every run.
+
+    Registered from Hypothesis' defaults (not from whatever profile is loaded now), and
+    loaded before any check module is imported: a check's own `@settings(...)` copies the
+    profile in force when its module is imported.
+    """
+    course = course or load_course()
+    settings.register_profile(
+        PROFILE, parent=settings.get_profile("default"),
+        max_examples=course.hypothesis_max_examples, derandomize=True, database=None,
+        deadline=None, report_multiple_bugs=False, print_blob=False,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                HealthCheck.filter_too_much, HealthCheck.differing_executors],
     )
-    settings.register_profile(PROFILE, **common)
-    # The audit only needs "does it fail", not the smallest failing input.
-    settings.register_profile(AUDIT_PROFILE, phases=[Phase.explicit, Phase.generate], **common)
-
-
-def use_profile(name: str = PROFILE, course: Course | None = None) -> None:
-    course = course or load_course()
-    register_hypothesis_profiles(course.hypothesis_max_examples)
-    settings.load_profile(name)
+    settings.load_profile(PROFILE)
 
 
 @cache
 def checks_for(exercise_id: str, include_hidden: bool) -> tuple[Check, ...]:
     course = load_course()
     exercise = course.exercise(exercise_id)
+    use_profile(course)
     out: list[Check] = []
     kinds = [("public", exercise.public)]
     if include_hidden:
