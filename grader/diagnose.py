@@ -62,6 +62,16 @@ def diagnose(observed: np.ndarray, expected: np.ndarray,
     return None
 
 
+def likely(*pairs: tuple[float, str]) -> dict[float, str]:
+    """Build a `likely` mapping from (factor, mistake) pairs; two mistakes that give the same
+    factor are both named."""
+    out: dict[float, str] = {}
+    for factor, why in pairs:
+        factor = float(factor)
+        out[factor] = f"{out[factor]} Or: {why}" if factor in out else why
+    return out
+
+
 def _constant_factor(o: np.ndarray, e: np.ndarray) -> float | None:
     """The k with o == k * e to 1e-6, if there is one (and e is not all zero)."""
     ee = float(np.dot(e.ravel(), e.ravel()))

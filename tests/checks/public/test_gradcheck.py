@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from grader.diagnose import diagnose
+from grader.diagnose import likely as likely_mistakes
 from grader.expect import expect, expect_array, expect_close, expect_scalar, fmt
 from grader.failures import CheckFailure
 from grader.strategies import float_arrays, floats, rng_array, seeds
@@ -75,16 +76,7 @@ class Counted:
         return self.fn(z)
 
 
-def _likely(*pairs):
-    """A `likely` mapping; two mistakes that give the same factor are both named."""
-    out = {}
-    for factor, why in pairs:
-        factor = float(factor)
-        out[factor] = f"{out[factor]} Or: {why}" if factor in out else why
-    return out
-
-
-NUMGRAD_LIKELY = _likely(
+NUMGRAD_LIKELY = likely_mistakes(
     (2.0, "did you divide by eps instead of 2*eps?"),
     (0.5, "did you divide by 4*eps (or by 2 twice)?"),
     (-1.0, "the sign is flipped: it is f(x + eps) - f(x - eps), in that order."))
@@ -328,7 +320,7 @@ def test_mlp_gradients_match_central_differences(impl, seed, n, d, h, c):
     assume(np.min(np.abs(z1)) > 1e-3)  # central differences are meaningless across a kink
     _, grads = _mlp(impl, params, X, y)
     eps = 1e-5
-    likely = _likely((n, f"divide dz2 = softmax(z2) - onehot(y) by the batch size N={n}."),
+    likely = likely_mistakes((n, f"divide dz2 = softmax(z2) - onehot(y) by the batch size N={n}."),
                      (1.0 / n, f"you divided by the batch size N={n} twice, or your loss sums "
                                "over the batch instead of averaging (see the loss check)."),
                      (-1.0, "the sign is flipped: dz2 is softmax(z2) - onehot(y)."))
@@ -363,14 +355,14 @@ def test_mlp_loss_pinned_values(impl, seed, a, c, n):
     loss, _ = _mlp(impl, params, X, y)
     expect_close(loss, np.log(c), what=f"the loss with W2 = 0, b2 = 0 (C={c}, N={n})",
                  rtol=1e-9, atol=1e-12, against="log(C)",
-                 likely=_likely((n, f"the loss is the mean over the batch (N={n}), not the sum."),
+                 likely=likely_mistakes((n, f"the loss is the mean over the batch (N={n}), not the sum."),
                                 (1.0 / c, "divide by N (the batch size), not by N*C.")))
     params2 = {**params, "W2": np.zeros((2, 3)), "b2": np.array([a, 0.0])}
     y2 = np.ones(n, dtype=np.int64)
     loss, _ = _mlp(impl, params2, X, y2)
     expect_close(loss, np.logaddexp(a, 0.0), what=f"the loss with W2 = 0, b2 = [{a:g}, 0], y = 1",
                  rtol=1e-9, atol=1e-12, against="logaddexp(a, 0)", nonfinite_hint=STABLE_HINT,
-                 likely=_likely((n, f"the loss is the mean over the batch (N={n}), not the sum.")),
+                 likely=likely_mistakes((n, f"the loss is the mean over the batch (N={n}), not the sum.")),
                  diagnosis=("-log(p + 1e-12) saturates near 27.6: compute the loss as "
                             "logsumexp(z2 row) - z2[y] from the shifted logits.")
                  if a > 30 and 27 < loss < 28 else None)

@@ -6,6 +6,7 @@ import numpy as np
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
+from grader.diagnose import likely as likely_mistakes
 from grader.expect import expect, expect_array, expect_close, expect_scalar, fmt
 from grader.strategies import float_arrays, floats, rng_array, seeds
 
@@ -13,17 +14,8 @@ PINNED_X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # m=3 examples, d=2 f
 PINNED_Y = np.array([1.0, 2.0, 3.0])
 
 
-def _likely(*pairs):
-    """A `likely` mapping; two mistakes that give the same factor are both named."""
-    out = {}
-    for factor, why in pairs:
-        factor = float(factor)
-        out[factor] = f"{out[factor]} Or: {why}" if factor in out else why
-    return out
-
-
 def _gradient_likely(m):
-    return _likely(
+    return likely_mistakes(
         (m, f"divide by the number of examples m={m} (the loss is a mean)."),
         (0.5, "the factor 2 from differentiating the square is missing."),
         (m / 2, f"both the 2 and the 1/m are missing: dw = (2/m) * X.T @ r with m={m}."),
@@ -136,12 +128,12 @@ def test_mse_loss_pinned_values(impl, y, c):
             diagnosis = "that is the mean absolute error: square the residuals."
         expect_close(loss, expected, what=f"mse_loss({fmt(y_pred)}, {fmt(target)})",
                      rtol=1e-12, atol=1e-12, diagnosis=diagnosis,
-                     likely=_likely((m, f"take the mean over the m={m} entries, not the sum."),
+                     likely=likely_mistakes((m, f"take the mean over the m={m} entries, not the sum."),
                                     (0.5, "the MSE here has no factor 1/2: mean((y_pred - y)**2).")))
     loss = expect_scalar(impl.mse_loss(y + c, y.copy()), what="mse_loss(y + c, y)")
     expect_close(loss, c * c, what=f"mse_loss(y + c, y) with c={c:g}", rtol=1e-9, atol=1e-12,
                  against="c**2",
-                 likely=_likely((len(y), f"take the mean over the m={len(y)} entries, not the "
+                 likely=likely_mistakes((len(y), f"take the mean over the m={len(y)} entries, not the "
                                          "sum."),
                                 (0.5, "the MSE here has no factor 1/2: mean((y_pred - y)**2).")))
 
@@ -195,7 +187,7 @@ def test_gradient_descent_first_step_is_exact(impl, seed, m, d, lr):
     """With n_iters=1, gradient_descent returns w = lr*(2/m) X.T @ y, b = lr*(2/m) sum(y) and losses = [mean(y**2)]."""
     X, y = _data(seed, m, d)
     w, b, losses = _descend(impl, X, y, lr=lr, n_iters=1)
-    likely = _likely(*_gradient_likely(m).items(),
+    likely = likely_mistakes(*_gradient_likely(m).items(),
                      (1.0 / lr, f"multiply the step by the learning rate lr={lr:g}."),
                      (-1.0, "the step went uphill: update w -= lr * dw (and b -= lr * db)."))
     expect_close(losses[0], np.mean(y ** 2), what="losses[0]", rtol=1e-12, atol=1e-12,
