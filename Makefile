@@ -10,6 +10,8 @@ STAMP  := $(VENV)/.installed-stamp
 
 demo: setup
 	$(BIN)/grader grade demo/submissions --output out/demo
+	@echo "One student's feedback, as they would see it (with the hidden checks' statements):"
+	@echo "  $(BIN)/grader check --hidden --submission demo/submissions/ben_mistakes"
 
 test: setup
 	$(BIN)/ruff check .

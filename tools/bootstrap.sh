@@ -26,10 +26,13 @@ if [ ! -x "$VENV/bin/python" ]; then
         fi
     fi
 fi
-echo "bootstrap: installing the project into $VENV"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "is ignored" || true
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "is ignored" || true
-"$VENV/bin/python" -c "import grader, numpy, pandas, hypothesis, pytest, nbformat" || {
-    echo "bootstrap: the installation is incomplete (see pip's messages above)." >&2
+LOG="$VENV/install.log"
+echo "bootstrap: installing the project into $VENV (pip's output: $LOG)"
+if ! { "$VENV/bin/python" -m pip install --disable-pip-version-check --upgrade pip &&
+       "$VENV/bin/python" -m pip install --disable-pip-version-check -e ".[dev]"; } >"$LOG" 2>&1 ||
+   ! "$VENV/bin/python" -c "import grader, numpy, pandas, hypothesis, pytest, nbformat" 2>>"$LOG"
+then
+    tail -n 30 "$LOG" >&2
+    echo "bootstrap: installing the project failed; the full log is $LOG." >&2
     exit 1
-}
+fi
