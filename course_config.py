@@ -22,6 +22,7 @@ EXERCISES = {
         "public": {
             "softmax_rows_are_distributions": 2,
             "softmax_is_stable_under_row_shifts": 2,
+            "loss_is_invariant_to_row_shifts": 2,
             "loss_pinned_values": 2,
             "loss_is_mean_over_examples": 2,
             "gradient_matches_central_differences": 3,

@@ -31,7 +31,7 @@ def test_check_on_the_solutions_with_hidden_checks_is_full_marks():
     run = grader("check", "softmax_ce", "--submission", "solutions", "--hidden")
     assert run.returncode == 0, run.stdout + run.stderr
     points = load_course().exercise("softmax_ce").points
-    assert points == 20
+    assert points > 0
     assert f"{points:g}/{points:g} points: all checks passed." in run.stdout
     assert "(hidden)" in run.stdout
     for status in ("failed", "error", "missing", "not attempted"):

@@ -53,6 +53,23 @@ def test_softmax_is_stable_under_row_shifts(impl, case, shifts):
                  against="softmax(logits)")
 
 
+@given(case=logits_and_labels(), shifts=st.lists(floats(-1e4, 1e4), min_size=5, max_size=5))
+@example(case=(np.array([[2.0, 0.0, -1.0]]), np.array([0])), shifts=[1000.0] * 5)
+@example(case=(np.array([[0.0, 1.0], [2.0, 0.0]]), np.array([1, 0])),
+         shifts=[-9000.0, 9000.0, 0.0, 0.0, 0.0])
+def test_loss_is_invariant_to_row_shifts(impl, case, shifts):
+    """The loss and dlogits do not change when a constant up to 1e4 is added to each row of logits."""
+    logits, y = case
+    shift = np.asarray(shifts[: logits.shape[0]])[:, None]
+    loss, grad = _loss_and_grad(impl, logits.copy(), y.copy())
+    shifted_loss, shifted_grad = _loss_and_grad(impl, logits + shift, y.copy())
+    # Adding c to a row of size ~1e4 rounds the logits themselves by about 1e4 * 2.2e-16.
+    expect_close(shifted_loss, loss, what="the loss of logits + per-row constant",
+                 rtol=1e-9, atol=1e-11, against="the loss of logits")
+    expect_close(shifted_grad, grad, what="dlogits of logits + per-row constant",
+                 rtol=1e-9, atol=1e-11, against="dlogits of logits")
+
+
 @given(a=floats(-1e4, 1e4), c=st.integers(2, 6))
 @example(a=1000.0, c=2)
 @example(a=-1000.0, c=2)
