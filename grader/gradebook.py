@@ -14,15 +14,22 @@ from grader.course import load_course
 from grader.results import CheckResult
 
 COLUMNS = ["student", "exercise", "check", "score", "max_score", "status", "message",
-           "hidden", "duration_s", "seed", "grader_version", "course_version"]
+           "hidden", "duration_s", "seed", "grader_version", "course_version",
+           "hypothesis_version", "numpy_version"]
 
 
 def rows(student: str, results: Iterable[CheckResult]) -> list[dict]:
+    """Gradebook rows, each with what reproduces it: derandomized Hypothesis draws the same
+    examples for the same check source, seed and Hypothesis version."""
+    import hypothesis
+    import numpy
+
     course = load_course()
     return [{"student": student, "exercise": r.exercise, "check": r.check, "score": r.score,
              "max_score": r.max_score, "status": r.status, "message": r.message,
              "hidden": r.hidden, "duration_s": r.duration_s, "seed": course.seed,
-             "grader_version": __version__, "course_version": course.version}
+             "grader_version": __version__, "course_version": course.version,
+             "hypothesis_version": hypothesis.__version__, "numpy_version": numpy.__version__}
             for r in results]
 
 

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import hypothesis
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -86,6 +88,8 @@ def test_gradebook_has_the_columns(graded):
     course = load_course()
     assert set(frame.seed) == {course.seed}
     assert set(frame.grader_version.astype(str)) == {__version__}
+    assert set(frame.hypothesis_version.astype(str)) == {hypothesis.__version__}
+    assert set(frame.numpy_version.astype(str)) == {np.__version__}
     assert set(frame.status) <= {"passed", "failed", "error", "missing"}
     assert (frame.score <= frame.max_score).all()
     assert (frame[frame.status != "passed"].score == 0).all()
