@@ -7,6 +7,11 @@ the numbers reveal a known mistake.
 
 from __future__ import annotations
 
+from grader.loading import LoadError
+
+__all__ = ["CheckFailure", "LoadError", "MissingFunction", "NotAttempted", "StudentCodeError",
+           "from_description"]
+
 
 class CheckFailure(AssertionError):
     """The code ran but its answer is wrong.
@@ -51,13 +56,17 @@ class MissingFunction(CheckFailure, AttributeError):
 
 
 class StudentCodeError(Exception):
-    """The student's code raised an exception (or exited) while a check called it."""
+    """The student's code raised an exception (or exited) while a check called it.
 
-    def __init__(self, function: str, error: BaseException, where: str | None,
+    Built from plain data (see grader.loading.describe_exception): in the sandboxed engine
+    the exception itself never leaves the worker.
+    """
+
+    def __init__(self, function: str, error_type: str, error_text: str, where: str | None,
                  signature_mismatch: bool = False) -> None:
         self.function = function
-        self.error_type = type(error).__name__
-        self.error_text = _one_line(str(error))
+        self.error_type = error_type
+        self.error_text = _one_line(error_text)
         self.where = where
         self.signature_mismatch = signature_mismatch
         super().__init__(self.text())
@@ -72,13 +81,14 @@ class StudentCodeError(Exception):
         return f"`{self.function}` raised {self.error_type}{text}{where}."
 
 
-class LoadError(Exception):
-    """A student's exercise file could not be turned into code to check."""
-
-    def __init__(self, status: str, message: str) -> None:
-        self.status = status
-        self.message = message
-        super().__init__(message)
+def from_description(d: dict) -> CheckFailure | StudentCodeError:
+    """The failure a description from grader.loading.describe_exception stands for."""
+    if d.get("kind") == "not_attempted":
+        return NotAttempted(str(d.get("function", "?")))
+    return StudentCodeError(str(d.get("function", "?")), str(d.get("type", "Exception")),
+                            str(d.get("text", "")), d.get("where") if isinstance(
+                                d.get("where"), str) else None,
+                            bool(d.get("signature_mismatch", False)))
 
 
 def _one_line(text: str, limit: int = 300) -> str:

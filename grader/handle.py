@@ -9,12 +9,18 @@ The sandboxed engine replaces this class with a proxy of the same shape.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from grader.failures import CheckFailure, MissingFunction, NotAttempted, StudentCodeError
+from grader.failures import (
+    CheckFailure,
+    MissingFunction,
+    NotAttempted,
+    StudentCodeError,
+    from_description,
+)
 from grader.limits import user_interrupted
+from grader.loading import describe_exception
 
 
 class Implementation:
@@ -99,19 +105,9 @@ def _guard(fn: Callable[..., Any], label: str, source_file: str) -> Callable[...
     return call
 
 
-def _student_error(label: str, error: BaseException, source_file: str) -> StudentCodeError:
-    frames = traceback.extract_tb(error.__traceback__)
-    # frames[0] is the guard's own call; a TypeError with nothing below it failed while
-    # binding the arguments, which means the signature does not match the contract.
-    mismatch = isinstance(error, TypeError) and len(frames) <= 1
-    where = None
-    for frame in reversed(frames):
-        if source_file and frame.filename == source_file or frame.filename.startswith("<cell"):
-            where = f"line {frame.lineno}, in {frame.name}"
-            break
-    if isinstance(error, SystemExit):
-        return StudentCodeError(label, RuntimeError(f"called sys.exit({error.code!r})"), where)
-    return StudentCodeError(label, error, where, signature_mismatch=mismatch)
+def _student_error(label: str, error: BaseException, source_file: str) -> Exception:
+    # One frame of ours (the guard's call) sits above the student's code.
+    return from_description(describe_exception(label, error, source_file, boundary_frames=1))
 
 
 def unwrap(value: Any) -> Any:

@@ -1,20 +1,18 @@
 """Turning a student's notebook into plain Python cells.
 
 IPython syntax (`%matplotlib inline`, `!pip install ...`, `%%time`) becomes ordinary calls on
-`get_ipython()`, which during loading is a quiet stand-in shell: magics do nothing, except
-that the bodies of `%%time`, `%%timeit` and `%%capture` cells run once.
+`get_ipython()`, which during loading is a quiet stand-in shell (grader.loading.QuietShell).
+This runs in the grader: it only reads JSON and rewrites text, it never runs the cells.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from grader.failures import LoadError
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
-_BODY_RUNNING_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 
 
 @dataclass(frozen=True)
@@ -62,27 +60,3 @@ def _to_python(source: str) -> str:
         return TransformerManager().transform_cell(source)
     except Exception:  # leave it to the compiler to report the syntax error
         return source
-
-
-class QuietShell:
-    """What `get_ipython()` returns while a notebook is loaded for grading."""
-
-    def __init__(self, namespace: dict[str, Any]) -> None:
-        self._namespace = namespace
-
-    def run_line_magic(self, name: str, line: str, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def run_cell_magic(self, name: str, line: str, body: str, *args: Any, **kwargs: Any) -> None:
-        if name in _BODY_RUNNING_CELL_MAGICS:
-            exec(compile(_to_python(body), f"<cell magic %%{name}>", "exec"), self._namespace)
-        return None
-
-    def system(self, command: str, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def getoutput(self, command: str, *args: Any, **kwargs: Any) -> list[str]:
-        return []
-
-    def __getattr__(self, name: str) -> Any:
-        return lambda *args, **kwargs: None

@@ -1,0 +1,273 @@
+"""The data-only channel between the grader and a worker that runs student code.
+
+Only plain data crosses: None, bool, int, float, str, list, tuple, dict with str keys,
+NumPy arrays and scalars of numeric dtype. Each is written as JSON, with tagged objects for
+what JSON lacks, and decoded by exact type, within caps on size and depth. Nothing is
+pickled, evaluated or looked up by name on the receiving side.
+
+References stand in for what must not cross: `{"$r": name}` a name in the student's module,
+`{"$o": id}` an object living in the worker, `{"$c": id}` a callable of the grader's,
+`{"$g": id}` an object of the grader's. Arrays carry a reference too, so that the same array
+sent twice arrives as the same object, and in-place changes made on one side are copied back
+("synced") into the other side's array after every call: that is what lets `step(params,
+grads)` update the grader's arrays, exactly as it would in one process.
+
+This module imports nothing of the grader: the worker runs it next to student code.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from typing import Any
+
+import numpy as np
+
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 40
+MAX_STRING = 1_000_000
+_HEADER = struct.Struct(">I")
+_DTYPES = {np.dtype(t).str: np.dtype(t) for t in (
+    "?", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8")}
+
+
+class ProtocolError(Exception):
+    """A frame that is not well-formed plain data: the sender is broken or hostile."""
+
+
+class Ref:
+    """A reference to something that lives on one side: `kind` is one of r, o, c, g."""
+
+    __slots__ = ("kind", "id")
+
+    def __init__(self, kind: str, ident: str | int) -> None:
+        self.kind = kind
+        self.id = ident
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Ref and (other.kind, other.id) == (self.kind, self.id)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.id))
+
+
+class Mirror:
+    """The arrays this side has sent or received, by reference, so identity survives.
+
+    `side` prefixes the references this side invents ("g" grader, "w" worker).
+    """
+
+    def __init__(self, side: str) -> None:
+        self._side = side
+        self._count = 0
+        self._by_ref: dict[str, np.ndarray] = {}
+        self._ref_by_id: dict[int, str] = {}
+
+    def clear(self) -> None:
+        self._by_ref.clear()
+        self._ref_by_id.clear()
+
+    def ref_for(self, array: np.ndarray) -> str:
+        ref = self._ref_by_id.get(id(array))
+        if ref is None:
+            self._count += 1
+            ref = f"{self._side}{self._count}"
+            self._remember(ref, array)
+        return ref
+
+    def resolve(self, ref: str, incoming: np.ndarray) -> np.ndarray:
+        """The local array for `ref`, updated in place to the incoming values."""
+        known = self._by_ref.get(ref)
+        if known is not None and known.shape == incoming.shape and known.dtype == incoming.dtype:
+            if known.flags.writeable and not np.array_equal(known, incoming, equal_nan=True):
+                np.copyto(known, incoming)
+            return known
+        self._remember(ref, incoming)
+        return incoming
+
+    def _remember(self, ref: str, array: np.ndarray) -> None:
+        self._by_ref[ref] = array  # kept alive, so id(array) cannot be reused
+        self._ref_by_id[id(array)] = ref
+
+
+# ---------------------------------------------------------------------------- encoding
+
+
+def encode(value: Any, mirror: Mirror, refer: Any = None, arrays: list | None = None) -> Any:
+    """A JSON-able tree for `value`. `refer(obj)` returns a Ref for what is not plain data
+    (or raises TypeError); `arrays` collects (ref, array) of every array encoded."""
+    return _enc(value, mirror, refer, arrays, 0)
+
+
+def _enc(v: Any, mirror: Mirror, refer: Any, arrays: list | None, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise TypeError("value nested too deeply")
+    t = type(v)
+    if v is None or t is bool or t is str:
+        return v
+    if t is int:
+        return v if abs(v) < 2**63 else {"$i": str(v)}
+    if t is float:
+        return v if np.isfinite(v) else {"$f": repr(v)}
+    if t is list or t is tuple:
+        items = [_enc(x, mirror, refer, arrays, depth + 1) for x in v]
+        return items if t is list else {"$t": items}
+    if t is dict:
+        if not all(type(k) is str for k in v):
+            raise TypeError("dict keys must be str")
+        return {"$d": [[k, _enc(x, mirror, refer, arrays, depth + 1)] for k, x in v.items()]}
+    if t is np.ndarray and v.dtype.str in _DTYPES:
+        ref = mirror.ref_for(v)
+        if arrays is not None:
+            arrays.append((ref, v))
+        return {"$a": _array_fields(v), "ref": ref}
+    if isinstance(v, np.generic) and type(v) is v.dtype.type and v.dtype.str in _DTYPES:
+        return {"$s": v.dtype.str, "b": base64.b64encode(v.tobytes()).decode()}
+    if refer is not None:
+        ref = refer(v)
+        return {f"${ref.kind}": ref.id}
+    raise TypeError(f"cannot send a value of type {t.__name__}")
+
+
+def _array_fields(a: np.ndarray) -> dict:
+    fields = {"dtype": a.dtype.str, "shape": list(a.shape),
+              "b": base64.b64encode(np.ascontiguousarray(a).tobytes()).decode()}
+    # A non-contiguous view is rebuilt as a view on the other side too (same strides in
+    # items), so code that would silently copy it (x.reshape(-1)) behaves the same.
+    if a.size > 1 and not a.flags.c_contiguous and all(s > 0 for s in a.strides) \
+            and all(s % a.itemsize == 0 for s in a.strides):
+        fields["strides"] = [s // a.itemsize for s in a.strides]
+    return fields
+
+
+# ---------------------------------------------------------------------------- decoding
+
+
+def decode(tree: Any, mirror: Mirror, resolve: Any = None, arrays: list | None = None) -> Any:
+    """The value for a tree made by `encode`. `resolve(Ref)` maps references to local
+    objects; `arrays` collects (ref, array) of every array decoded."""
+    return _dec(tree, mirror, resolve, arrays, 0)
+
+
+def _dec(v: Any, mirror: Mirror, resolve: Any, arrays: list | None, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ProtocolError("nested too deeply")
+    t = type(v)
+    if v is None or t is bool or t is int or t is float:
+        return v
+    if t is str:
+        if len(v) > MAX_STRING:
+            raise ProtocolError("string too long")
+        return v
+    if t is list:
+        return [_dec(x, mirror, resolve, arrays, depth + 1) for x in v]
+    if t is not dict or len(v) == 0:
+        raise ProtocolError(f"unexpected {t.__name__}")
+    if "$a" in v:
+        array = _array_from(v["$a"])
+        ref = v.get("ref")
+        if type(ref) is not str:
+            raise ProtocolError("array without a reference")
+        local = mirror.resolve(ref, array)
+        if arrays is not None:
+            arrays.append((ref, local))
+        return local
+    if "$s" in v:
+        if set(v) != {"$s", "b"} or v["$s"] not in _DTYPES or type(v["b"]) is not str:
+            raise ProtocolError("malformed scalar")
+        dtype = _DTYPES[v["$s"]]
+        raw = base64.b64decode(v["b"], validate=True)
+        if len(raw) != dtype.itemsize:
+            raise ProtocolError("scalar size does not match its dtype")
+        return np.frombuffer(raw, dtype=dtype)[0]
+    if len(v) != 1:
+        raise ProtocolError("malformed tagged value")
+    (tag, body), = v.items()
+    if tag == "$t" and type(body) is list:
+        return tuple(_dec(x, mirror, resolve, arrays, depth + 1) for x in body)
+    if tag == "$d" and type(body) is list:
+        out = {}
+        for pair in body:
+            if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
+                raise ProtocolError("malformed dict entry")
+            out[pair[0]] = _dec(pair[1], mirror, resolve, arrays, depth + 1)
+        return out
+    if tag == "$f" and body in ("nan", "inf", "-inf"):
+        return float(body)
+    if tag == "$i" and type(body) is str and len(body) <= 400:
+        return int(body)
+    if tag in ("$r", "$o", "$c", "$g") and type(body) in (str, int) and resolve is not None:
+        return resolve(Ref(tag[1], body))
+    raise ProtocolError(f"unknown tag {tag[:20]!r}")
+
+
+def _array_from(fields: Any) -> np.ndarray:
+    if type(fields) is not dict or set(fields) - {"dtype", "shape", "b", "strides"}:
+        raise ProtocolError("malformed array")
+    dtype = _DTYPES.get(fields.get("dtype"))
+    shape = fields.get("shape")
+    data = fields.get("b")
+    if dtype is None or type(shape) is not list or type(data) is not str \
+            or not all(type(n) is int and 0 <= n for n in shape) or len(shape) > 32:
+        raise ProtocolError("malformed array")
+    raw = base64.b64decode(data, validate=True)
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if count * dtype.itemsize != len(raw):
+        raise ProtocolError("array size does not match its shape")
+    array = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    strides = fields.get("strides")
+    if strides is not None:
+        if type(strides) is not list or len(strides) != len(shape) \
+                or not all(type(s) is int and 0 < s < 2**31 for s in strides):
+            raise ProtocolError("malformed strides")
+        extent = sum((n - 1) * s for n, s in zip(shape, strides)) + 1
+        if extent > 16 * max(count, 1) + 1024:
+            raise ProtocolError("strides too large")
+        base = np.zeros(extent, dtype=dtype)
+        view = np.lib.stride_tricks.as_strided(
+            base, shape=shape, strides=[s * dtype.itemsize for s in strides], writeable=True)
+        view[...] = array
+        return view
+    return array
+
+
+# ---------------------------------------------------------------------------- framing
+
+
+def write_frame(stream: Any, message: dict) -> None:
+    payload = json.dumps(message, allow_nan=False, separators=(",", ":")).encode()
+    if len(payload) > MAX_FRAME_BYTES:
+        raise TypeError("message too large to send")
+    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def read_frame(stream: Any) -> dict:
+    header = _read_exactly(stream, _HEADER.size)
+    (size,) = _HEADER.unpack(header)
+    if size > MAX_FRAME_BYTES:
+        raise ProtocolError(f"frame of {size} bytes is over the limit")
+    payload = _read_exactly(stream, size)
+    try:
+        message = json.loads(payload, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as e:
+        raise ProtocolError(f"frame is not JSON: {e}") from None
+    if type(message) is not dict or type(message.get("op")) is not str:
+        raise ProtocolError("frame is not a message")
+    return message
+
+
+def _no_constants(name: str) -> None:
+    raise ProtocolError(f"non-standard JSON constant {name}")
+
+
+def _read_exactly(stream: Any, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = stream.read(n)
+        if not chunk:
+            raise EOFError("channel closed")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
