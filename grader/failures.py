@@ -10,7 +10,7 @@ from __future__ import annotations
 from grader.loading import LoadError
 
 __all__ = ["CheckFailure", "LoadError", "MissingFunction", "NotAttempted", "StudentCodeError",
-           "from_description"]
+           "WorkerFailure", "from_description"]
 
 
 class CheckFailure(AssertionError):
@@ -79,6 +79,17 @@ class StudentCodeError(Exception):
         where = f" ({self.where})" if self.where else ""
         text = f": {self.error_text}" if self.error_text else ""
         return f"`{self.function}` raised {self.error_type}{text}{where}."
+
+
+class WorkerFailure(BaseException):
+    """The process running student code died or broke the protocol (status "crashed",
+    "memory" or "forbidden"). A BaseException: neither a check nor Hypothesis may catch it
+    and carry on as if the student's code had answered."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 def from_description(d: dict) -> CheckFailure | StudentCodeError:

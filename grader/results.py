@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 # "missing": nothing to grade (no file, or a function the check needs is not defined).
-# "timeout": the exercise's time limit cut the check off.
-STATUSES = ("passed", "failed", "error", "missing", "timeout")
+# "timeout": the exercise's time limit cut the check off. "crashed", "memory", "forbidden":
+# the process running the student's code died, ran out of memory, or broke the protocol.
+# "bad_file": the file is not text, not a notebook, or too large.
+STATUSES = ("passed", "failed", "error", "missing", "timeout", "crashed", "memory",
+            "forbidden", "bad_file")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from hypothesis.errors import Flaky, HypothesisException
 
 from grader.checks import Check, checks_for
 from grader.course import Exercise
+from grader.engines import InProcessSession, Session
 from grader.expect import fmt
 from grader.failures import (
     CheckFailure,
@@ -26,10 +27,10 @@ from grader.failures import (
     MissingFunction,
     NotAttempted,
     StudentCodeError,
+    WorkerFailure,
 )
 from grader.limits import TimeLimitExceeded, time_limit
 from grader.results import CheckResult
-from grader.submission import load
 
 HIDDEN_FAILED = "Hidden check failed: {statement} (its inputs are not shown)."
 HIDDEN_ERROR = "Hidden check: your code raised an error while it ran: {statement}."
@@ -37,33 +38,58 @@ HIDDEN_ERROR = "Hidden check: your code raised an error while it ran: {statement
 
 def grade_exercise(exercise: Exercise, path: Path | None = None, *, impl: Any = None,
                    include_hidden: bool = True, stop_at_first_failure: bool = False,
-                   ) -> list[CheckResult]:
-    """Load the exercise from `path` (or take `impl`) and run its checks, within its time limit.
+                   session: Session | None = None) -> list[CheckResult]:
+    """Load the exercise and run its checks, within its time limit.
 
-    Whatever cannot be run gets a status and zero: a file that does not load, checks cut off
-    by the time limit. Results of checks finished before the limit are kept.
+    Student code runs where `session` puts it (by default in this process, loaded from
+    `path`, or the given `impl`). Whatever cannot be run gets a status and zero: a file that
+    does not load, a worker that dies (the next check gets a fresh one), checks cut off by
+    the time limit. Results of checks finished before that are kept.
     """
     checks = checks_for(exercise.id, include_hidden=include_hidden)
+    if session is None:
+        if impl is None and path is None:
+            raise ValueError("grade_exercise needs a path, an implementation or a session")
+        session = InProcessSession(path, exercise.id, impl)
     results: list[CheckResult] = []
     try:
         with time_limit(exercise.time_limit_s):
-            if impl is None:
-                if path is None:
-                    raise ValueError("grade_exercise needs a path or an implementation")
-                impl = load(path, exercise.id)
-            for result in _iter_results(checks, impl, impl.notes):
-                results.append(result)
+            impl = session.open()
+            for check in checks:
+                try:
+                    session.before_check()
+                    result = run_check(check, impl)
+                except WorkerFailure as failure:
+                    result = _status_result(check, failure.status, failure.message)
+                    results.append(result)
+                    impl = session.reopen()
+                else:
+                    results.append(_with_notes(result, impl.notes)
+                                   if impl.notes and not result.passed else result)
                 if stop_at_first_failure and not result.passed:
                     break
     except LoadError as e:
-        return missing_results(checks, e.status, e.message)
+        results += missing_results(_not_done(checks, results), e.status, e.message)
+    except WorkerFailure as failure:
+        results += missing_results(_not_done(checks, results), failure.status, failure.message)
     except TimeLimitExceeded:
-        done = {r.check for r in results}
         results += missing_results(
-            [c for c in checks if c.name not in done], "timeout",
+            _not_done(checks, results), "timeout",
             f"Stopped at the exercise's time limit of {exercise.time_limit_s:g} s: "
             "is there an endless loop, or a loop much slower than it needs to be?")
+    finally:
+        session.close()
     return results
+
+
+def _not_done(checks: Iterable[Check], results: list[CheckResult]) -> list[Check]:
+    done = {r.check for r in results}
+    return [c for c in checks if c.name not in done]
+
+
+def _status_result(check: Check, status: str, message: str) -> CheckResult:
+    return CheckResult(check.exercise, check.name, check.statement, check.hidden, status, 0.0,
+                       check.points, message)
 
 
 def run_checks(checks: Iterable[Check], impl: Any, *, notes: Iterable[str] = ()
@@ -95,8 +121,7 @@ def run_check(check: Check, impl: Any) -> CheckResult:
 
 def missing_results(checks: Iterable[Check], status: str, message: str) -> list[CheckResult]:
     """Every check of an exercise that could not be loaded gets the same status and zero."""
-    return [CheckResult(c.exercise, c.name, c.statement, c.hidden, status, 0.0, c.points, message)
-            for c in checks]
+    return [_status_result(c, status, message) for c in checks]
 
 
 def _outcome(check: Check, impl: Any) -> tuple[str, str]:

@@ -1,0 +1,354 @@
+"""The grader's side of the trust boundary: a worker process, and handles that call into it.
+
+`RemoteImplementation` has the shape of `handle.Implementation`, so the same checks run
+unchanged in one process (`grader check`) or against a worker (`grader grade`):
+  - `impl.softmax(x)` sends the arguments as plain data and decodes the answer by exact type;
+  - a callable the check passes in (`f`, `loss_and_grads`, an optimizer class) stays here:
+    the worker calls back, and the check can count and inspect those calls;
+  - objects the student creates stay in the worker and come back as `RemoteObject` handles;
+  - arrays are mirrored, so in-place changes made by student code reach the check's arrays.
+Nothing the worker says is trusted: frames are validated (protocol.py), a worker that
+breaks the protocol is "forbidden", one that dies is "crashed", and no verdict is ever
+taken from it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader import protocol as P
+from grader.failures import CheckFailure, MissingFunction, WorkerFailure, from_description
+from grader.loading import LoadError
+
+_RUNTIME_FILES = ("worker.py", "protocol.py", "loading.py")
+
+
+def runtime_dir() -> Path:
+    """A private folder holding only the worker's three files (nothing else importable)."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-worker-"))
+    here = Path(__file__).resolve().parent
+    for name in _RUNTIME_FILES:
+        shutil.copyfile(here / name, folder / name)
+    folder.chmod(0o755)
+    return folder
+
+
+class WorkerProcess:
+    """One worker: started, spoken to, and killed with everything it started."""
+
+    def __init__(self, argv_prefix: list[str] | None = None, env: dict[str, str] | None = None,
+                 preexec: Callable[[], None] | None = None, cwd: str | None = None,
+                 runtime: Path | None = None) -> None:
+        self.runtime = runtime or runtime_dir()
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        argv = [*(argv_prefix or [sys.executable, "-I"]), str(self.runtime / "worker.py"),
+                str(to_worker_r), str(from_worker_w)]
+        self.process = subprocess.Popen(
+            argv, pass_fds=(to_worker_r, from_worker_w), stdin=subprocess.DEVNULL,
+            # Student output is never feedback: it goes nowhere, and cannot fill a pipe.
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, cwd=cwd or str(self.runtime),
+            env=env if env is not None else _minimal_env(), preexec_fn=preexec)
+        os.close(to_worker_r)
+        os.close(from_worker_w)
+        self.writer = os.fdopen(to_worker_w, "wb")
+        self.reader = os.fdopen(from_worker_r, "rb")
+        self.mirror = P.Mirror("g")
+        self._registry: dict[int, Any] = {}
+        self._registry_ids: dict[int, int] = {}
+        self._raised: dict[int, BaseException] = {}
+        hello = self._read()
+        if hello.get("op") != "ready" or hello.get("numpy") != np.__version__ \
+                or hello.get("python") != sys.version.split()[0]:
+            self.kill()
+            raise WorkerFailure("crashed", "The worker runs a different Python or NumPy than "
+                                           "the grader; refusing to grade with it.")
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def kill(self) -> None:
+        """Kill the worker's whole process group and reap it."""
+        try:
+            os.killpg(self.process.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (self.writer, self.reader):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.kill()
+        shutil.rmtree(self.runtime, ignore_errors=True)
+
+    def reset(self) -> None:
+        """Forget references between checks (arrays, objects, callables)."""
+        self.mirror.clear()
+        self._registry.clear()
+        self._registry_ids.clear()
+        self._raised.clear()
+        reply = self._exchange({"op": "reset"})
+        if reply.get("op") != "ok":
+            raise WorkerFailure("forbidden", "The worker answered a reset with something else.")
+
+    # ---------------------------------------------------------------- channel
+
+    def _send(self, message: dict) -> None:
+        try:
+            P.write_frame(self.writer, message)
+        except (BrokenPipeError, OSError):
+            raise self._died() from None
+
+    def _read(self) -> dict:
+        try:
+            return P.read_frame(self.reader)
+        except (EOFError, OSError):
+            raise self._died() from None
+        except P.ProtocolError as e:
+            self.kill()
+            raise WorkerFailure("forbidden", f"The worker broke the grading protocol ({e}): "
+                                             "the channel was tampered with.") from None
+
+    def _died(self) -> WorkerFailure:
+        code = self.process.poll()
+        if code is None:
+            try:
+                code = self.process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
+        self.kill()
+        if code is not None and code < 0 and -code == 9:
+            return WorkerFailure("memory", "Your code was killed, most likely for using more "
+                                           "memory than the exercise allows.")
+        what = f"exit code {code}" if code is not None and code >= 0 else f"signal {-(code or 0)}"
+        return WorkerFailure("crashed", f"The process running your code ended ({what}), e.g. "
+                                        "by os._exit, a crash in native code, or sys.exit at "
+                                        "the wrong moment.")
+
+    def _exchange(self, message: dict) -> dict:
+        self._send(message)
+        while True:
+            reply = self._read()
+            if reply.get("op") == "callback":
+                self._serve_callback(reply)
+                continue
+            return reply
+
+    # ---------------------------------------------------------------- loading
+
+    def load(self, path: Path, exercise: str, cells: list[tuple[int, str]] | None,
+             worker_path: str | None = None) -> tuple[dict[str, str], list[str]]:
+        """Load the exercise in the worker; returns (names it defines, notes). Raises LoadError."""
+        filename = worker_path or str(path)
+        message = {"op": "load", "exercise": exercise, "display": path.name,
+                   "filename": filename, "folder": str(Path(filename).parent),
+                   "kind": "cells" if cells is not None else "py",
+                   "cells": [[i, s] for i, s in cells] if cells is not None else []}
+        reply = self._exchange(message)
+        if reply.get("op") == "load_error":
+            raise LoadError(_text(reply.get("status"), 20) or "error",
+                            _text(reply.get("message"), 500))
+        names, notes = reply.get("names"), reply.get("notes")
+        if reply.get("op") != "loaded" or type(names) is not dict or type(notes) is not list:
+            raise WorkerFailure("forbidden", "The worker answered the load request with "
+                                             "something else.")
+        return ({_text(k, 100): _text(v, 10) for k, v in list(names.items())[:1000]},
+                [_text(n, 300) for n in notes[:20]])
+
+    # ---------------------------------------------------------------- calls
+
+    def call(self, target: Any, method: str | None, label: str, args: tuple,
+             kwargs: dict) -> Any:
+        sent: list = []
+        try:
+            message = {"op": "call", "target": target, "method": method, "label": label,
+                       "args": P.encode(list(args), self.mirror, self._refer, sent),
+                       "kwargs": P.encode(dict(kwargs), self.mirror, self._refer, sent)}
+        except TypeError as e:  # the check passed something that cannot cross: a check bug
+            raise RuntimeError(f"cannot send the arguments of {label}: {e}") from None
+        return self._result(self._exchange(message), label)
+
+    def get(self, name: str) -> Any:
+        return self._result(self._exchange({"op": "get", "name": name}), name)
+
+    def _result(self, reply: dict, label: str) -> Any:
+        try:
+            for _ref, tree in reply.get("sync", []):
+                P.decode(tree, self.mirror)  # in-place changes reach the check's arrays
+            op = reply.get("op")
+            if op == "return":
+                return P.decode(reply.get("value"), self.mirror, self._resolve)
+        except (P.ProtocolError, TypeError, ValueError, KeyError) as e:
+            self.kill()
+            raise WorkerFailure("forbidden", f"The worker sent malformed data ({e}).") from None
+        if op == "raise":
+            kind = reply.get("kind")
+            if kind == "missing":
+                raise MissingFunction(_text(reply.get("name"), 100), self.exercise_name)
+            if kind == "callback" and reply.get("token") in self._raised:
+                raise self._raised.pop(reply["token"])
+            if kind == "unsendable":
+                raise CheckFailure(f"`{label}` returned a value that cannot be checked "
+                                   f"({_text(reply.get('text'), 200)}): return numbers, "
+                                   "arrays, lists, tuples or dicts as the exercise asks.")
+            if kind in ("error", "not_attempted"):
+                failure = from_description({k: reply.get(k) for k in (
+                    "kind", "function", "type", "text", "where", "signature_mismatch")})
+                if kind == "error" and reply.get("type") == "MemoryError":
+                    raise WorkerFailure("memory", f"`{label}` ran out of memory (the exercise "
+                                                  "allows a limited amount).")
+                raise failure
+        self.kill()
+        raise WorkerFailure("forbidden", f"The worker answered with an unexpected message "
+                                         f"({_text(op, 40)!r}).")
+
+    exercise_name = "exercise"
+
+    # ---------------------------------------------------------------- callbacks
+
+    def _serve_callback(self, message: dict) -> None:
+        received: list = []
+        try:
+            target = message.get("target")
+            if type(target) is not dict or len(target) != 1:
+                raise P.ProtocolError("bad callback target")
+            (tag, ident), = target.items()
+            fn = self._registry[int(ident)]
+            method = message.get("method")
+            args = P.decode(message.get("args"), self.mirror, self._resolve, received)
+            kwargs = P.decode(message.get("kwargs"), self.mirror, self._resolve, received)
+            if type(args) is not list or type(kwargs) is not dict:
+                raise P.ProtocolError("bad callback arguments")
+            if method is not None:
+                fn = getattr(fn, str(method))
+        except (P.ProtocolError, KeyError, ValueError, TypeError, AttributeError) as e:
+            self.kill()
+            raise WorkerFailure("forbidden", f"The worker made a malformed callback ({e}).") \
+                from None
+        try:
+            result = fn(*args, **kwargs)
+            reply = {"op": "callback_return",
+                     "value": P.encode(result, self.mirror, self._refer)}
+        except (Exception, WorkerFailure) as e:  # re-raised in the check if it escapes
+            if isinstance(e, WorkerFailure):
+                raise
+            token = len(self._raised) + 1
+            self._raised[token] = e
+            reply = {"op": "callback_raise", "token": token}
+        reply["sync"] = [[ref, P.encode(a, self.mirror)] for ref, a in received]
+        self._send(reply)
+
+    def _refer(self, obj: Any) -> P.Ref:
+        if isinstance(obj, RemoteCallable) and obj._method is None and obj._object is None:
+            return P.Ref("r", obj._name)
+        if isinstance(obj, RemoteObject):
+            return P.Ref("o", obj._ref_id)
+        key = id(obj)
+        if key not in self._registry_ids:
+            self._registry_ids[key] = len(self._registry) + 1
+            self._registry[self._registry_ids[key]] = obj
+        return P.Ref("c" if callable(obj) else "g", self._registry_ids[key])
+
+    def _resolve(self, ref: P.Ref) -> Any:
+        if ref.kind == "o" and type(ref.id) is str:
+            return _remote_object_type(ref.id.partition(":")[2])(self, ref.id)
+        if ref.kind in ("c", "g") and type(ref.id) is int and ref.id in self._registry:
+            return self._registry[ref.id]
+        if ref.kind == "r" and type(ref.id) is str:
+            return RemoteCallable(self, ref.id, label=ref.id)
+        raise P.ProtocolError("unknown reference")
+
+
+class RemoteCallable:
+    """A student function or class in the worker, or a method of a student object."""
+
+    def __init__(self, worker: WorkerProcess, name: str, label: str,
+                 obj: RemoteObject | None = None, method: str | None = None) -> None:
+        self._worker, self._name, self._label = worker, name, label
+        self._object, self._method = obj, method
+        self.__name__ = label
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        target = {"$o": self._object._ref_id} if self._object is not None else self._name
+        return self._worker.call(target, self._method, self._label, args, kwargs)
+
+
+class RemoteObject:
+    """An object created by student code; it stays in the worker."""
+
+    def __init__(self, worker: WorkerProcess, ref_id: str) -> None:
+        self._worker, self._ref_id = worker, ref_id
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        label = f"{type(self).__name__}.{name}"
+        return RemoteCallable(self._worker, name, label, obj=self, method=name)
+
+
+_remote_types: dict[str, type] = {}
+
+
+def _remote_object_type(name: str) -> type:
+    """A RemoteObject subclass named like the student's class, for feedback messages."""
+    name = "".join(c for c in name if c.isalnum() or c == "_")[:60] or "object"
+    if name not in _remote_types:
+        _remote_types[name] = type(name, (RemoteObject,), {})
+    return _remote_types[name]
+
+
+class RemoteImplementation:
+    """One exercise loaded in a worker, with the shape of handle.Implementation."""
+
+    def __init__(self, worker: WorkerProcess, exercise: str, names: dict[str, str],
+                 notes: list[str]) -> None:
+        self._worker = worker
+        self._exercise = exercise
+        self._names = names
+        self.notes = notes
+        worker.exercise_name = exercise
+
+    @property
+    def exercise(self) -> str:
+        return self._exercise
+
+    def defines(self, name: str) -> bool:
+        return name in self._names
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        kind = self._names.get(name)
+        if kind is None:
+            raise MissingFunction(name, self._exercise)
+        if kind in ("callable", "class"):
+            return RemoteCallable(self._worker, name, label=name)
+        return self._worker.get(name)
+
+
+def _text(value: Any, limit: int) -> str:
+    """A string the worker sent, as a bounded string (never formatted with repr)."""
+    text = value if type(value) is str else ""
+    return text[:limit]
+
+
+def _minimal_env() -> dict[str, str]:
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+           "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"}
+    return env
