@@ -1,5 +1,7 @@
 """Results as gradebook rows, and the gradebook as a CSV file and a pandas DataFrame.
 
+The durable store is grader.gradebook_db (SQLite); pivot() here turns either into a table.
+
 One row per (student, exercise, check). Each row records what is needed to reproduce it:
 the grader and course versions and the seed.
 """
@@ -47,10 +49,24 @@ def totals(all_rows: list[dict]):
     """Students x exercises: points earned, total, percent, and a row of maximum points."""
     import pandas as pd
 
-    frame = pd.DataFrame(all_rows, columns=COLUMNS)
+    return pivot(pd.DataFrame(all_rows, columns=COLUMNS))
+
+
+def pivot(frame):
+    """A long gradebook FRAME (one row per check, at least the COLUMNS) as students x exercises:
+    points earned, total, percent, problems, and a first row "(max)" of maximum points.
+
+    Exercises are in course order; one the course no longer has (an older gradebook) comes
+    after them rather than being dropped. The "(max)" row is added apart from the students so
+    that a student folder named "(max)" cannot overwrite it.
+    """
+    import pandas as pd
+
     if frame.empty:
         return frame
-    order = [ex for ex in load_course().exercises if ex in set(frame["exercise"])]
+    present = list(dict.fromkeys(frame["exercise"]))
+    order = [ex for ex in load_course().exercises if ex in present]
+    order += [ex for ex in present if ex not in order]
     wide = frame.pivot_table(index="student", columns="exercise", values="score",
                              aggfunc="sum", sort=False)[order]
     maxima = frame.pivot_table(index="student", columns="exercise", values="max_score",
@@ -61,5 +77,6 @@ def totals(all_rows: list[dict]):
     wide["problems"] = (problems.groupby("student")["exercise"]
                         .agg(lambda ex: ", ".join(dict.fromkeys(ex))).reindex(wide.index)
                         .fillna(""))
-    wide.loc["(max)"] = [*maxima.tolist(), maxima.sum(), 100.0, ""]
-    return wide.loc[["(max)", *[s for s in wide.index if s != "(max)"]]]
+    top = pd.DataFrame([[*maxima.tolist(), maxima.sum(), 100.0, ""]], columns=wide.columns,
+                       index=pd.Index(["(max)"], name=wide.index.name))
+    return pd.concat([top, wide])
