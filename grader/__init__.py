@@ -12,8 +12,16 @@ The data flow, one module per step:
     run.py            running checks against a handle, one CheckResult each
     report.py         text and HTML reports of results
     local_check.py    `grader check` and `check()` in a notebook, for students
-    grade.py          `grader grade ROOT --output OUT`, for instructors
-    gradebook.py      results as rows, written to CSV
+    grade.py          `grader grade ROOT --output OUT`: a class in parallel, code in workers
+    loading.py        running student code and describing failures (shared by both engines)
+    engines.py        where student code runs: in this process, or in a worker
+    protocol.py       the data-only channel between the grader and a worker
+    worker.py         the worker program, next to student code
+    proxy.py          the grader's side: a worker process and handles that call into it
+    isolation.py      namespaces, uid, rlimits, cgroups for workers, and the level in force
+    limits.py         time limits and Ctrl-C inside the grading process
+    gradebook.py      results as rows, written to CSV, pivoted
+    gradebook_db.py   the durable SQLite gradebook: one transaction per student, resumable
     audit.py          `grader audit`: proof that the checks catch known mistakes
     stubs.py          generating exercises/ from solutions/
 """

@@ -16,9 +16,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--submission", type=Path, help="folder to check (default: exercises/)")
     p.add_argument("--hidden", action="store_true", help="also run hidden checks (instructors)")
 
-    p = sub.add_parser("grade", help="grade every student folder of ROOT")
+    p = sub.add_parser("grade", help="grade every student folder of ROOT, in sandboxed workers")
     p.add_argument("root", type=Path)
     p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--workers", type=int, default=None,
+                   help="grading processes in parallel (default: the machine's cores)")
+    p.add_argument("--regrade", action="store_true",
+                   help="grade again students whose submission and grader are unchanged")
     p.add_argument("--quiet", action="store_true")
 
     p = sub.add_parser("audit", help="prove the checks: references, stubs, known mistakes")
@@ -48,9 +52,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(report.text())
         return 0 if report.all_passed else 1
     if args.command == "grade":
-        from grader.grade import grade
+        from grader.grade import grade_class
 
-        return grade(args.root, args.output, quiet=args.quiet)
+        return grade_class(args.root, args.output, workers=args.workers, regrade=args.regrade,
+                           quiet=args.quiet)
     if args.command == "audit":
         from grader.audit import audit
 

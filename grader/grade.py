@@ -1,66 +1,239 @@
-"""`grader grade ROOT --output OUT`: grade every folder of ROOT as one student.
+"""Grading a whole class: students in parallel, their code in sandboxed workers.
 
-Each exercise is found as the contract says and graded with every check, public and hidden.
-A student or an exercise that cannot be graded gets a clear status and zero for what it
-breaks; grading goes on with the rest.
+The parent process owns the gradebook; it hands students to N grading processes of its own
+(trusted: they run the checks and hold the references), and each of those runs the
+student's code in a worker at the strongest isolation the machine offers (grader.isolation).
+Every finished student is committed to SQLite in one transaction, so an interrupted run
+(Ctrl-C, kill -9) keeps everything graded so far and the next run continues from there.
+The executor is one function, `run_jobs`, so another (a cluster) can replace it.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from grader.checks import checks_for, use_profile
 from grader.course import load_course
-from grader.gradebook import rows, totals, write_csv
-from grader.limits import watch_for_ctrl_c
+from grader.gradebook import rows as gradebook_rows
 from grader.results import CheckResult
 from grader.run import grade_exercise, missing_results
 from grader.submission import find_exercise_file
 
+MAX_COPY_FILES = 300
+MAX_COPY_BYTES = 50 * 2**20
 
-def grade_student(folder: Path) -> list[CheckResult]:
+
+@dataclass(frozen=True)
+class Job:
+    student: str
+    folder: str
+    submission_hash: str
+
+
+# ------------------------------------------------------------------ in a grading process
+
+
+def grade_job(job: Job) -> dict[str, Any]:
+    """Grade one student (in a grading process); returns plain data for the gradebook."""
+    use_profile()
     course = load_course()
-    results: list[CheckResult] = []
-    for ex_id, exercise in course.exercises.items():
-        path = find_exercise_file(folder, ex_id)
-        if path is None:
-            results += missing_results(checks_for(ex_id, include_hidden=True), "missing",
-                                       f"No {ex_id}.py or {ex_id}.ipynb was submitted.")
-        else:
-            results += grade_exercise(exercise, path)
-    return results
+    copy = private_copy(Path(job.folder))
+    levels: set[str] = set()
+    try:
+        results: list[CheckResult] = []
+        for ex_id, exercise in course.exercises.items():
+            path = find_exercise_file(copy, ex_id)
+            if path is None:
+                results += missing_results(checks_for(ex_id, include_hidden=True), "missing",
+                                           f"No {ex_id}.py or {ex_id}.ipynb was submitted.")
+                continue
+            session = _worker_session(path, ex_id, copy, exercise, levels)
+            results += grade_exercise(exercise, session=session)
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+    isolation = ", ".join(sorted(levels)) or "none (nothing ran)"
+    return {"student": job.student, "submission_hash": job.submission_hash,
+            "isolation": isolation, "rows": gradebook_rows(job.student, results)}
 
 
-def student_folders(root: Path) -> list[Path]:
-    return sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                  key=lambda p: p.name)
+def _worker_session(path: Path, ex_id: str, copy: Path, exercise: Any, levels: set[str]) -> Any:
+    from grader import isolation
+    from grader.engines import WorkerSession
+    from grader.proxy import WorkerProcess
+
+    limits = isolation.Limits(wall_time_s=exercise.time_limit_s,
+                              memory_mb=exercise.memory_limit_mb)
+
+    def spec_for(runtime: Path, read_fd: int, write_fd: int) -> Any:
+        spec = isolation.worker_spec(sys.executable, runtime / "worker.py", copy, limits,
+                                     extra_args=[str(read_fd), str(write_fd)],
+                                     pass_fds=(read_fd, write_fd), ro_paths=[runtime],
+                                     uid=_worker_uid())
+        levels.add(spec.level)
+        return spec
+
+    return WorkerSession(path, ex_id, start_worker=lambda: WorkerProcess(spec_for))
 
 
-def grade(root: Path, output: Path, quiet: bool = False) -> int:
+def _worker_uid() -> int:
+    # One uid per grading process (pids are unique while it runs), so concurrent workers
+    # neither share RLIMIT_NPROC nor can signal or read each other.
+    from grader.isolation import WORKER_UID_BASE
+
+    return WORKER_UID_BASE + os.getpid()
+
+
+def private_copy(folder: Path) -> Path:
+    """A private copy of the regular files of a submission (no symlinks, no devices), within
+    caps: the worker sees this copy, never the original or anything a link points to."""
+    target = Path(tempfile.mkdtemp(prefix="submission-"))
+    copied = size = 0
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))
+                             and not d.startswith("."))[:50]
+        rel = Path(dirpath).relative_to(folder)
+        if len(rel.parts) > 3:
+            continue
+        for name in sorted(filenames):
+            source = Path(dirpath) / name
+            try:
+                st = source.lstat()
+            except OSError:
+                continue
+            if not source.is_file() or source.is_symlink() or copied >= MAX_COPY_FILES \
+                    or size + st.st_size > MAX_COPY_BYTES:
+                continue
+            (target / rel).mkdir(parents=True, exist_ok=True)
+            try:
+                shutil.copyfile(source, target / rel / name, follow_symlinks=False)
+            except OSError:
+                continue
+            copied += 1
+            size += st.st_size
+    return target
+
+
+def _init_grading_process() -> None:
+    # Ctrl-C is the parent's to handle: it stops the pool and keeps what was committed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    use_profile()
+
+
+# ------------------------------------------------------------------ in the parent
+
+
+def run_jobs(jobs: list[Job], workers: int) -> Iterator[dict[str, Any]]:
+    """Results of `jobs` as they finish, from `workers` grading processes."""
+    if not jobs:
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_grading_process)
+    try:
+        pending = {pool.submit(grade_job, job): job for job in jobs}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = pending.pop(future)
+                try:
+                    yield future.result()
+                except Exception as e:  # a grading process died: this student only
+                    yield _failed_job(job, f"{type(e).__name__}: {e}")
+    finally:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            if process.is_alive():
+                process.terminate()  # their workers die with them (--die-with-parent)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _failed_job(job: Job, why: str) -> dict[str, Any]:
+    course = load_course()
+    results = [r for ex in course.exercises for r in missing_results(
+        checks_for(ex, include_hidden=True), "crashed",
+        "The grader could not finish this submission; it will be graded again on the next "
+        "run.")]
+    return {"student": job.student, "submission_hash": "incomplete:" + job.submission_hash,
+            "isolation": "none", "rows": gradebook_rows(job.student, results), "why": why}
+
+
+def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade: bool = False,
+                quiet: bool = False, progress: Callable[[int, int], Any] | None = None) -> int:
+    from grader.gradebook import write_csv
+    from grader.gradebook_db import DB_COLUMNS, Gradebook, grader_key, submission_hash
+
     if not root.is_dir():
         print(f"grader grade: {root} is not a folder of student folders.", file=sys.stderr)
         return 2
-    use_profile()
-    watch_for_ctrl_c()
-    all_rows: list[dict] = []
-    students = student_folders(root)
-    for i, folder in enumerate(students, start=1):
-        if not quiet:
-            print(f"[{i}/{len(students)}] grading {folder.name}", file=sys.stderr)
+    course = load_course()
+    output.mkdir(parents=True, exist_ok=True)
+    key = grader_key()
+    folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.is_symlink()
+                      and not p.name.startswith(".")), key=lambda p: p.name)
+    workers = max(1, workers or os.cpu_count() or 1)
+    start = time.perf_counter()
+    interrupted = False
+    with Gradebook.in_folder(output) as book:
+        jobs = []
+        for folder in folders:
+            digest = submission_hash(folder, list(course.exercises))
+            if regrade or not book.is_current(folder.name, digest, key):
+                jobs.append(Job(folder.name, str(folder), digest))
+        skipped = len(folders) - len(jobs)
+        bar = _progress_bar(len(jobs), quiet)
         try:
-            results = grade_student(folder)
-        except Exception as e:  # a grader bug on one student must not cost the others
-            results = [r for ex in load_course().exercises for r in missing_results(
-                checks_for(ex, include_hidden=True), "error",
-                f"The grader failed on this submission ({type(e).__name__}); "
-                "please report it to the course staff.")]
-        all_rows += rows(folder.name, results)
-        write_csv(all_rows, output / "gradebook.csv")  # what is graded is never lost
-    write_csv(all_rows, output / "gradebook.csv")
+            for result in run_jobs(jobs, workers):
+                book.record_student(result["student"], result["submission_hash"], key,
+                                    result["isolation"], result["rows"])
+                bar.update(1)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            bar.close()
+        all_rows = book.rows()
+    write_csv(all_rows, output / "gradebook.csv", DB_COLUMNS)
     if not quiet:
-        table = totals(all_rows)
-        print(table.to_string(float_format=lambda x: f"{x:g}") if not table.empty
-              else "No student folders found.")
-        print(f"\nGradebook: {output / 'gradebook.csv'}")
-    return 0
+        _summary(all_rows, len(jobs), skipped, workers, time.perf_counter() - start, output,
+                 interrupted)
+    return 130 if interrupted else 0
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, quiet: bool) -> Any:
+    if quiet or total == 0:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="student", desc="grading", file=sys.stderr,
+                dynamic_ncols=True, mininterval=0.5)
+
+
+def _summary(all_rows: list[dict], graded: int, skipped: int, workers: int, elapsed: float,
+             output: Path, interrupted: bool) -> None:
+    from grader.gradebook import COLUMNS, totals
+
+    table = totals([{k: r[k] for k in COLUMNS} for r in all_rows])
+    print(table.to_string(float_format=lambda x: f"{x:g}") if not table.empty
+          else "No student folders found.")
+    levels = sorted({r["isolation"] for r in all_rows})
+    print(f"\nGraded {graded} student(s) in {elapsed:.1f} s with {workers} process(es); "
+          f"{skipped} unchanged since the last run (use --regrade to grade them again).")
+    print(f"Isolation: {'; '.join(levels) or '-'}")
+    if interrupted:
+        print("Interrupted: everything graded before Ctrl-C is in the gradebook; run again "
+              "to continue.")
+    print(f"Gradebook: {output / 'gradebook.sqlite'} (and gradebook.csv)")

@@ -35,11 +35,11 @@ def rows(student: str, results: Iterable[CheckResult]) -> list[dict]:
             for r in results]
 
 
-def write_csv(all_rows: list[dict], path: Path) -> None:
+def write_csv(all_rows: list[dict], path: Path, columns: list[str] | None = None) -> None:
     import pandas as pd
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame(all_rows, columns=COLUMNS)
+    frame = pd.DataFrame(all_rows, columns=columns or COLUMNS)
     tmp = path.with_suffix(".csv.tmp")
     frame.to_csv(tmp, index=False)
     tmp.replace(path)  # never leave a half-written gradebook behind

@@ -45,20 +45,25 @@ def runtime_dir() -> Path:
 class WorkerProcess:
     """One worker: started, spoken to, and killed with everything it started."""
 
-    def __init__(self, argv_prefix: list[str] | None = None, env: dict[str, str] | None = None,
-                 preexec: Callable[[], None] | None = None, cwd: str | None = None,
-                 runtime: Path | None = None) -> None:
-        self.runtime = runtime or runtime_dir()
+    def __init__(self, spec_for: Callable[[Path, int, int], Any] | None = None) -> None:
+        """Start a worker. `spec_for(runtime_dir, read_fd, write_fd)` returns an
+        isolation.WorkerSpec (argv, env, cwd, preexec, level); without it, a plain process."""
+        self.runtime = runtime_dir()
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
-        argv = [*(argv_prefix or [sys.executable, "-I"]), str(self.runtime / "worker.py"),
-                str(to_worker_r), str(from_worker_w)]
-        self.process = subprocess.Popen(
-            argv, pass_fds=(to_worker_r, from_worker_w), stdin=subprocess.DEVNULL,
-            # Student output is never feedback: it goes nowhere, and cannot fill a pipe.
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, cwd=cwd or str(self.runtime),
-            env=env if env is not None else _minimal_env(), preexec_fn=preexec)
+        self.spec = spec_for(self.runtime, to_worker_r, from_worker_w) if spec_for else None
+        if self.spec is not None:
+            kwargs = self.spec.popen_kwargs()
+            kwargs["pass_fds"] = tuple({*kwargs.get("pass_fds", ()), to_worker_r, from_worker_w})
+        else:
+            kwargs = dict(args=[sys.executable, "-I", str(self.runtime / "worker.py"),
+                                str(to_worker_r), str(from_worker_w)],
+                          pass_fds=(to_worker_r, from_worker_w), start_new_session=True,
+                          cwd=str(self.runtime), env=_minimal_env())
+        self.level = self.spec.level if self.spec is not None else "process"
+        # Student output is never feedback: it goes nowhere, and cannot fill a pipe.
+        self.process = subprocess.Popen(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, **kwargs)
         os.close(to_worker_r)
         os.close(from_worker_w)
         self.writer = os.fdopen(to_worker_w, "wb")
@@ -94,6 +99,10 @@ class WorkerProcess:
 
     def close(self) -> None:
         self.kill()
+        if self.spec is not None:
+            from grader import isolation
+
+            isolation.cleanup(self.spec)
         shutil.rmtree(self.runtime, ignore_errors=True)
 
     def reset(self) -> None:

@@ -36,3 +36,16 @@ then
     echo "bootstrap: installing the project failed; the full log is $LOG." >&2
     exit 1
 fi
+
+# Bubblewrap confines each grading worker to the files it needs (grader/isolation.py). Without it
+# grading still runs, at a weaker isolation level that is recorded with every result.
+if ! command -v bwrap >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "bootstrap: installing Debian's bubblewrap (sandbox for grading workers; apt's output: $VENV/apt.log)"
+        if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap; } >"$VENV/apt.log" 2>&1; then
+            echo "bootstrap: installing bubblewrap failed (see $VENV/apt.log); grading will run with weaker isolation." >&2
+        fi
+    else
+        echo "bootstrap: bubblewrap (bwrap) is not installed; grading will run with weaker isolation. Install it (Debian: sudo apt-get install bubblewrap)" >&2
+    fi
+fi
