@@ -39,17 +39,17 @@ def run_source(raw: bytes, filename: str, display_name: str, namespace: dict[str
                interrupted: Callable[[], bool] = lambda: False) -> None:
     """Compile and run a .py file's bytes in `namespace`. Raises LoadError."""
     if len(raw) > MAX_SOURCE_BYTES:
-        raise LoadError("error", f"{display_name} is larger than "
+        raise LoadError("bad_file", f"{display_name} is larger than "
                                  f"{MAX_SOURCE_BYTES // 2**20} MiB.")
     try:
         code = compile(raw, filename, "exec", dont_inherit=True)
     except SyntaxError as e:
         if "utf-8" in str(e.msg).lower() or "decode" in str(e.msg).lower():
-            raise LoadError("error", f"{display_name} is not UTF-8 text: {e.msg}.") from None
+            raise LoadError("bad_file", f"{display_name} is not UTF-8 text: {e.msg}.") from None
         raise LoadError("error", f"{display_name} has a syntax error at line {e.lineno}: "
                                  f"{e.msg}.") from None
     except (ValueError, RecursionError, MemoryError) as e:
-        raise LoadError("error", f"{display_name} cannot be compiled: {short(e)}.") from None
+        raise LoadError("bad_file", f"{display_name} cannot be compiled: {short(e)}.") from None
     try:
         exec(code, namespace)
     except NotImplementedError:

@@ -24,20 +24,21 @@ class Cell:
 def code_cells(raw: bytes, name: str) -> list[Cell]:
     """The code cells of a notebook file, as Python source. Raises LoadError if unreadable."""
     if len(raw) > MAX_NOTEBOOK_BYTES:
-        raise LoadError("error", f"{name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB.")
+        raise LoadError("bad_file", f"{name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB.")
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise LoadError("error", f"{name} is not UTF-8 text (byte {e.start}).") from None
+        raise LoadError("bad_file", f"{name} is not UTF-8 text (byte {e.start}).") from None
     except (json.JSONDecodeError, RecursionError) as e:
-        raise LoadError("error", f"{name} is not a valid notebook: it is not JSON ({e}).") from None
+        raise LoadError("bad_file",
+                        f"{name} is not a valid notebook: it is not JSON ({e}).") from None
     cells = data.get("cells") if isinstance(data, dict) else None
     worksheets = data.get("worksheets") if isinstance(data, dict) else None
     if cells is None and isinstance(worksheets, list) and all(
             isinstance(ws, dict) and isinstance(ws.get("cells", []), list) for ws in worksheets):
         cells = [c for ws in worksheets for c in ws.get("cells", [])]  # nbformat 3
     if not isinstance(cells, list):
-        raise LoadError("error", f"{name} is not a valid notebook: it has no list of cells.")
+        raise LoadError("bad_file", f"{name} is not a valid notebook: it has no list of cells.")
     out = []
     for i, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":

@@ -30,7 +30,7 @@ def read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as e:
-        raise LoadError("error", f"{path.name} could not be read: {e.strerror}.") from None
+        raise LoadError("bad_file", f"{path.name} could not be read: {e.strerror}.") from None
 
 
 def notebook_cells(raw: bytes, name: str) -> list[tuple[int, str]]:

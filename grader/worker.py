@@ -122,7 +122,7 @@ class Worker:
                         with open(self.source_file, "rb") as f:
                             raw = f.read(loading.MAX_SOURCE_BYTES + 1)
                     except OSError as e:
-                        raise loading.LoadError("error", f"{name} could not be read: "
+                        raise loading.LoadError("bad_file", f"{name} could not be read: "
                                                          f"{e.strerror}.") from None
                     loading.run_source(raw, self.source_file, name, self.namespace)
         except loading.LoadError as e:

@@ -16,6 +16,7 @@ import pytest
 from grader import __version__
 from grader.checks import checks_for
 from grader.course import load_course
+from grader.results import STATUSES
 from grader.stubs import strip_markers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,7 +91,7 @@ def test_gradebook_has_the_columns(graded):
     assert set(frame.grader_version.astype(str)) == {__version__}
     assert set(frame.hypothesis_version.astype(str)) == {hypothesis.__version__}
     assert set(frame.numpy_version.astype(str)) == {np.__version__}
-    assert set(frame.status) <= {"passed", "failed", "error", "missing"}
+    assert set(frame.status) <= set(STATUSES)
     assert (frame.score <= frame.max_score).all()
     assert (frame[frame.status != "passed"].score == 0).all()
     passed = frame[frame.status == "passed"]
@@ -140,10 +141,10 @@ def test_a_syntax_error_in_one_exercise_does_not_stop_the_others(graded):
 def test_unloadable_files_are_errors_with_a_clear_message(graded):
     _, frame = graded
     rows = _rows(frame, "bad_notebook", "softmax_ce")
-    assert len(rows) and (rows.status == "error").all()
+    assert len(rows) and (rows.status == "bad_file").all()
     assert all("is not a valid notebook: it is not JSON" in m for m in rows.message)
     rows = _rows(frame, "latin1", "softmax_ce")
-    assert len(rows) and (rows.status == "error").all()
+    assert len(rows) and (rows.status == "bad_file").all()
     assert all("not UTF-8" in m for m in rows.message)
 
 
@@ -215,7 +216,7 @@ def test_grade_survives_a_malformed_notebook(tmp_path):
     frame = pd.read_csv(tmp_path / "out" / "gradebook.csv", keep_default_na=False)
     assert set(frame.student) == {"a_broken", "b_untouched"}
     broken = _rows(frame, "a_broken", "softmax_ce")
-    assert len(broken) and (broken.status == "error").all()
+    assert len(broken) and (broken.status == "bad_file").all()
     assert all("not a valid notebook" in m for m in broken.message)
     others = frame[(frame.student == "a_broken") & (frame.exercise != "softmax_ce")]
     assert (others.status == "missing").all()

@@ -51,7 +51,7 @@ def test_code_cells_numbers_cells_as_in_the_notebook():
 
 def test_a_notebook_that_is_not_json_is_a_load_error(tmp_path):
     error = _load_error(_write(tmp_path, '{"cells": [ this is not json'))
-    assert error.status == "error"
+    assert error.status == "bad_file"
     assert "softmax_ce.ipynb is not a valid notebook: it is not JSON" in error.message
 
 
@@ -64,7 +64,7 @@ def test_a_notebook_that_is_not_utf8_is_a_load_error(tmp_path):
 def test_json_without_a_list_of_cells_is_a_load_error(tmp_path, content):
     error = _load_error(_write(tmp_path, content if isinstance(content, str)
                                else json.dumps(content)))
-    assert error.status == "error"
+    assert error.status == "bad_file"
     assert "has no list of cells" in error.message
 
 
@@ -80,7 +80,7 @@ def test_malformed_worksheets_are_a_load_error_not_a_crash(tmp_path, content):
     """BUG: a malformed nbformat-3 notebook raises TypeError out of load(), which
     grader/grade.py does not catch: one student's file stops the grading of everyone."""
     error = _load_error(_write(tmp_path, content))
-    assert error.status == "error"
+    assert error.status == "bad_file"
 
 
 def test_an_nbformat3_notebook_with_worksheets_is_loaded(tmp_path):

@@ -97,7 +97,7 @@ def test_syntax_error_is_a_load_error_with_the_line(tmp_path):
 def test_non_utf8_file_is_a_load_error(tmp_path):
     path = _write(tmp_path / "softmax_ce.py", b"\xff\xfe def f(): pass")
     error = _load_error(path)
-    assert error.status == "error"
+    assert error.status == "bad_file"
     assert "not UTF-8" in error.message
 
 
@@ -139,7 +139,7 @@ def test_stub_raising_at_import_is_not_a_load_error(tmp_path):
 
 def test_unreadable_path_is_a_load_error(tmp_path):
     error = _load_error(tmp_path / "softmax_ce.py")  # does not exist
-    assert error.status == "error"
+    assert error.status == "bad_file"
     assert "could not be read" in error.message
 
 
