@@ -92,41 +92,49 @@ def materialize(entry: Entry, folder: Path) -> Path:
     return target
 
 
-def _grade(exercise: str, path: Path, stop_early: bool) -> tuple[float, float, list]:
+def _grade(exercise: str, path: Path, stop_early: bool, engine: str) -> tuple[float, float, list]:
+    from grader.engines import WorkerSession
     from grader.run import grade_exercise
 
     ex = load_course().exercise(exercise)
-    results = grade_exercise(ex, path, stop_at_first_failure=stop_early)
+    session = WorkerSession(path, exercise) if engine == "worker" else None
+    results = grade_exercise(ex, path, stop_at_first_failure=stop_early, session=session)
     return (sum(r.score for r in results), ex.points,
             [(r.check, r.status, r.message) for r in results])
 
 
-def _run_job(job: tuple[str, str, str, object]) -> Outcome:
-    name, exercise, kind, payload = job
+def _run_job(job: tuple[str, str, str, object, str]) -> Outcome:
+    name, exercise, kind, payload, engine = job
     try:
         if kind in ("reference", "stub"):
-            score, max_score, statuses = _grade(exercise, Path(str(payload)), stop_early=False)
+            score, max_score, statuses = _grade(exercise, Path(str(payload)), False, engine)
             return Outcome(name, exercise, kind, name, score, max_score, statuses)
         assert isinstance(payload, Entry)
         with tempfile.TemporaryDirectory(prefix="audit-") as tmp:
             path = materialize(payload, Path(tmp))
-            score, max_score, statuses = _grade(exercise, path, stop_early=kind == "wrong")
+            score, max_score, statuses = _grade(exercise, path, kind == "wrong", engine)
         return Outcome(name, exercise, kind, payload.description, score, max_score, statuses)
     except Exception as e:  # a broken catalog entry is a finding, not a crash of the audit
         return Outcome(name, exercise, kind, str(payload), 0.0, 0.0, [],
                        problem=f"{type(e).__name__}: {e}")
 
 
-def jobs(exercise_ids: list[str]) -> list[tuple[str, str, str, object]]:
+def jobs(exercise_ids: list[str], engine: str = "inprocess",
+         kinds: frozenset[str] = frozenset({"reference", "stub", "wrong", "correct"}),
+         reference_runs: int = REFERENCE_RUNS) -> list[tuple[str, str, str, object, str]]:
     course = load_course()
-    out: list[tuple[str, str, str, object]] = []
+    out: list[tuple[str, str, str, object, str]] = []
     for ex_id in exercise_ids:
-        for run in range(REFERENCE_RUNS):
-            out.append((f"reference #{run + 1}", ex_id, "reference",
-                        str(course.solutions_dir / f"{ex_id}.py")))
-        out.append(("stub", ex_id, "stub", str(course.exercises_dir / f"{ex_id}.py")))
+        if "reference" in kinds:
+            for run in range(reference_runs):
+                out.append((f"reference #{run + 1}", ex_id, "reference",
+                            str(course.solutions_dir / f"{ex_id}.py"), engine))
+        if "stub" in kinds:
+            out.append(("stub", ex_id, "stub", str(course.exercises_dir / f"{ex_id}.py"),
+                        engine))
     for entry in load_catalog(exercise_ids):
-        out.append((entry.id, entry.exercise, entry.kind, entry))
+        if entry.kind in kinds:
+            out.append((entry.id, entry.exercise, entry.kind, entry, engine))
     return out
 
 
@@ -168,10 +176,14 @@ def judge(outcomes: list[Outcome]) -> tuple[list[str], dict[str, tuple[int, int]
 
 
 def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
-          verbose: bool = False) -> int:
+          verbose: bool = False, engine: str = "inprocess",
+          kinds: frozenset[str] = frozenset({"reference", "stub", "wrong", "correct"}),
+          reference_runs: int = REFERENCE_RUNS) -> int:
+    """Grade the references, stubs and catalog; `engine="worker"` grades them the way
+    `grader grade` does (in sandbox-less worker processes), to prove both engines agree."""
     course = load_course()
     ids = exercise_ids or list(course.exercises)
-    all_jobs = jobs(ids)
+    all_jobs = jobs(ids, engine, kinds, reference_runs)
     workers = workers or os.cpu_count() or 1
     start = time.perf_counter()
     if workers > 1:
@@ -183,7 +195,7 @@ def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
     elapsed = time.perf_counter() - start
 
     print(f"Audit of {len(ids)} exercise(s), {len(all_jobs)} implementations graded "
-          f"in {elapsed:.1f} s with {workers} process(es).")
+          f"in {elapsed:.1f} s with {workers} process(es), engine {engine}.")
     print(f"  {'exercise':<12}{'killed':>10}{'kill rate':>11}{'correct variants':>18}")
     for ex_id in ids:
         killed, total = kills.get(ex_id, (0, 0))
@@ -201,8 +213,11 @@ def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
         for p in problems:
             print(f"  {p}")
         return 1
-    print("\nEvery known-wrong implementation lost points; references, stubs and correct "
-          "variants behaved.")
+    proven = {"wrong": "every known-wrong implementation lost points",
+              "reference": "references got full marks, identically every run",
+              "stub": "stubs got zero without crashing",
+              "correct": "every correct variant got full marks"}
+    print("\nNo problems: " + "; ".join(v for k, v in proven.items() if k in kinds) + ".")
     return 0
 
 

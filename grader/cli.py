@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("exercises", nargs="*", metavar="EXERCISE")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--verbose", action="store_true", help="show which check killed each mutant")
+    p.add_argument("--engine", choices=["inprocess", "worker"], default="inprocess",
+                   help="run the implementations in this process or in workers, as `grade` does")
 
     p = sub.add_parser("stubs", help="regenerate exercises/ from solutions/")
     p.add_argument("--check", action="store_true", help="only report stubs that are out of date")
@@ -59,7 +61,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "audit":
         from grader.audit import audit
 
-        return audit(args.exercises or None, workers=args.workers, verbose=args.verbose)
+        return audit(args.exercises or None, workers=args.workers, verbose=args.verbose,
+                     engine=args.engine)
     if args.command == "stubs":
         from grader.course import load_course
         from grader.stubs import stale_stubs, write_stubs

@@ -7,10 +7,11 @@ pickled, evaluated or looked up by name on the receiving side.
 
 References stand in for what must not cross: `{"$r": name}` a name in the student's module,
 `{"$o": id}` an object living in the worker, `{"$c": id}` a callable of the grader's,
-`{"$g": id}` an object of the grader's. Arrays carry a reference too, so that the same array
-sent twice arrives as the same object, and in-place changes made on one side are copied back
-("synced") into the other side's array after every call: that is what lets `step(params,
-grads)` update the grader's arrays, exactly as it would in one process.
+`{"$g": id}` an object of the grader's. Arrays, lists and dicts carry a reference too, so
+that the same one sent twice arrives as the same object, and in-place changes made on one
+side are copied back ("synced") into the other side's object after every call: that is what
+lets `step(params, grads)` update the grader's arrays, and what shows the grader a params
+dict that student code rewrote, exactly as in one process.
 
 This module imports nothing of the grader: the worker runs it next to student code.
 """
@@ -61,34 +62,44 @@ class Mirror:
     def __init__(self, side: str) -> None:
         self._side = side
         self._count = 0
-        self._by_ref: dict[str, np.ndarray] = {}
+        self._by_ref: dict[str, Any] = {}
         self._ref_by_id: dict[int, str] = {}
 
     def clear(self) -> None:
         self._by_ref.clear()
         self._ref_by_id.clear()
 
-    def ref_for(self, array: np.ndarray) -> str:
-        ref = self._ref_by_id.get(id(array))
+    def ref_for(self, obj: Any) -> str:
+        ref = self._ref_by_id.get(id(obj))
         if ref is None:
             self._count += 1
             ref = f"{self._side}{self._count}"
-            self._remember(ref, array)
+            self._remember(ref, obj)
         return ref
 
-    def resolve(self, ref: str, incoming: np.ndarray) -> np.ndarray:
-        """The local array for `ref`, updated in place to the incoming values."""
+    def resolve(self, ref: str, incoming: Any) -> Any:
+        """The local array, list or dict for `ref`, updated in place to the incoming contents."""
         known = self._by_ref.get(ref)
-        if known is not None and known.shape == incoming.shape and known.dtype == incoming.dtype:
+        if type(known) is np.ndarray and type(incoming) is np.ndarray \
+                and known.shape == incoming.shape and known.dtype == incoming.dtype:
             if known.flags.writeable and not np.array_equal(known, incoming, equal_nan=True):
                 np.copyto(known, incoming)
+            return known
+        if type(known) is list and type(incoming) is list:
+            if len(known) != len(incoming) or any(a is not b for a, b in zip(known, incoming)):
+                known[:] = incoming
+            return known
+        if type(known) is dict and type(incoming) is dict:
+            if list(known) != list(incoming) or any(known[k] is not incoming[k] for k in known):
+                known.clear()
+                known.update(incoming)
             return known
         self._remember(ref, incoming)
         return incoming
 
-    def _remember(self, ref: str, array: np.ndarray) -> None:
-        self._by_ref[ref] = array  # kept alive, so id(array) cannot be reused
-        self._ref_by_id[id(array)] = ref
+    def _remember(self, ref: str, obj: Any) -> None:
+        self._by_ref[ref] = obj  # kept alive, so id(obj) cannot be reused
+        self._ref_by_id[id(obj)] = ref
 
 
 # ---------------------------------------------------------------------------- encoding
@@ -96,7 +107,8 @@ class Mirror:
 
 def encode(value: Any, mirror: Mirror, refer: Any = None, arrays: list | None = None) -> Any:
     """A JSON-able tree for `value`. `refer(obj)` returns a Ref for what is not plain data
-    (or raises TypeError); `arrays` collects (ref, array) of every array encoded."""
+    (or raises TypeError); `arrays` collects (ref, object) of every array, list and dict
+    encoded."""
     return _enc(value, mirror, refer, arrays, 0)
 
 
@@ -110,13 +122,21 @@ def _enc(v: Any, mirror: Mirror, refer: Any, arrays: list | None, depth: int) ->
         return v if abs(v) < 2**63 else {"$i": str(v)}
     if t is float:
         return v if np.isfinite(v) else {"$f": repr(v)}
-    if t is list or t is tuple:
-        items = [_enc(x, mirror, refer, arrays, depth + 1) for x in v]
-        return items if t is list else {"$t": items}
+    if t is tuple:
+        return {"$t": [_enc(x, mirror, refer, arrays, depth + 1) for x in v]}
+    if t is list:
+        ref = mirror.ref_for(v)
+        if arrays is not None:
+            arrays.append((ref, v))
+        return {"$l": [_enc(x, mirror, refer, arrays, depth + 1) for x in v], "ref": ref}
     if t is dict:
         if not all(type(k) is str for k in v):
             raise TypeError("dict keys must be str")
-        return {"$d": [[k, _enc(x, mirror, refer, arrays, depth + 1)] for k, x in v.items()]}
+        ref = mirror.ref_for(v)
+        if arrays is not None:
+            arrays.append((ref, v))
+        return {"$d": [[k, _enc(x, mirror, refer, arrays, depth + 1)] for k, x in v.items()],
+                "ref": ref}
     if t is np.ndarray and v.dtype.str in _DTYPES:
         ref = mirror.ref_for(v)
         if arrays is not None:
@@ -146,7 +166,7 @@ def _array_fields(a: np.ndarray) -> dict:
 
 def decode(tree: Any, mirror: Mirror, resolve: Any = None, arrays: list | None = None) -> Any:
     """The value for a tree made by `encode`. `resolve(Ref)` maps references to local
-    objects; `arrays` collects (ref, array) of every array decoded."""
+    objects; `arrays` collects (ref, object) of every array, list and dict decoded."""
     return _dec(tree, mirror, resolve, arrays, 0)
 
 
@@ -164,12 +184,19 @@ def _dec(v: Any, mirror: Mirror, resolve: Any, arrays: list | None, depth: int) 
         return [_dec(x, mirror, resolve, arrays, depth + 1) for x in v]
     if t is not dict or len(v) == 0:
         raise ProtocolError(f"unexpected {t.__name__}")
-    if "$a" in v:
-        array = _array_from(v["$a"])
+    if "$a" in v or "$l" in v or "$d" in v:
         ref = v.get("ref")
-        if type(ref) is not str:
-            raise ProtocolError("array without a reference")
-        local = mirror.resolve(ref, array)
+        if len(v) != 2 or type(ref) is not str or len(ref) > 40:
+            raise ProtocolError("array, list or dict without a reference")
+        if "$a" in v:
+            value: Any = _array_from(v["$a"])
+        elif "$l" in v:
+            if type(v["$l"]) is not list:
+                raise ProtocolError("malformed list")
+            value = [_dec(x, mirror, resolve, arrays, depth + 1) for x in v["$l"]]
+        else:
+            value = _dict_from(v["$d"], mirror, resolve, arrays, depth)
+        local = mirror.resolve(ref, value)
         if arrays is not None:
             arrays.append((ref, local))
         return local
@@ -186,13 +213,6 @@ def _dec(v: Any, mirror: Mirror, resolve: Any, arrays: list | None, depth: int) 
     (tag, body), = v.items()
     if tag == "$t" and type(body) is list:
         return tuple(_dec(x, mirror, resolve, arrays, depth + 1) for x in body)
-    if tag == "$d" and type(body) is list:
-        out = {}
-        for pair in body:
-            if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
-                raise ProtocolError("malformed dict entry")
-            out[pair[0]] = _dec(pair[1], mirror, resolve, arrays, depth + 1)
-        return out
     if tag == "$f" and body in ("nan", "inf", "-inf"):
         return float(body)
     if tag == "$i" and type(body) is str and len(body) <= 400:
@@ -200,6 +220,29 @@ def _dec(v: Any, mirror: Mirror, resolve: Any, arrays: list | None, depth: int) 
     if tag in ("$r", "$o", "$c", "$g") and type(body) in (str, int) and resolve is not None:
         return resolve(Ref(tag[1], body))
     raise ProtocolError(f"unknown tag {tag[:20]!r}")
+
+
+def decode_kwargs(tree: Any, mirror: Mirror, resolve: Any = None,
+                  arrays: list | None = None) -> dict:
+    """Keyword arguments, sent as a tuple of (name, value) pairs (not a mirrored dict: the
+    container is new for every call and nobody else holds it)."""
+    pairs = decode(tree, mirror, resolve, arrays)
+    if type(pairs) is not tuple or not all(
+            type(p) is tuple and len(p) == 2 and type(p[0]) is str for p in pairs):
+        raise ProtocolError("malformed keyword arguments")
+    return dict(pairs)
+
+
+def _dict_from(body: Any, mirror: Mirror, resolve: Any, arrays: list | None,
+               depth: int) -> dict:
+    if type(body) is not list:
+        raise ProtocolError("malformed dict")
+    out = {}
+    for pair in body:
+        if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
+            raise ProtocolError("malformed dict entry")
+        out[pair[0]] = _dec(pair[1], mirror, resolve, arrays, depth + 1)
+    return out
 
 
 def _array_from(fields: Any) -> np.ndarray:

@@ -186,8 +186,9 @@ class WorkerProcess:
         sent: list = []
         try:
             message = {"op": "call", "target": target, "method": method, "label": label,
-                       "args": P.encode(list(args), self.mirror, self._refer, sent),
-                       "kwargs": P.encode(dict(kwargs), self.mirror, self._refer, sent)}
+                       "args": P.encode(tuple(args), self.mirror, self._refer, sent),
+                       "kwargs": P.encode(tuple(kwargs.items()), self.mirror, self._refer,
+                                          sent)}
         except TypeError as e:  # the check passed something that cannot cross: a check bug
             raise RuntimeError(f"cannot send the arguments of {label}: {e}") from None
         return self._result(self._exchange(message), label)
@@ -240,8 +241,8 @@ class WorkerProcess:
             fn = self._registry[int(ident)]
             method = message.get("method")
             args = P.decode(message.get("args"), self.mirror, self._resolve, received)
-            kwargs = P.decode(message.get("kwargs"), self.mirror, self._resolve, received)
-            if type(args) is not list or type(kwargs) is not dict:
+            kwargs = P.decode_kwargs(message.get("kwargs"), self.mirror, self._resolve, received)
+            if type(args) is not tuple:
                 raise P.ProtocolError("bad callback arguments")
             if method is not None:
                 fn = getattr(fn, str(method))

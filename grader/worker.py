@@ -145,7 +145,9 @@ class Worker:
                 fn = self.objects[str(target["$o"])]
             received: list = []
             args = P.decode(message["args"], self.mirror, self.resolve, received)
-            kwargs = P.decode(message["kwargs"], self.mirror, self.resolve, received)
+            kwargs = P.decode_kwargs(message["kwargs"], self.mirror, self.resolve, received)
+            if type(args) is not tuple:
+                raise P.ProtocolError("bad arguments")
         except (KeyError, TypeError, ValueError, P.ProtocolError) as e:
             return {"op": "protocol_error", "message": f"bad call: {loading.short(e)}"}
         try:
@@ -212,8 +214,8 @@ class Worker:
     def callback(self, ref: P.Ref, method: str | None, args: tuple, kwargs: dict) -> Any:
         sent: list = []
         message = {"op": "callback", "target": {f"${ref.kind}": ref.id}, "method": method,
-                   "args": P.encode(list(args), self.mirror, self.refer, sent),
-                   "kwargs": P.encode(dict(kwargs), self.mirror, self.refer, sent)}
+                   "args": P.encode(tuple(args), self.mirror, self.refer, sent),
+                   "kwargs": P.encode(tuple(kwargs.items()), self.mirror, self.refer, sent)}
         self.send(message)
         while True:  # the grader may call into student code while it answers
             reply = P.read_frame(self.reader)

@@ -10,20 +10,12 @@ a copy whose softmax_ce time limit is 4 s, so endless loops cost little.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from grader.stubs import strip_markers
-
-ROOT = Path(__file__).resolve().parents[2]
-GRADER = ROOT / ".venv" / "bin" / "grader"
-REFERENCE = strip_markers((ROOT / "solutions" / "softmax_ce.py").read_text())
-WRONG = REFERENCE.replace("    dlogits /= n\n", "")  # honest but wrong: gradient not / N
-SECRET = ROOT / "solutions" / "softmax_ce.py"
+from support import GRADER, REFERENCE, ROOT, SECRET, WRONG, course_copy, processes
 
 # name -> (attack code placed after the implementation, the implementation it attacks with)
 ATTACKS: dict[str, tuple[str, str]] = {
@@ -231,24 +223,10 @@ def softmax_cross_entropy(logits, y):
 }
 
 
-def _course_copy(tmp: Path) -> Path:
-    course = tmp / "course"
-    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis")
-    for folder in ("grader", "exercises", "solutions"):
-        shutil.copytree(ROOT / folder, course / folder, ignore=ignore)
-    shutil.copytree(ROOT / "tests" / "checks", course / "tests" / "checks", ignore=ignore)
-    config = (ROOT / "course_config.py").read_text()
-    start = config.index('"softmax_ce": {')
-    end = config.index('"time_limit_s": 30', start)
-    config = config[:end] + '"time_limit_s": 4' + config[end + len('"time_limit_s": 30'):]
-    (course / "course_config.py").write_text(config)
-    return course
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("attacks")
-    course = _course_copy(tmp)
+    course = course_copy(tmp)
     root = tmp / "class"
     (root / "bystander").mkdir(parents=True)
     (root / "bystander" / "softmax_ce.py").write_text(REFERENCE)
@@ -264,7 +242,7 @@ def graded(tmp_path_factory):
     for name in hostile:
         (root / name).mkdir()
         (root / name / "softmax_ce.py").write_text(REFERENCE)
-    before = _processes()
+    before = processes()
     env = {**os.environ, "GRADER_COURSE_ROOT": str(course)}
     run = subprocess.run([str(GRADER), "grade", str(root), "--output", str(tmp / "out"),
                           "--workers", "2", "--quiet"], cwd=course, env=env,
@@ -276,10 +254,6 @@ def graded(tmp_path_factory):
     return {"run": run, "scores": scores, "statuses": statuses, "hostile": hostile,
             "before": before, "frame": frame, "max": frame.groupby("student").max_score.sum()
             .max()}
-
-
-def _processes() -> set[int]:
-    return {int(p) for p in os.listdir("/proc") if p.isdigit()}
 
 
 pytestmark = pytest.mark.slow
@@ -328,7 +302,7 @@ def test_nothing_the_grader_owns_was_changed():
 
 def test_nothing_is_left_running(graded):
     leftover = []
-    for pid in _processes() - graded["before"]:
+    for pid in processes() - graded["before"]:
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:

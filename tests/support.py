@@ -1,0 +1,34 @@
+"""What several test modules share: paths, a fast course copy, process listings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from grader.stubs import strip_markers
+
+ROOT = Path(__file__).resolve().parents[1]
+GRADER = ROOT / ".venv" / "bin" / "grader"
+REFERENCE = strip_markers((ROOT / "solutions" / "softmax_ce.py").read_text())
+WRONG = REFERENCE.replace("    dlogits /= n\n", "")  # honest but wrong: gradient not / N
+SECRET = ROOT / "solutions" / "softmax_ce.py"
+
+
+def course_copy(tmp: Path) -> Path:
+    """A copy of the course whose softmax_ce time limit is 4 s (endless loops cost little)."""
+    course = tmp / "course"
+    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis")
+    for folder in ("grader", "exercises", "solutions"):
+        shutil.copytree(ROOT / folder, course / folder, ignore=ignore)
+    shutil.copytree(ROOT / "tests" / "checks", course / "tests" / "checks", ignore=ignore)
+    config = (ROOT / "course_config.py").read_text()
+    start = config.index('"softmax_ce": {')
+    end = config.index('"time_limit_s": 30', start)
+    config = config[:end] + '"time_limit_s": 4' + config[end + len('"time_limit_s": 30'):]
+    (course / "course_config.py").write_text(config)
+    return course
+
+
+def processes() -> set[int]:
+    return {int(p) for p in os.listdir("/proc") if p.isdigit()}
