@@ -73,7 +73,9 @@ def pivot(frame):
                                aggfunc="sum", sort=False)[order].iloc[0]
     wide["total"] = wide.sum(axis=1)
     wide["percent"] = (100 * wide["total"] / maxima.sum()).round(1)
-    problems = frame[frame["status"].isin(["error", "missing"])]
+    # Anything but a plain pass or fail: the code did not run as it should (error, missing,
+    # bad_file, timeout, memory, crashed, forbidden).
+    problems = frame[~frame["status"].isin(["passed", "failed"])]
     wide["problems"] = (problems.groupby("student")["exercise"]
                         .agg(lambda ex: ", ".join(dict.fromkeys(ex))).reindex(wide.index)
                         .fillna(""))

@@ -474,3 +474,19 @@ def test_load_dataframe_of_nothing_fails_without_creating_a_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_dataframe(tmp_path / "out")
     assert not (tmp_path / "out" / FILENAME).exists()
+
+
+def test_pivot_lists_every_status_that_is_not_a_plain_pass_or_fail_as_a_problem():
+    from grader.gradebook import COLUMNS, pivot
+
+    base = {c: "" for c in COLUMNS}
+    rows = []
+    for student, exercise, status in [("a", "softmax_ce", "passed"), ("a", "gradcheck", "failed"),
+                                      ("b", "softmax_ce", "bad_file"),
+                                      ("b", "gradcheck", "timeout")]:
+        rows.append({**base, "student": student, "exercise": exercise, "check": "c",
+                     "score": 1.0 if status == "passed" else 0.0, "max_score": 1.0,
+                     "status": status})
+    table = pivot(pd.DataFrame(rows, columns=COLUMNS))
+    assert table.loc["a", "problems"] == ""
+    assert table.loc["b", "problems"] == "softmax_ce, gradcheck"
