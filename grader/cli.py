@@ -43,9 +43,18 @@ def main(argv: list[str] | None = None) -> int:
     except CourseError as e:
         print(f"grader: course configuration error: {e}", file=sys.stderr)
         return 3
+    except KeyboardInterrupt:
+        print("grader: interrupted.", file=sys.stderr)
+        return 130
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command in ("check", "audit"):
+        # Student code runs in this process here: only a real Ctrl-C may stop the run, a
+        # KeyboardInterrupt raised by student code is an error in that code.
+        from grader.limits import watch_for_ctrl_c
+
+        watch_for_ctrl_c()
     if args.command == "check":
         from grader.local_check import check
 

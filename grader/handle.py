@@ -74,10 +74,6 @@ class StudentObject:
             return _guard(value, label, self._source_file)
         return value
 
-    def unwrap_for_student(self) -> Any:
-        """The raw object, for passing back into the student's own functions."""
-        return self._obj
-
 
 def _guard(fn: Callable[..., Any], label: str, source_file: str) -> Callable[..., Any]:
     is_class = isinstance(fn, type)
@@ -101,17 +97,9 @@ def _guard(fn: Callable[..., Any], label: str, source_file: str) -> Callable[...
 
     call.__name__ = getattr(fn, "__name__", label)
     call.__qualname__ = label
-    call.__wrapped_student__ = fn  # the raw callable, e.g. a class to pass into student code
     return call
 
 
 def _student_error(label: str, error: BaseException, source_file: str) -> Exception:
     # One frame of ours (the guard's call) sits above the student's code.
     return from_description(describe_exception(label, error, source_file, boundary_frames=1))
-
-
-def unwrap(value: Any) -> Any:
-    """What to hand to student code for a value that came out of a handle."""
-    if isinstance(value, StudentObject):
-        return value.unwrap_for_student()
-    return getattr(value, "__wrapped_student__", value)

@@ -68,3 +68,22 @@ def test_check_of_an_unknown_exercise_is_a_course_error():
 def test_stubs_check_passes_on_the_repo():
     run = grader("stubs", "--check")
     assert run.returncode == 0, run.stdout
+
+
+def test_ctrl_c_stops_a_check_stuck_in_student_code(tmp_path):
+    """A real Ctrl-C ends `grader check` at once, even inside an endless loop of the
+    student's (whose own KeyboardInterrupt would only be an error in their code)."""
+    import signal
+    import time
+
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / "softmax_ce.py").write_text("def softmax(logits):\n    while True:\n        pass\n")
+    process = subprocess.Popen([str(GRADER), "check", "softmax_ce", "--submission", str(student)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    time.sleep(2.5)  # well inside the loop, far from the 30 s time limit
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=10)
+    assert process.returncode == 130, err[-2000:]
+    assert "interrupted" in err and "Traceback" not in err

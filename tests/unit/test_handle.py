@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from grader.failures import CheckFailure, MissingFunction, NotAttempted, StudentCodeError
-from grader.handle import Implementation, StudentObject, unwrap
+from grader.handle import Implementation, StudentObject
 from grader.submission import load
 
 CODE = """\
@@ -187,14 +187,6 @@ def test_a_class_with_the_wrong_constructor_is_a_signature_mismatch(impl):
         impl.TakesNothing([1.0], lr=0.1)
     assert info.value.signature_mismatch
     assert "`TakesNothing`" in info.value.text()
-
-
-def test_unwrap_gives_student_code_its_own_objects(impl):
-    opt = impl.Opt([1.0])
-    assert impl.uses_opt(unwrap(opt)) == "Opt"
-    raw_class = unwrap(impl.Opt)
-    assert isinstance(raw_class, type) and raw_class.__name__ == "Opt"
-    assert unwrap(3) == 3
 
 
 def test_grader_failures_raised_through_student_code_pass_unchanged(tmp_path: Path):
