@@ -26,6 +26,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/check_speed.py
+	$(BIN)/python benchmarks/grade_throughput.py
 
 setup: $(STAMP)
 

@@ -1,0 +1,131 @@
+"""Throughput of sandboxed grading: `grader grade` on N synthetic students.
+
+The class is a realistic mix built from the demo students (correct, typical mistakes,
+untouched stubs, notebooks, broken files) plus a few hostile submissions (a crash, a
+forged channel, an import-time exit). It is graded with 1 and 2 workers, and with N and 2N
+students, each in a fresh output folder, while a sampler records the peak resident memory of
+the grader's processes and of the workers.
+
+Run: `.venv/bin/python benchmarks/grade_throughput.py [--students N]`.
+Targets (issue "Tamper-proof batch grading"): 2 workers >= 1.7x one; cost linear in N;
+200 students x 5 exercises <= 3 min; grader <= 300 MB, worker <= 200 MB.
+(The comparison with nbgrader autograde needs the released notebooks of the nbgrader issue.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "demo" / "submissions"
+HOSTILE = {
+    "hostile_crash": "import os\ndef softmax(logits):\n    os._exit(3)\n",
+    "hostile_exit": "import sys\nsys.exit(0)\n",
+    "hostile_forge": ("import os\nfor n in os.listdir('/proc/self/fd'):\n"
+                      "    try:\n        os.write(int(n), b'\\xff' * 64)\n"
+                      "    except OSError:\n        pass\n"),
+}
+
+
+def build_class(target: Path, n: int) -> None:
+    demo = sorted(p for p in DEMO.iterdir() if p.is_dir())
+    hostile = list(HOSTILE.items())
+    for i in range(n):
+        if i % 10 == 9:  # one in ten is hostile
+            name, code = hostile[(i // 10) % len(hostile)]
+            folder = target / f"{i:04d}_{name}"
+            folder.mkdir(parents=True)
+            (folder / "softmax_ce.py").write_text(code)
+        else:
+            source = demo[i % len(demo)]
+            shutil.copytree(source, target / f"{i:04d}_{source.name}")
+
+
+class PeakMemory:
+    """Samples /proc for the largest resident set of grader processes and of workers."""
+
+    def __init__(self) -> None:
+        self.grader_kb = 0
+        self.worker_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                rss = next((int(line.split()[1]) for line in status.splitlines()
+                            if line.startswith("VmRSS:")), 0)
+                if b"worker.py" in cmd and b"bwrap" not in cmd:
+                    self.worker_kb = max(self.worker_kb, rss)
+                elif b"grader\x00grade" in cmd:
+                    self.grader_kb = max(self.grader_kb, rss)
+
+
+def grade(klass: Path, workers: int) -> tuple[float, PeakMemory]:
+    out = Path(tempfile.mkdtemp(prefix="bench-out-"))
+    try:
+        with PeakMemory() as memory:
+            start = time.perf_counter()
+            run = subprocess.run([str(ROOT / ".venv" / "bin" / "grader"), "grade", str(klass),
+                                  "--output", str(out), "--workers", str(workers), "--quiet"],
+                                 cwd=ROOT, capture_output=True, text=True)
+            elapsed = time.perf_counter() - start
+        if run.returncode != 0:
+            sys.exit(f"grader grade failed:\n{run.stderr[-3000:]}")
+        return elapsed, memory
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--students", type=int, default=10)
+    args = parser.parse_args()
+    n = args.students
+    with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
+        small, large = Path(tmp) / "n", Path(tmp) / "2n"
+        build_class(small, n)
+        build_class(large, 2 * n)
+        rows = []
+        for label, klass, workers in [(f"{n} students, 1 worker", small, 1),
+                                      (f"{n} students, 2 workers", small, 2),
+                                      (f"{2 * n} students, 2 workers", large, 2)]:
+            elapsed, memory = grade(klass, workers)
+            rows.append((label, elapsed, memory))
+    print(f"{'run':<26}{'wall s':>9}{'s/student':>11}{'grader MB':>11}{'worker MB':>11}")
+    for label, elapsed, memory in rows:
+        students = 2 * n if label.startswith(str(2 * n)) else n
+        print(f"{label:<26}{elapsed:>9.1f}{elapsed / students:>11.2f}"
+              f"{memory.grader_kb / 1024:>11.0f}{memory.worker_kb / 1024:>11.0f}")
+    one, two, double = (r[1] for r in rows)
+    print(f"\n2 workers vs 1: {one / two:.2f}x faster (target >= 1.7x)")
+    print(f"2N vs N students: {double / two:.2f}x the time (linear: 2.0)")
+    print(f"projected 200 students x 5 exercises with 2 workers: {200 * two / n / 60:.1f} min "
+          "(target <= 3 min)")
+
+
+if __name__ == "__main__":
+    main()
