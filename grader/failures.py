@@ -7,7 +7,7 @@ the numbers reveal a known mistake.
 
 from __future__ import annotations
 
-from grader.loading import LoadError
+from grader.loading import LoadError, short
 
 __all__ = ["CheckFailure", "LoadError", "MissingFunction", "NotAttempted", "StudentCodeError",
            "WorkerFailure", "from_description"]
@@ -66,7 +66,7 @@ class StudentCodeError(Exception):
                  signature_mismatch: bool = False) -> None:
         self.function = function
         self.error_type = error_type
-        self.error_text = _one_line(error_text)
+        self.error_text = short(error_text, 300)
         self.where = where
         self.signature_mismatch = signature_mismatch
         super().__init__(self.text())
@@ -100,8 +100,3 @@ def from_description(d: dict) -> CheckFailure | StudentCodeError:
                             str(d.get("text", "")), d.get("where") if isinstance(
                                 d.get("where"), str) else None,
                             bool(d.get("signature_mismatch", False)))
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

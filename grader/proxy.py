@@ -69,6 +69,7 @@ class WorkerProcess:
         self.writer = os.fdopen(to_worker_w, "wb")
         self.reader = os.fdopen(from_worker_r, "rb")
         self.mirror = P.Mirror("g")
+        self.exercise_name = "exercise"  # set by load()
         self._registry: dict[int, Any] = {}
         self._registry_ids: dict[int, int] = {}
         self._raised: dict[int, BaseException] = {}
@@ -163,6 +164,7 @@ class WorkerProcess:
     def load(self, path: Path, exercise: str, cells: list[tuple[int, str]] | None,
              worker_path: str | None = None) -> tuple[dict[str, str], list[str]]:
         """Load the exercise in the worker; returns (names it defines, notes). Raises LoadError."""
+        self.exercise_name = exercise
         filename = worker_path or str(path)
         message = {"op": "load", "exercise": exercise, "display": path.name,
                    "filename": filename, "folder": str(Path(filename).parent),
@@ -226,8 +228,6 @@ class WorkerProcess:
         self.kill()
         raise WorkerFailure("forbidden", f"The worker answered with an unexpected message "
                                          f"({_text(op, 40)!r}).")
-
-    exercise_name = "exercise"
 
     # ---------------------------------------------------------------- callbacks
 
@@ -331,7 +331,6 @@ class RemoteImplementation:
         self._exercise = exercise
         self._names = names
         self.notes = notes
-        worker.exercise_name = exercise
 
     @property
     def exercise(self) -> str:

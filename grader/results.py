@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 # "missing": nothing to grade (no file, or a function the check needs is not defined).
 # "timeout": the exercise's time limit cut the check off. "crashed", "memory", "forbidden":
@@ -27,6 +27,3 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         return self.status == "passed"
-
-    def as_row(self) -> dict:
-        return asdict(self)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +64,7 @@ def grade_exercise(exercise: Exercise, path: Path | None = None, *, impl: Any = 
                     results.append(result)
                     impl = session.reopen()
                 else:
-                    results.append(_with_notes(result, impl.notes)
-                                   if impl.notes and not result.passed else result)
+                    results.append(_with_notes(result, impl.notes))
                 if stop_at_first_failure and not result.passed:
                     break
     except LoadError as e:
@@ -94,14 +93,8 @@ def _status_result(check: Check, status: str, message: str) -> CheckResult:
 
 def run_checks(checks: Iterable[Check], impl: Any, *, notes: Iterable[str] = ()
                ) -> list[CheckResult]:
-    return list(_iter_results(checks, impl, list(notes)))
-
-
-def _iter_results(checks: Iterable[Check], impl: Any, notes: list[str]
-                  ) -> Iterator[CheckResult]:
-    for check in checks:
-        result = run_check(check, impl)
-        yield _with_notes(result, notes) if notes and not result.passed else result
+    notes = list(notes)
+    return [_with_notes(run_check(check, impl), notes) for check in checks]
 
 
 def run_check(check: Check, impl: Any) -> CheckResult:
@@ -201,8 +194,12 @@ def _show(value: Any) -> str:
     return type(value).__name__
 
 
-def _with_notes(result: CheckResult, notes: Iterable[str]) -> CheckResult:
+def _with_notes(result: CheckResult, notes: list[str]) -> CheckResult:
+    """A result that did not pass, with the notes from loading the file (a skipped cell may
+    be why); a passed result as it is."""
     from dataclasses import replace
 
+    if result.passed or not notes:
+        return result
     extra = "\n".join(f"Note: {n}" for n in notes)
     return replace(result, message=f"{result.message}\n{extra}" if result.message else extra)
