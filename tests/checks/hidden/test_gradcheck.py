@@ -157,19 +157,22 @@ SMALL_LAYOUTS = sorted(k for k, (shape, view) in ODD_LAYOUTS.items()
 
 
 @settings(max_examples=12)
-@given(seed=seeds(), layout=st.sampled_from(SMALL_LAYOUTS), bad=st.integers(0, 11),
+@given(seed=seeds(), layout=st.sampled_from(SMALL_LAYOUTS), first=st.integers(0, 1),
        k=st.sampled_from([2.0, -1.0, 0.0]), check_seed=seeds())
-@example(seed=0, layout="b[::-2, 1:]", bad=5, k=2.0, check_seed=0)
-def test_gradient_check_finds_one_wrong_entry_on_any_shape(impl, seed, layout, bad, k,
+@example(seed=0, layout="b[::-2, 1:]", first=1, k=2.0, check_seed=0)
+def test_gradient_check_finds_one_wrong_entry_on_any_shape(impl, seed, layout, first, k,
                                                            check_seed):
-    """gradient_check reports the one wrong entry of a small x of unusual shape or layout (num_checks=300)."""
+    """gradient_check reports the largest error over the entries of a small x of unusual shape or layout (num_checks=20)."""
     x = _layout(seed, layout)
-    analytic = _exp_lse_grad(x)
-    analytic.flat[bad % x.size] *= k
-    worst = impl.gradient_check(_exp_lse, x, analytic, num_checks=300, seed=check_seed)
-    # 300 draws from at most 12 entries miss one with probability below 1e-11.
-    expect_close(worst, abs(1.0 - k) / (1.0 + abs(k)), what="gradient_check", rtol=1e-6,
-                 atol=1e-9)
+    g = _exp_lse_grad(x)
+    # Every other entry (in index order) wrong by k, the others by 1.1: 20 draws miss all of
+    # the former with probability at most 2**-20, so the answer is their error.
+    analytic = (1.1 * g).ravel()
+    analytic[first::2] = k * g.ravel()[first::2]
+    analytic = analytic.reshape(g.shape)
+    expected = abs(1.0 - k) / (1.0 + abs(k)) if x.size > 1 or first == 0 else 0.1 / 2.1
+    worst = impl.gradient_check(_exp_lse, x, analytic, num_checks=20, seed=check_seed)
+    expect_close(worst, expected, what="gradient_check", rtol=1e-6, atol=1e-9)
 
 
 @given(shape=st.sampled_from([(1,), (3,), (2, 2)]), check_seed=st.integers(0, 5))
