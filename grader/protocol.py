@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import struct
 from typing import Any
 
@@ -64,10 +65,12 @@ class Mirror:
         self._count = 0
         self._by_ref: dict[str, Any] = {}
         self._ref_by_id: dict[int, str] = {}
+        self.agreed: dict[str, Any] = {}  # ref -> fingerprint when it last crossed
 
     def clear(self) -> None:
         self._by_ref.clear()
         self._ref_by_id.clear()
+        self.agreed.clear()
 
     def ref_for(self, obj: Any) -> str:
         ref = self._ref_by_id.get(id(obj))
@@ -82,7 +85,7 @@ class Mirror:
         known = self._by_ref.get(ref)
         if type(known) is np.ndarray and type(incoming) is np.ndarray \
                 and known.shape == incoming.shape and known.dtype == incoming.dtype:
-            if known.flags.writeable and not np.array_equal(known, incoming, equal_nan=True):
+            if known.flags.writeable:
                 np.copyto(known, incoming)
             return known
         if type(known) is list and type(incoming) is list:
@@ -128,6 +131,7 @@ def _enc(v: Any, mirror: Mirror, refer: Any, arrays: list | None, depth: int) ->
         ref = mirror.ref_for(v)
         if arrays is not None:
             arrays.append((ref, v))
+        mirror.agreed[ref] = fingerprint(v)
         return {"$l": [_enc(x, mirror, refer, arrays, depth + 1) for x in v], "ref": ref}
     if t is dict:
         if not all(type(k) is str for k in v):
@@ -135,12 +139,14 @@ def _enc(v: Any, mirror: Mirror, refer: Any, arrays: list | None, depth: int) ->
         ref = mirror.ref_for(v)
         if arrays is not None:
             arrays.append((ref, v))
+        mirror.agreed[ref] = fingerprint(v)
         return {"$d": [[k, _enc(x, mirror, refer, arrays, depth + 1)] for k, x in v.items()],
                 "ref": ref}
     if t is np.ndarray and v.dtype.str in _DTYPES:
         ref = mirror.ref_for(v)
         if arrays is not None:
             arrays.append((ref, v))
+        mirror.agreed[ref] = fingerprint(v)
         return {"$a": _array_fields(v), "ref": ref}
     if isinstance(v, np.generic) and type(v) is v.dtype.type and v.dtype.str in _DTYPES:
         return {"$s": v.dtype.str, "b": base64.b64encode(v.tobytes()).decode()}
@@ -197,6 +203,7 @@ def _dec(v: Any, mirror: Mirror, resolve: Any, arrays: list | None, depth: int) 
         else:
             value = _dict_from(v["$d"], mirror, resolve, arrays, depth)
         local = mirror.resolve(ref, value)
+        mirror.agreed[ref] = fingerprint(local)
         if arrays is not None:
             arrays.append((ref, local))
         return local
@@ -255,7 +262,7 @@ def _array_from(fields: Any) -> np.ndarray:
             or not all(type(n) is int and 0 <= n for n in shape) or len(shape) > 32:
         raise ProtocolError("malformed array")
     raw = base64.b64decode(data, validate=True)
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    count = math.prod(shape)
     if count * dtype.itemsize != len(raw):
         raise ProtocolError("array size does not match its shape")
     array = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
@@ -273,6 +280,29 @@ def _array_from(fields: Any) -> np.ndarray:
         view[...] = array
         return view
     return array
+
+
+# ---------------------------------------------------------------------------- syncing
+
+
+def changed(received: list, mirror: Mirror) -> list:
+    """(ref, object) of those received arrays, lists and dicts whose contents differ from
+    the last contents both sides agreed on (the last time they crossed, either way): what
+    a call changed in place and must sync back."""
+    return [(ref, obj) for ref, obj in received if fingerprint(obj) != mirror.agreed.get(ref)]
+
+
+def fingerprint(obj: Any) -> Any:
+    # Contents for arrays (an in-place write or a reshape in place); element identity for
+    # lists and dicts (a replaced element is a new object; a changed element array is
+    # synced on its own, since it was received too).
+    if type(obj) is np.ndarray:
+        return obj.shape, obj.strides, obj.tobytes()
+    if type(obj) is list:
+        return tuple(map(id, obj))
+    if type(obj) is dict:
+        return tuple((k, id(v)) for k, v in obj.items())
+    return id(obj)
 
 
 # ---------------------------------------------------------------------------- framing

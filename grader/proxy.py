@@ -260,7 +260,8 @@ class WorkerProcess:
             token = len(self._raised) + 1
             self._raised[token] = e
             reply = {"op": "callback_raise", "token": token}
-        reply["sync"] = [[ref, P.encode(a, self.mirror)] for ref, a in received]
+        reply["sync"] = [[ref, P.encode(a, self.mirror)]
+                         for ref, a in P.changed(received, self.mirror)]
         self._send(reply)
 
     def _refer(self, obj: Any) -> P.Ref:

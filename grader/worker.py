@@ -175,9 +175,10 @@ class Worker:
         return {"op": "raise", **described, "sync": self.sync(received)}
 
     def sync(self, received: list) -> list:
-        """The current contents of every array that came with the call: in-place changes."""
+        """The contents of every array, list and dict that came with the call and that the
+        call changed in place."""
         out = []
-        for ref, array in received:
+        for ref, array in P.changed(received, self.mirror):
             try:
                 out.append([ref, P.encode(array, self.mirror)])
             except (TypeError, ValueError):
