@@ -97,3 +97,46 @@ def test_frames_over_the_limit_or_not_json_are_refused():
         P.read_frame(io.BytesIO(struct.pack(">I", len(nan)) + nan))
     with pytest.raises(EOFError):
         P.read_frame(io.BytesIO(b"\x00\x00"))
+
+
+STUDENT = '''
+def perturb_and_restore(f, x):
+    old = x[0]
+    x[0] = old + 1.0
+    seen = f(x)
+    x[0] = old
+    return seen
+
+def perturb_and_keep(f, x):
+    x[0] += 1.0
+    return f(x)
+'''
+
+
+@pytest.fixture
+def remote(tmp_path):
+    from grader.proxy import RemoteImplementation, WorkerProcess
+
+    path = tmp_path / "student.py"
+    path.write_text(STUDENT)
+    worker = WorkerProcess()
+    names, notes = worker.load(path, "student", None)
+    yield RemoteImplementation(worker, "student", names, notes)
+    worker.close()
+
+
+def test_an_array_restored_after_a_callback_is_restored_for_the_grader_too(remote):
+    # The callback showed the grader the perturbed x; the restored contents must follow,
+    # although they equal what the worker received with the call.
+    x = np.array([0.5, 2.0])
+    seen = remote.perturb_and_restore(lambda z: float(z[0]), x)
+    assert seen == 1.5
+    assert x.tolist() == [0.5, 2.0]
+
+
+def test_an_array_changed_in_place_is_changed_for_the_grader(remote):
+    x = np.array([0.5, 2.0])
+    assert remote.perturb_and_keep(lambda z: float(z[0]), x) == 1.5
+    assert x.tolist() == [1.5, 2.0]
+    assert remote.perturb_and_keep(lambda z: float(z[0]), x) == 2.5
+    assert x.tolist() == [2.5, 2.0]
