@@ -25,6 +25,7 @@ from typing import Any
 
 from grader.checks import checks_for, use_profile
 from grader.course import load_course
+from grader.engines import SubmissionWorker, WorkerSession
 from grader.gradebook import rows as gradebook_rows
 from grader.results import CheckResult
 from grader.run import grade_exercise, missing_results
@@ -50,6 +51,7 @@ def grade_job(job: Job) -> dict[str, Any]:
     course = load_course()
     copy = private_copy(Path(job.folder))
     levels: set[str] = set()
+    worker = _submission_worker(copy, list(course.exercises.values()), levels)
     try:
         results: list[CheckResult] = []
         for ex_id, exercise in course.exercises.items():
@@ -58,22 +60,25 @@ def grade_job(job: Job) -> dict[str, Any]:
                 results += missing_results(checks_for(ex_id, include_hidden=True), "missing",
                                            f"No {ex_id}.py or {ex_id}.ipynb was submitted.")
                 continue
-            session = _worker_session(path, ex_id, copy, exercise, levels)
+            session = WorkerSession(path, ex_id, shared=worker)
             results += grade_exercise(exercise, session=session)
     finally:
+        worker.discard()
         shutil.rmtree(copy, ignore_errors=True)
     isolation = ", ".join(sorted(levels)) or "none (nothing ran)"
     return {"student": job.student, "submission_hash": job.submission_hash,
             "isolation": isolation, "rows": gradebook_rows(job.student, results)}
 
 
-def _worker_session(path: Path, ex_id: str, copy: Path, exercise: Any, levels: set[str]) -> Any:
+def _submission_worker(copy: Path, exercises: list[Any], levels: set[str]) -> SubmissionWorker:
+    """Workers for one submission, within limits that fit each of its exercises: the
+    largest memory limit, and CPU time for all of them (each exercise's wall-clock limit is
+    enforced by its own deadline)."""
     from grader import isolation
-    from grader.engines import WorkerSession
     from grader.proxy import WorkerProcess
 
-    limits = isolation.Limits(wall_time_s=exercise.time_limit_s,
-                              memory_mb=exercise.memory_limit_mb)
+    limits = isolation.Limits(wall_time_s=sum(e.time_limit_s for e in exercises),
+                              memory_mb=max(e.memory_limit_mb for e in exercises))
 
     def spec_for(runtime: Path, read_fd: int, write_fd: int) -> Any:
         spec = isolation.worker_spec(sys.executable, runtime / "worker.py", copy, limits,
@@ -83,7 +88,7 @@ def _worker_session(path: Path, ex_id: str, copy: Path, exercise: Any, levels: s
         levels.add(spec.level)
         return spec
 
-    return WorkerSession(path, ex_id, start_worker=lambda: WorkerProcess(spec_for))
+    return SubmissionWorker(lambda: WorkerProcess(spec_for))
 
 
 def _worker_uid() -> int:

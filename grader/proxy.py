@@ -73,6 +73,7 @@ class WorkerProcess:
         self._registry: dict[int, Any] = {}
         self._registry_ids: dict[int, int] = {}
         self._raised: dict[int, BaseException] = {}
+        self._open_exchanges = 0  # nested when a callback calls student code
         hello = self._read()
         if hello.get("op") != "ready" or hello.get("numpy") != np.__version__ \
                 or hello.get("python") != sys.version.split()[0]:
@@ -150,13 +151,20 @@ class WorkerProcess:
                                         "by os._exit, a crash in native code, or sys.exit at "
                                         "the wrong moment.")
 
+    @property
+    def idle(self) -> bool:
+        """Alive and not in the middle of an exchange (one cut short leaves it busy)."""
+        return self._open_exchanges == 0 and self.process.poll() is None
+
     def _exchange(self, message: dict) -> dict:
+        self._open_exchanges += 1
         self._send(message)
         while True:
             reply = self._read()
             if reply.get("op") == "callback":
                 self._serve_callback(reply)
                 continue
+            self._open_exchanges -= 1
             return reply
 
     # ---------------------------------------------------------------- loading

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 from grader.stubs import strip_markers
@@ -32,3 +33,35 @@ def course_copy(tmp: Path) -> Path:
 
 def processes() -> set[int]:
     return {int(p) for p in os.listdir("/proc") if p.isdigit()}
+
+
+def run_tmpdir(tmp: Path) -> Path:
+    """A TMPDIR for one `grader grade` run: its submission copies and worker folders, and
+    so the command lines of its workers, carry this path. Leftover processes are looked for
+    by it, so that other grading runs on the same machine are not mistaken for ours."""
+    folder = tmp / "run-tmp"
+    folder.mkdir(mode=0o755)
+    return folder
+
+
+def leftover_processes(before: set[int], marker: Path, grace_s: float = 0.0) -> list[bytes]:
+    """Command lines of processes started since `before` that belong to the run marked and
+    are still there after up to `grace_s` seconds (a killed tree takes a moment to go)."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        found = _marked(before, marker)
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.1)
+
+
+def _marked(before: set[int], marker: Path) -> list[bytes]:
+    found = []
+    for pid in processes() - before:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(marker).encode() in cmdline:
+            found.append(cmdline[:300])
+    return found

@@ -15,7 +15,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import GRADER, REFERENCE, ROOT, SECRET, WRONG, course_copy, processes
+from support import (
+    GRADER,
+    REFERENCE,
+    ROOT,
+    SECRET,
+    WRONG,
+    course_copy,
+    leftover_processes,
+    processes,
+    run_tmpdir,
+)
 
 # name -> (attack code placed after the implementation, the implementation it attacks with)
 ATTACKS: dict[str, tuple[str, str]] = {
@@ -243,7 +253,8 @@ def graded(tmp_path_factory):
         (root / name).mkdir()
         (root / name / "softmax_ce.py").write_text(REFERENCE)
     before = processes()
-    env = {**os.environ, "GRADER_COURSE_ROOT": str(course)}
+    marker = run_tmpdir(tmp)
+    env = {**os.environ, "GRADER_COURSE_ROOT": str(course), "TMPDIR": str(marker)}
     run = subprocess.run([str(GRADER), "grade", str(root), "--output", str(tmp / "out"),
                           "--workers", "2", "--quiet"], cwd=course, env=env,
                          capture_output=True, text=True, timeout=600)
@@ -252,8 +263,8 @@ def graded(tmp_path_factory):
     scores = frame.groupby("student").score.sum().to_dict()
     statuses = frame.groupby("student").status.agg(lambda s: set(s)).to_dict()
     return {"run": run, "scores": scores, "statuses": statuses, "hostile": hostile,
-            "before": before, "frame": frame, "max": frame.groupby("student").max_score.sum()
-            .max()}
+            "before": before, "marker": marker, "frame": frame,
+            "max": frame.groupby("student").max_score.sum().max()}
 
 
 pytestmark = pytest.mark.slow
@@ -301,15 +312,7 @@ def test_nothing_the_grader_owns_was_changed():
 
 
 def test_nothing_is_left_running(graded):
-    leftover = []
-    for pid in processes() - graded["before"]:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"worker.py" in cmdline or b"bwrap" in cmdline or b"softmax" in cmdline:
-            leftover.append(cmdline[:200])
-    assert leftover == []
+    assert leftover_processes(graded["before"], graded["marker"]) == []
 
 
 def test_the_monkeypatch_is_a_real_attack_in_one_process(tmp_path):
