@@ -86,7 +86,10 @@ def annotations(reports: list, workspace: Path | None = None) -> list[str]:
         for r in report.results:
             if r.passed:
                 continue
-            line = locate(r, report.exercise, definitions) if file else None
+            # Lines of a notebook's cells are not lines of its file: a notebook gets
+            # file-level annotations.
+            line = locate(r, report.exercise, definitions) \
+                if file and path is not None and path.suffix == ".py" else None
             if label(r) == "not attempted":
                 if todo is None:
                     todo = Annotation(report.exercise.id, file, line, not_attempted=True)

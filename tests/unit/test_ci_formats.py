@@ -139,6 +139,15 @@ def test_a_file_that_does_not_parse_is_still_annotated(tmp_path):
     assert command.startswith("::error file=exercises/softmax_ce.py,line=3,")
 
 
+def test_a_notebook_gets_file_level_annotations(tmp_path):
+    path = tmp_path / "softmax_ce.ipynb"
+    path.write_text("{}")
+    results = [_result("loss_pinned_values", "error", "`f` raised E: e (line 2, in f).")]
+    report = ExerciseReport(load_course().exercise("softmax_ce"), results, str(path))
+    (command,) = annotations([report], workspace=tmp_path)
+    assert command.startswith("::error file=softmax_ce.ipynb,title=")
+
+
 def test_at_most_ten_annotations_and_the_rest_counted(tmp_path):
     source = "".join(f"x{i} = 0\n" for i in range(30))
     results = [_result(f"check_{i}", "error", f"`f` raised E: e (line {i + 1}, in f).")
