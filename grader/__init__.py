@@ -24,6 +24,8 @@ The data flow, one module per step:
     gradebook_db.py   the durable SQLite gradebook: one transaction per student, resumable
     audit.py          `grader audit`: proof that the checks catch known mistakes
     stubs.py          generating exercises/ from solutions/
+    ci/               CI autograding: `grader release repo`, `grader ci` (job summary,
+                      annotations, results.json, JUnit), `grader collect`, the workflows
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The `grader` command: check (students), grade and audit (instructors), stubs (authors)."""
+"""The `grader` command: check and ci (students), grade, audit, collect and release
+(instructors), stubs (authors)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise ids (default: all)")
     p.add_argument("--submission", type=Path, help="folder to check (default: exercises/)")
     p.add_argument("--hidden", action="store_true", help="also run hidden checks (instructors)")
+
+    p = sub.add_parser("ci", help="run the public checks in CI: exit code, job summary, "
+                       "annotations, results.json and junit.xml")
+    p.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise ids (default: all)")
+    p.add_argument("--submission", type=Path, help="folder to check (default: exercises/)")
+    p.add_argument("--output", type=Path, default=Path("out/ci"),
+                   help="folder for results.json and junit.xml (default: out/ci)")
+    p.add_argument("--student", help="name in the results (default: the GitHub repository's)")
+
+    p = sub.add_parser("release", help="write what students get (the student repository)")
+    p.add_argument("what", choices=["repo"])
+    p.add_argument("dir", type=Path, help="new (or empty) folder to write it to")
+
+    p = sub.add_parser("collect", help="gather student repositories or zips into one folder "
+                       "per student, ready for `grader grade`")
+    p.add_argument("sources", nargs="+", type=Path,
+                   help="folders holding one repository/folder or .zip per student")
+    p.add_argument("--output", type=Path, required=True)
 
     p = sub.add_parser("grade", help="grade every student folder of ROOT, in sandboxed workers")
     p.add_argument("root", type=Path)
@@ -49,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command in ("check", "audit"):
+    if args.command in ("check", "ci", "audit"):
         # Student code runs in this process here: only a real Ctrl-C may stop the run, a
         # KeyboardInterrupt raised by student code is an error in that code.
         from grader.limits import watch_for_ctrl_c
@@ -62,6 +81,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         assert report is not None
         print(report.text())
         return 0 if report.all_passed else 1
+    if args.command == "ci":
+        from grader.ci.command import run_ci
+
+        return run_ci(args.exercises, submission=args.submission, output=args.output,
+                      student=args.student)
+    if args.command == "release":
+        from grader.ci.release import release_repo
+
+        return release_repo(args.dir)
+    if args.command == "collect":
+        from grader.ci.collect import collect
+
+        return collect(args.sources, args.output)
     if args.command == "grade":
         from grader.grade import grade_class
 

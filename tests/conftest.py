@@ -20,7 +20,8 @@ use_profile()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--submission", default=None,
-                     help="folder with the exercises to check (default: solutions/)")
+                     help="folder with the exercises to check (default: solutions/, or "
+                          "exercises/ in a student's repository, which has no solutions/)")
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,11 @@ def impl(request: pytest.FixtureRequest):
     """The implementation under test for the exercise this check module is about."""
     exercise_id = Path(request.module.__file__).stem.removeprefix("test_")
     folder = request.config.getoption("--submission")
-    folder = Path(folder) if folder else load_course().solutions_dir
+    course = load_course()
+    if folder:
+        folder = Path(folder)
+    else:
+        folder = course.solutions_dir if course.solutions_dir.is_dir() else course.exercises_dir
     path = find_exercise_file(folder, exercise_id)
     if path is None:
         pytest.fail(f"no {exercise_id}.py or {exercise_id}.ipynb in {folder}")

@@ -1,0 +1,163 @@
+"""`grader release repo DIR`: the repository students get, and proof it holds no secret.
+
+It holds the exercise stubs (made from solutions/ as `grader stubs` makes them), the public
+checks and the pytest wiring, the grader package (the runtime of `grader check` and
+`grader ci`), a `course_config.py` that lists only the public checks, a pyproject and a
+Makefile, a README for students, and the GitHub Actions workflow.
+
+The student's course_config.py leaves out the hidden checks entirely (their names included):
+the grader takes an exercise without hidden checks as one whose hidden checks are not
+installed, which is what a student's copy is. Before anything is written, every file is
+searched for lines of reference code (the lines between `### BEGIN SOLUTION` and
+`### END SOLUTION` that are not in the stubs or public checks anyway) and for hidden check
+names; one hit and nothing is written.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import pprint
+import re
+import sys
+from pathlib import Path
+
+import grader
+from grader.course import Course, CourseError, import_path, load_course
+from grader.stubs import BEGIN, END, make_stub
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+WORKFLOW = ".github/workflows/autograde.yml"
+# Solution lines shorter than this are too generic to be evidence ("return loss").
+MIN_EVIDENCE_CHARS = 16
+
+
+def release_repo(target: Path, course: Course | None = None) -> int:
+    course = course or load_course()
+    target = Path(target)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        print(f"grader release: {target} exists and is not empty; give a new folder.",
+              file=sys.stderr)
+        return 2
+    files = student_repo_files(course)
+    leaks = find_leaks(files, course)
+    if leaks:
+        print("grader release: refusing to write a student repository that would leak:",
+              *leaks, sep="\n  ", file=sys.stderr)
+        return 1
+    for relative, content in files.items():
+        path = target / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    print(f"Wrote the student repository to {target} ({len(files)} files): exercises/, "
+          f"tests/checks/public/, grader/, {WORKFLOW}.\n"
+          "Nothing of solutions/ or tests/checks/hidden/ is in it (searched before writing).\n"
+          f"Next: cd {target} && git init && git add -A && git commit -m 'Course template' "
+          "and push it as the template repository of the assignment.")
+    return 0
+
+
+def student_repo_files(course: Course) -> dict[str, bytes]:
+    """Every file of the student repository, by its path relative to the repository."""
+    files: dict[str, bytes] = {}
+    for ex_id in course.exercises:
+        solution = (course.solutions_dir / f"{ex_id}.py").read_text(encoding="utf-8")
+        files[f"exercises/{ex_id}.py"] = make_stub(solution, f"{ex_id}.py").encode()
+        check = course.checks_dir / "public" / f"test_{ex_id}.py"
+        files[f"tests/checks/public/test_{ex_id}.py"] = check.read_bytes()
+    files["tests/conftest.py"] = (course.root / "tests" / "conftest.py").read_bytes()
+    package = Path(grader.__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        relative = path.relative_to(package)
+        if path.is_file() and "__pycache__" not in relative.parts and path.suffix != ".pyc":
+            files[f"grader/{relative.as_posix()}"] = path.read_bytes()
+    files["course_config.py"] = student_config(course).encode()
+    files.update(_rendered(course))
+    files[WORKFLOW] = (TEMPLATES / "student-autograde.yml").read_bytes()
+    return files
+
+
+def student_config(course: Course) -> str:
+    """course_config.py without the hidden checks: every other setting as it is."""
+    config = import_path(course.root / "course_config.py", "_course_config_for_release")
+    lines = ['"""The course in one place, as students get it: exercises, points of the public',
+             "checks, limits, due dates. Written by `grader release repo`; the instructor's copy",
+             'also lists the hidden checks, which are not part of this repository."""', ""]
+    for name, value in vars(config).items():
+        if not name.isupper() or name.startswith("_"):
+            continue
+        if name == "EXERCISES":
+            value = {ex_id: {k: v for k, v in spec.items() if k != "hidden"}
+                     for ex_id, spec in value.items()}
+        text = pprint.pformat(value, width=96, sort_dicts=False)
+        try:
+            same = ast.literal_eval(text) == value
+        except (ValueError, SyntaxError):
+            same = False
+        if not same:
+            raise CourseError(f"course_config.py: {name} is not a plain value (numbers, "
+                              "strings, lists, dicts), so it cannot be copied for students")
+        lines += [f"{name} = {text}", ""]
+    return "\n".join(lines)
+
+
+def _rendered(course: Course) -> dict[str, bytes]:
+    import hypothesis
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "student"),
+                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
+                             autoescape=False)
+    env.filters["toml"] = lambda text: json.dumps(str(text), ensure_ascii=False)
+    exercises = [{"id": ex.id, "title": ex.title, "points": f"{sum(ex.public.values()):g}",
+                  "due": ex.due} for ex in course.exercises.values()]
+    slug = re.sub(r"[^a-z0-9]+", "-", course.name.lower()).strip("-") or "course"
+    values = {"course": course, "exercises": exercises, "package_name": f"{slug}-exercises",
+              "hypothesis_version": hypothesis.__version__}
+    out = {name: env.get_template(f"{name}.j2").render(values).encode()
+           for name in ("README.md", "pyproject.toml")}
+    out["Makefile"] = (TEMPLATES / "student" / "Makefile").read_bytes()
+    out[".gitignore"] = (TEMPLATES / "student" / "gitignore").read_bytes()
+    return out
+
+
+def reference_lines(course: Course) -> set[str]:
+    """Lines of reference code that would give a solution away: inside the solution markers,
+    long enough to be evidence, and in neither a stub nor a public check (which show some
+    lines on purpose, e.g. `rng = np.random.default_rng(seed)`)."""
+    published: set[str] = set()
+    solution_lines: set[str] = set()
+    for ex_id in course.exercises:
+        source = (course.solutions_dir / f"{ex_id}.py").read_text(encoding="utf-8")
+        check = (course.checks_dir / "public" / f"test_{ex_id}.py").read_text(encoding="utf-8")
+        published |= {line.strip() for line in (make_stub(source) + check).splitlines()}
+        inside = False
+        for line in source.splitlines():
+            stripped = line.strip()
+            if stripped in (BEGIN, END):
+                inside = stripped == BEGIN
+            elif inside and len(stripped) >= MIN_EVIDENCE_CHARS and not stripped.startswith("#"):
+                solution_lines.add(stripped)
+    return solution_lines - published
+
+
+def hidden_check_names(course: Course) -> set[str]:
+    return {name for ex in course.exercises.values() for name in ex.hidden}
+
+
+def find_leaks(files: dict[str, bytes], course: Course) -> list[str]:
+    """What in FILES gives away the solutions or the hidden checks, one line each."""
+    code = reference_lines(course)
+    hidden = hidden_check_names(course)
+    leaks = []
+    for relative, content in files.items():
+        if relative.startswith(("solutions/", "tests/checks/hidden/")):
+            leaks.append(f"{relative}: a file of {relative.split('/')[0]}/ is shipped")
+        text = content.decode("utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip() in code:
+                leaks.append(f"{relative}:{number}: reference code: {line.strip()}")
+        for name in sorted(hidden):
+            if name in text:
+                leaks.append(f"{relative}: names the hidden check {name}")
+    return leaks
