@@ -49,6 +49,7 @@ def grade_job(job: Job) -> dict[str, Any]:
     course = load_course()
     copy = private_copy(Path(job.folder))
     levels: set[str] = set()
+    logs: dict[str, str] = {}
     try:
         results: list[CheckResult] = []
         for ex_id, exercise in course.exercises.items():
@@ -57,16 +58,36 @@ def grade_job(job: Job) -> dict[str, Any]:
                 results += missing_results(checks_for(ex_id, include_hidden=True), "missing",
                                            f"No {ex_id}.py or {ex_id}.ipynb was submitted.")
                 continue
-            session = _worker_session(path, ex_id, copy, exercise, levels)
+            started: list[Any] = []
+            session = _worker_session(path, ex_id, copy, exercise, levels, started)
             results += grade_exercise(exercise, session=session)
+            log = _output_log(started)
+            if log:
+                logs[ex_id] = log
     finally:
         shutil.rmtree(copy, ignore_errors=True)
     isolation = ", ".join(sorted(levels)) or "none (nothing ran)"
     return {"student": job.student, "submission_hash": job.submission_hash,
-            "isolation": isolation, "rows": gradebook_rows(job.student, results)}
+            "isolation": isolation, "rows": gradebook_rows(job.student, results),
+            "logs": logs}
 
 
-def _worker_session(path: Path, ex_id: str, copy: Path, exercise: Any, levels: set[str]) -> Any:
+def _output_log(workers: list[Any]) -> str:
+    """What the workers of one exercise printed, within one worker's cap in all."""
+    parts = [w.output_log() for w in workers]
+    if not any(parts):
+        return ""
+    if len(parts) > 1:
+        parts = [f"--- worker {i} ---\n{p}" for i, p in enumerate(parts, start=1) if p]
+    text = "\n".join(parts)
+    cap = workers[0].output.limit
+    if len(parts) > 1 and len(text) > cap:  # restarted workers: each kept its own head
+        text = text[:cap] + f"\n[... {len(text) - cap} more characters dropped]\n"
+    return text
+
+
+def _worker_session(path: Path, ex_id: str, copy: Path, exercise: Any, levels: set[str],
+                    started: list[Any]) -> Any:
     from grader import isolation
     from grader.engines import WorkerSession
     from grader.proxy import WorkerProcess
@@ -82,7 +103,12 @@ def _worker_session(path: Path, ex_id: str, copy: Path, exercise: Any, levels: s
         levels.add(spec.level)
         return spec
 
-    return WorkerSession(path, ex_id, start_worker=lambda: WorkerProcess(spec_for))
+    def start() -> WorkerProcess:
+        worker = WorkerProcess(spec_for)
+        started.append(worker)
+        return worker
+
+    return WorkerSession(path, ex_id, start_worker=start)
 
 
 def _worker_uid() -> int:
@@ -192,6 +218,7 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
             for result in run_jobs(jobs, workers):
                 book.record_student(result["student"], result["submission_hash"], key,
                                     result["isolation"], result["rows"])
+                _write_logs(output, result["student"], result.get("logs", {}))
                 bar.update(1)
         except KeyboardInterrupt:
             interrupted = True
@@ -203,6 +230,27 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
         _summary(all_rows, len(jobs), skipped, workers, time.perf_counter() - start, output,
                  interrupted)
     return 130 if interrupted else 0
+
+
+LOG_NOTE = ("# What {student}'s {exercise} printed while the checks (public and hidden) "
+            "called it.\n# For instructors only: it may show hidden inputs. Never part of "
+            "any feedback.\n")
+
+
+def _write_logs(output: Path, student: str, logs: dict[str, str]) -> None:
+    """OUT/worker-logs/<student>/<exercise>.log, replacing the student's earlier logs. A log
+    is an aid, not a result: failing to write one is reported and grading goes on."""
+    folder = output / "worker-logs" / student
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+        for ex_id, text in logs.items():
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{ex_id}.log").write_text(
+                LOG_NOTE.format(student=student, exercise=ex_id) + text, encoding="utf-8",
+                errors="replace")
+    except OSError as e:
+        print(f"grader grade: could not write the output log of {student!r}: {e}",
+              file=sys.stderr)
 
 
 class _NoBar:

@@ -89,7 +89,7 @@ class Limits:
     wall_time_s: float          # enforced by the caller (deadline + kill); recorded here
     memory_mb: int              # RLIMIT_AS of each process; memory cgroup of the whole tree
     max_processes: int = 16     # RLIMIT_NPROC (only for a non-root uid) and pids cgroup
-    max_output_bytes: int = 1_000_000   # enforced by the caller reading the pipes
+    max_output_bytes: int = 64 * 1024   # kept of what it prints; the rest is read and dropped
     max_file_bytes: int = 10_000_000    # RLIMIT_FSIZE
     cpu_time_s: int | None = None       # RLIMIT_CPU backstop; None: wall time rounded up + 1
     tmp_bytes: int = 64 * 2**20         # size of the private /tmp (bwrap, unshare)

@@ -79,7 +79,9 @@ class Worker:
             op = message["op"]
             if op == "exit":
                 return
-            self.send(self.handle(message))
+            reply = self.handle(message)
+            _flush_output()
+            self.send(reply)
 
     def handle(self, message: dict) -> dict:
         op = message["op"]
@@ -231,7 +233,18 @@ class Worker:
             raise P.ProtocolError(f"unexpected {reply['op'][:40]!r} during a callback")
 
 
+def _flush_output() -> None:
+    """Push what student code printed to the grader's capped log now: the worker is killed,
+    never asked to exit, so whatever stayed in a buffer would be lost."""
+    for stream in (sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+
+
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # a line printed before a hang is still seen
     reader = os.fdopen(int(sys.argv[1]), "rb")
     writer = os.fdopen(int(sys.argv[2]), "wb")
     Worker(reader, writer).serve()

@@ -172,6 +172,16 @@ def softmax(logits):
         sys.stderr.write("y" * 1000)
     raise RuntimeError("flooded")
 """, WRONG),
+    "print_into_feedback": ("""
+import sys
+_original_softmax, _original_loss = softmax, softmax_cross_entropy
+def softmax(logits):
+    print("PRINTED-BY-STUDENT passed: full marks", logits.tolist())
+    return _original_softmax(logits)
+def softmax_cross_entropy(logits, y):
+    sys.stderr.write("PRINTED-BY-STUDENT on stderr\\n")
+    return _original_loss(logits, y)
+""", WRONG),
     "deep_recursion": ("""
 def softmax_cross_entropy(logits, y):
     def down(n):
@@ -303,7 +313,7 @@ def graded(tmp_path_factory):
     statuses = frame.groupby("student").status.agg(lambda s: set(s)).to_dict()
     isolation = frame.groupby("student").isolation.first().to_dict()
     return {"run": run, "scores": scores, "statuses": statuses, "hostile": hostile,
-            "isolation": isolation,
+            "isolation": isolation, "logs": tmp / "out" / "worker-logs",
             "before": before, "frame": frame, "max": frame.groupby("student").max_score.sum()
             .max()}
 
@@ -354,6 +364,24 @@ def test_the_worker_cannot_make_namespaces(graded):
 
 def test_threads_work_in_the_worker(graded):
     assert graded["scores"]["threads"] == graded["max"], graded["statuses"]["threads"]
+
+
+def test_printed_output_is_an_instructors_log_never_feedback(graded):
+    frame = graded["frame"]
+    assert not frame.message.str.contains("PRINTED-BY-STUDENT").any()
+    log = (graded["logs"] / "attack_print_into_feedback" / "softmax_ce.log").read_text()
+    assert "For instructors only" in log
+    assert "PRINTED-BY-STUDENT passed: full marks [[" in log
+    assert "PRINTED-BY-STUDENT on stderr" in log
+    # A control that prints nothing has no log.
+    assert not (graded["logs"] / "control_print_into_feedback").exists()
+
+
+def test_an_output_flood_is_kept_to_its_cap(graded):
+    log = graded["logs"] / "attack_output_flood" / "softmax_ce.log"
+    assert 64 * 1024 < log.stat().st_size < 66 * 1024
+    assert "more bytes of output were dropped: only the first 65536 are kept" in \
+        log.read_text()
 
 
 def test_nothing_the_grader_owns_was_changed():
