@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -55,8 +56,10 @@ def grade_job(job: Job) -> dict[str, Any]:
         for ex_id, exercise in course.exercises.items():
             path = find_exercise_file(copy, ex_id)
             if path is None:
-                results += missing_results(checks_for(ex_id, include_hidden=True), "missing",
-                                           f"No {ex_id}.py or {ex_id}.ipynb was submitted.")
+                why = unusable_exercise_file(Path(job.folder), ex_id)
+                results += missing_results(
+                    checks_for(ex_id, include_hidden=True), "bad_file" if why else "missing",
+                    why or f"No {ex_id}.py or {ex_id}.ipynb was submitted.")
                 continue
             started: list[Any] = []
             session = _worker_session(path, ex_id, copy, exercise, levels, started)
@@ -121,32 +124,67 @@ def _worker_uid() -> int:
 
 def private_copy(folder: Path) -> Path:
     """A private copy of the regular files of a submission (no symlinks, no devices), within
-    caps: the worker sees this copy, never the original or anything a link points to."""
+    caps: the worker sees this copy, never the original or anything a link points to.
+    Code (.py, .ipynb) is copied first, shallowest first, so that data files cannot crowd the
+    exercises out of the caps."""
     target = Path(tempfile.mkdtemp(prefix="submission-"))
-    copied = size = 0
+    candidates: list[tuple[bool, int, str, Path, int]] = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))
                              and not d.startswith("."))[:50]
         rel = Path(dirpath).relative_to(folder)
         if len(rel.parts) > 3:
             continue
-        for name in sorted(filenames):
-            source = Path(dirpath) / name
+        for name in filenames:
             try:
-                st = source.lstat()
+                st = (Path(dirpath) / name).lstat()
             except OSError:
                 continue
-            if not source.is_file() or source.is_symlink() or copied >= MAX_COPY_FILES \
-                    or size + st.st_size > MAX_COPY_BYTES:
-                continue
-            (target / rel).mkdir(parents=True, exist_ok=True)
-            try:
-                shutil.copyfile(source, target / rel / name, follow_symlinks=False)
-            except OSError:
-                continue
-            copied += 1
-            size += st.st_size
+            if stat.S_ISREG(st.st_mode):
+                candidates.append((Path(name).suffix not in (".py", ".ipynb"), len(rel.parts),
+                                   (rel / name).as_posix(), rel / name, st.st_size))
+    copied = size = 0
+    for *_, rel_path, file_size in sorted(candidates):
+        if copied >= MAX_COPY_FILES or size + file_size > MAX_COPY_BYTES:
+            continue
+        (target / rel_path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(folder / rel_path, target / rel_path, follow_symlinks=False)
+        except OSError:
+            continue
+        copied += 1
+        size += file_size
     return target
+
+
+def unusable_exercise_file(folder: Path, exercise_id: str) -> str | None:
+    """Why the exercise file in the student's FOLDER did not reach the private copy, as a
+    message for the student; None when there is no such file at all. Looks (lstat) and at
+    most opens without blocking: a FIFO must not hang the grader."""
+    for where in (folder, folder / "exercises"):
+        for suffix in (".py", ".ipynb"):
+            name = f"{exercise_id}{suffix}"
+            path = where / name
+            try:
+                st = path.lstat()
+            except OSError:
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                return (f"{name} is a symbolic link, which is not followed: submit the file "
+                        "itself.")
+            if stat.S_ISDIR(st.st_mode):
+                return f"{name} is a folder, not a file."
+            if not stat.S_ISREG(st.st_mode):
+                return f"{name} is not a regular file (a named pipe, socket or device)."
+            if st.st_size > MAX_COPY_BYTES:
+                return f"{name} is larger than {MAX_COPY_BYTES // 2**20} MiB."
+            try:
+                os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW))
+            except OSError as e:
+                return f"{name} could not be read: {e.strerror}."
+            return (f"{name} could not be copied for grading: the submission holds more than "
+                    f"{MAX_COPY_FILES} files or {MAX_COPY_BYTES // 2**20} MiB of code in all.")
+    return None
 
 
 def _init_grading_process() -> None:

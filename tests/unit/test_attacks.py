@@ -338,7 +338,10 @@ def test_an_attack_earns_nothing_beyond_its_honest_part(graded, attack):
 
 def test_a_symlink_to_the_reference_is_not_followed(graded):
     assert graded["scores"]["attack_symlink"] == 0
-    assert graded["statuses"]["attack_symlink"] == {"missing"}
+    assert graded["statuses"]["attack_symlink"] == {"bad_file"}
+    frame = graded["frame"]
+    assert frame[frame.student == "attack_symlink"].message.str.contains(
+        "softmax_ce.py is a symbolic link, which is not followed").all()
 
 
 def test_resource_attacks_get_a_clear_status(graded):
