@@ -32,3 +32,9 @@ def course_copy(tmp: Path) -> Path:
 
 def processes() -> set[int]:
     return {int(p) for p in os.listdir("/proc") if p.isdigit()}
+
+
+# Every process a grading run of this checkout starts names this venv's python in its command
+# line (the grader, its grading processes, bwrap, workers and what they fork). Other checkouts
+# may be grading on the same machine at the same time: their processes are not ours to count.
+OUR_VENV = str(ROOT / ".venv" / "bin").encode()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import GRADER, REFERENCE, ROOT, SECRET, WRONG, course_copy, processes
+from support import GRADER, OUR_VENV, REFERENCE, ROOT, SECRET, WRONG, course_copy, processes
 
 # name -> (attack code placed after the implementation, the implementation it attacks with)
 ATTACKS: dict[str, tuple[str, str]] = {
@@ -401,7 +401,8 @@ def test_nothing_is_left_running(graded):
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"worker.py" in cmdline or b"bwrap" in cmdline or b"softmax" in cmdline:
+        if OUR_VENV in cmdline and (b"worker.py" in cmdline or b"bwrap" in cmdline
+                                    or b"softmax" in cmdline):
             leftover.append(cmdline[:200])
     assert leftover == []
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import GRADER, REFERENCE, WRONG, course_copy, processes
+from support import GRADER, OUR_VENV, REFERENCE, WRONG, course_copy, processes
 
 pytestmark = pytest.mark.slow
 
@@ -62,8 +62,8 @@ def test_kill_9_loses_nothing_and_the_next_run_continues(tmp_path):
     assert all(scores[n] < full for n in names[1::2])
 
     time.sleep(0.5)  # workers die with their grading process (--die-with-parent)
-    leftover = [p for p in processes() - before
-                if b"worker.py" in _cmdline(p) or b"grader" in _cmdline(p)]
+    leftover = [p for p in processes() - before if OUR_VENV in _cmdline(p)
+                and (b"worker.py" in _cmdline(p) or b"grader" in _cmdline(p))]
     assert leftover == []
 
 
