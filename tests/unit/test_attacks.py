@@ -241,45 +241,6 @@ def softmax_cross_entropy(logits, y):
 }
 
 
-# Students that must keep full marks under the sandbox: they check the sandbox from inside and
-# give up their marks if it is not what it should be, or they need what it must not break.
-CONFINED: dict[str, str] = {
-    # Each way of making a user namespace must fail with EPERM (the seccomp filter); if one
-    # succeeds, softmax stops working and the student loses marks.
-    "seccomp_probe": REFERENCE + """
-import ctypes, errno, os, subprocess
-_escaped = []
-try:
-    if subprocess.run(["unshare", "-U", "true"], capture_output=True).returncode == 0:
-        _escaped.append("unshare -U")
-except OSError:
-    pass  # no unshare(1) in the sandbox: nothing escaped
-if hasattr(os, "unshare"):  # Python 3.12+
-    try:
-        os.unshare(os.CLONE_NEWUSER)
-        _escaped.append("os.unshare")
-    except OSError as e:
-        if e.errno != errno.EPERM:
-            _escaped.append(f"os.unshare: {e}")
-_libc = ctypes.CDLL(None, use_errno=True)
-if _libc.unshare(0x10000000) != -1 or ctypes.get_errno() != errno.EPERM:
-    _escaped.append("unshare(CLONE_NEWUSER)")
-if _escaped:
-    def softmax(logits):
-        raise RuntimeError("made a namespace: " + ", ".join(_escaped))
-""",
-    # Threads (clone without namespace flags, after clone3 was refused) and NumPy in them.
-    "threads": REFERENCE + """
-from concurrent.futures import ThreadPoolExecutor
-_one_thread_softmax = softmax
-def softmax(logits):
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        rows = list(pool.map(lambda row: _one_thread_softmax(row[None, :])[0], logits))
-    return np.array(rows).reshape(logits.shape)
-""",
-}
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("attacks")
@@ -292,9 +253,6 @@ def graded(tmp_path_factory):
         (root / f"attack_{name}" / "softmax_ce.py").write_text(honest + "\n" + attack)
         (root / f"control_{name}").mkdir()
         (root / f"control_{name}" / "softmax_ce.py").write_text(honest)
-    for name, source in CONFINED.items():
-        (root / name).mkdir()
-        (root / name / "softmax_ce.py").write_text(source)
     (root / "attack_symlink").mkdir()
     (root / "attack_symlink" / "softmax_ce.py").symlink_to(SECRET)
     hostile = ["=HYPERLINK(\"x\")", "+1+1", "@cmd", "-2", "new\nline", "ünï cødé",
@@ -311,9 +269,8 @@ def graded(tmp_path_factory):
     frame = frame[frame.exercise == "softmax_ce"]
     scores = frame.groupby("student").score.sum().to_dict()
     statuses = frame.groupby("student").status.agg(lambda s: set(s)).to_dict()
-    isolation = frame.groupby("student").isolation.first().to_dict()
     return {"run": run, "scores": scores, "statuses": statuses, "hostile": hostile,
-            "isolation": isolation, "logs": tmp / "out" / "worker-logs",
+            "logs": tmp / "out" / "worker-logs",
             "before": before, "frame": frame, "max": frame.groupby("student").max_score.sum()
             .max()}
 
@@ -356,17 +313,6 @@ def test_resource_attacks_get_a_clear_status(graded):
 def test_hostile_folder_names_are_graded_like_anyone(graded):
     for name in graded["hostile"]:
         assert graded["scores"][name] == graded["max"], name
-
-
-def test_the_worker_cannot_make_namespaces(graded):
-    level = graded["isolation"]["seccomp_probe"]
-    if "seccomp" not in level:
-        pytest.skip(f"no seccomp filter at this machine's isolation level ({level})")
-    assert graded["scores"]["seccomp_probe"] == graded["max"], graded["statuses"]["seccomp_probe"]
-
-
-def test_threads_work_in_the_worker(graded):
-    assert graded["scores"]["threads"] == graded["max"], graded["statuses"]["threads"]
 
 
 def test_printed_output_is_an_instructors_log_never_feedback(graded):
