@@ -7,8 +7,9 @@ gets full marks. Only softmax_ce is submitted; the course is the real one (nothi
 and its 30 s limit keeps a loaded machine from turning a correct student into a timeout).
 
 Covered elsewhere: hostile folder names (spaces, unicode, newlines, leading = + - @, HTML) in
-test_attacks.py; an empty ROOT, a ROOT that is a file or is missing, a malformed notebook,
-non-UTF-8 files in test_grade.py.
+test_attacks.py (here only one that is not UTF-8 and prints, for its output log); an empty
+ROOT, a ROOT that is a file or is missing, a malformed notebook, non-UTF-8 files in
+test_grade.py.
 
 Unreadable files: tests may run as root, for whom `chmod 000` stops nothing. A FIFO and a
 folder named softmax_ce.py cannot be read as a file by anyone, so they are the meaningful
@@ -85,12 +86,22 @@ def build(root) -> None:
     with open(folder("big_data_first") / "a_data.bin", "wb") as f:
         f.truncate(MAX_COPY_BYTES - 1000)  # the exercise file would not fit after it
     (root / "big_data_first" / "softmax_ce.py").write_text(REFERENCE)
+    # A folder name that is not UTF-8, with a newline and a leading "=", whose code prints:
+    # graded like anyone, and its output log is written under that name.
+    hostile = os.path.join(os.fsencode(root), HOSTILE_NAME)
+    os.mkdir(hostile)
+    with open(os.path.join(hostile, b"softmax_ce.py"), "w") as f:
+        f.write(REFERENCE + "\n_quiet = softmax\ndef softmax(logits):\n"
+                            "    print('hello from', logits.shape)\n    return _quiet(logits)\n")
 
 
-STUDENTS = ["big_data_first", "bystander", "fifo", "folder_named_like_the_file",
-            "no_read_permission", "notebook_absurdly_nested", "notebook_nested_but_fine",
-            "notebook_over_the_cap", "notebook_with_huge_outputs", "py_absurdly_nested",
-            "py_over_the_copy_cap", "py_over_the_source_cap"]
+HOSTILE_NAME = b"=caf\xe9\nprints"
+
+
+STUDENTS = ["=caf\\xe9\nprints", "big_data_first", "bystander", "fifo",
+            "folder_named_like_the_file", "no_read_permission", "notebook_absurdly_nested",
+            "notebook_nested_but_fine", "notebook_over_the_cap", "notebook_with_huge_outputs",
+            "py_absurdly_nested", "py_over_the_copy_cap", "py_over_the_source_cap"]
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +193,14 @@ def test_notebooks_with_huge_or_nested_outputs_are_graded_by_their_code(graded):
 
 def test_a_big_data_file_does_not_crowd_out_the_exercise(graded):
     assert_full_marks(graded, "big_data_first")
+
+
+def test_a_folder_name_that_is_not_utf8_is_graded_and_gets_its_log(graded):
+    assert_full_marks(graded, "=caf\\xe9\nprints")  # the gradebook's escaped form
+    logs = os.path.join(os.fsencode(graded["out"]), b"worker-logs")
+    log = os.path.join(logs, HOSTILE_NAME, b"softmax_ce.log")
+    with open(log, encoding="utf-8") as f:
+        assert "hello from (" in f.read()
 
 
 def test_an_enormous_file_is_hashed_by_its_size_not_read(tmp_path, monkeypatch):
