@@ -19,6 +19,8 @@ The data flow, one module per step:
     worker.py         the worker program, next to student code
     proxy.py          the grader's side: a worker process and handles that call into it
     isolation.py      namespaces, uid, rlimits, cgroups for workers, and the level in force
+    seccomp.py        the system call filter workers run under (hand-written BPF)
+    output_cap.py     what a worker prints: a capped log for instructors, never feedback
     limits.py         time limits and Ctrl-C inside the grading process
     gradebook.py      results as rows, written to CSV, pivoted
     gradebook_db.py   the durable SQLite gradebook: one transaction per student, resumable

@@ -57,12 +57,14 @@ class SubmissionWorker:
 
         self._start = start_worker or WorkerProcess
         self._worker: Any = None
+        self.started: list[Any] = []  # every worker, for their output logs
 
     def get(self) -> Any:
         if self._worker is not None and not self._worker.idle:
             self.discard()
         if self._worker is None:
             self._worker = self._start()
+            self.started.append(self._worker)
         return self._worker
 
     def release(self) -> None:

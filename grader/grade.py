@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -57,17 +59,43 @@ def grade_job(job: Job) -> dict[str, Any]:
         for ex_id, exercise in course.exercises.items():
             path = find_exercise_file(copy, ex_id)
             if path is None:
-                results += missing_results(checks_for(ex_id, include_hidden=True), "missing",
-                                           f"No {ex_id}.py or {ex_id}.ipynb was submitted.")
+                why = unusable_exercise_file(Path(job.folder), ex_id)
+                results += missing_results(
+                    checks_for(ex_id, include_hidden=True), "bad_file" if why else "missing",
+                    why or f"No {ex_id}.py or {ex_id}.ipynb was submitted.")
                 continue
             session = WorkerSession(path, ex_id, shared=worker)
             results += grade_exercise(exercise, session=session)
     finally:
         worker.discard()
         shutil.rmtree(copy, ignore_errors=True)
+    log = _output_log(worker.started)
     isolation = ", ".join(sorted(levels)) or "none (nothing ran)"
     return {"student": job.student, "submission_hash": job.submission_hash,
-            "isolation": isolation, "rows": gradebook_rows(job.student, results)}
+            "isolation": isolation, "rows": gradebook_rows(job.student, results),
+            "logs": {"worker": log} if log else {}}
+
+
+_HEADING = re.compile(r"^=== \w+ \(.*\) ===$")  # worker.py's _mark_output
+
+
+def _printed(text: str) -> bool:
+    return any(line.strip() and not _HEADING.match(line) for line in text.splitlines())
+
+
+def _output_log(workers: list[Any]) -> str:
+    """What the workers of one submission printed (the worker heads each exercise's part
+    with its name), within one worker's cap in all."""
+    parts = [w.output_log() for w in workers]
+    if not any(_printed(p) for p in parts):
+        return ""  # only the worker's own headings: the student printed nothing
+    if len(parts) > 1:
+        parts = [f"--- worker {i} ---\n{p}" for i, p in enumerate(parts, start=1) if p]
+    text = "\n".join(parts)
+    cap = workers[0].output.limit
+    if len(parts) > 1 and len(text) > cap:  # restarted workers: each kept its own head
+        text = text[:cap] + f"\n[... {len(text) - cap} more characters dropped]\n"
+    return text
 
 
 def _submission_worker(copy: Path, exercises: list[Any], levels: set[str]) -> SubmissionWorker:
@@ -101,32 +129,67 @@ def _worker_uid() -> int:
 
 def private_copy(folder: Path) -> Path:
     """A private copy of the regular files of a submission (no symlinks, no devices), within
-    caps: the worker sees this copy, never the original or anything a link points to."""
+    caps: the worker sees this copy, never the original or anything a link points to.
+    Code (.py, .ipynb) is copied first, shallowest first, so that data files cannot crowd the
+    exercises out of the caps."""
     target = Path(tempfile.mkdtemp(prefix="submission-"))
-    copied = size = 0
+    candidates: list[tuple[bool, int, str, Path, int]] = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))
                              and not d.startswith("."))[:50]
         rel = Path(dirpath).relative_to(folder)
         if len(rel.parts) > 3:
             continue
-        for name in sorted(filenames):
-            source = Path(dirpath) / name
+        for name in filenames:
             try:
-                st = source.lstat()
+                st = (Path(dirpath) / name).lstat()
             except OSError:
                 continue
-            if not source.is_file() or source.is_symlink() or copied >= MAX_COPY_FILES \
-                    or size + st.st_size > MAX_COPY_BYTES:
-                continue
-            (target / rel).mkdir(parents=True, exist_ok=True)
-            try:
-                shutil.copyfile(source, target / rel / name, follow_symlinks=False)
-            except OSError:
-                continue
-            copied += 1
-            size += st.st_size
+            if stat.S_ISREG(st.st_mode):
+                candidates.append((Path(name).suffix not in (".py", ".ipynb"), len(rel.parts),
+                                   (rel / name).as_posix(), rel / name, st.st_size))
+    copied = size = 0
+    for *_, rel_path, file_size in sorted(candidates):
+        if copied >= MAX_COPY_FILES or size + file_size > MAX_COPY_BYTES:
+            continue
+        (target / rel_path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(folder / rel_path, target / rel_path, follow_symlinks=False)
+        except OSError:
+            continue
+        copied += 1
+        size += file_size
     return target
+
+
+def unusable_exercise_file(folder: Path, exercise_id: str) -> str | None:
+    """Why the exercise file in the student's FOLDER did not reach the private copy, as a
+    message for the student; None when there is no such file at all. Looks (lstat) and at
+    most opens without blocking: a FIFO must not hang the grader."""
+    for where in (folder, folder / "exercises"):
+        for suffix in (".py", ".ipynb"):
+            name = f"{exercise_id}{suffix}"
+            path = where / name
+            try:
+                st = path.lstat()
+            except OSError:
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                return (f"{name} is a symbolic link, which is not followed: submit the file "
+                        "itself.")
+            if stat.S_ISDIR(st.st_mode):
+                return f"{name} is a folder, not a file."
+            if not stat.S_ISREG(st.st_mode):
+                return f"{name} is not a regular file (a named pipe, socket or device)."
+            if st.st_size > MAX_COPY_BYTES:
+                return f"{name} is larger than {MAX_COPY_BYTES // 2**20} MiB."
+            try:
+                os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW))
+            except OSError as e:
+                return f"{name} could not be read: {e.strerror}."
+            return (f"{name} could not be copied for grading: the submission holds more than "
+                    f"{MAX_COPY_FILES} files or {MAX_COPY_BYTES // 2**20} MiB of code in all.")
+    return None
 
 
 def _init_grading_process(next_slot: Any) -> None:
@@ -220,6 +283,7 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
             for result in run_jobs(jobs, workers):
                 book.record_student(result["student"], result["submission_hash"], key,
                                     result["isolation"], result["rows"])
+                _write_logs(output, result["student"], result.get("logs", {}))
                 bar.update(1)
         except KeyboardInterrupt:
             interrupted = True
@@ -231,6 +295,28 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
         _summary(all_rows, len(jobs), skipped, workers, time.perf_counter() - start, output,
                  interrupted)
     return 130 if interrupted else 0
+
+
+LOG_NOTE = ("# What {student}'s code printed while the checks (public and hidden) called "
+            "it, exercise by exercise.\n# For instructors only: it may show hidden inputs. "
+            "Never part of any feedback.\n")
+
+
+def _write_logs(output: Path, student: str, logs: dict[str, str]) -> None:
+    """OUT/worker-logs/<student>/<name>.log (worker.log: what the submission's worker
+    printed), replacing the student's earlier logs. A log is an aid, not a result: failing
+    to write one is reported and grading goes on."""
+    folder = output / "worker-logs" / student
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+        for ex_id, text in logs.items():
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{ex_id}.log").write_text(
+                LOG_NOTE.format(student=student) + text, encoding="utf-8",
+                errors="replace")
+    except OSError as e:
+        print(f"grader grade: could not write the output log of {student!r}: {e}",
+              file=sys.stderr)
 
 
 class _NoBar:

@@ -68,6 +68,10 @@ DB_COLUMNS = [*COLUMNS, *EXTRA_COLUMNS]
 MISSING = "missing"
 OUTSIDE = "symlink outside"
 UNREADABLE = "unreadable"
+TOO_LARGE = "too large"
+# A file larger than grading ever reads (grade.MAX_COPY_BYTES) is hashed by its size: its
+# bytes cannot change its grade, and reading an enormous file would stall the whole run.
+MAX_HASHED_BYTES = 64 * 2**20
 
 _SQL_TYPES = {"score": "REAL NOT NULL", "max_score": "REAL NOT NULL", "hidden": "INTEGER NOT NULL",
               "duration_s": "REAL", "seed": "INTEGER", "student": "TEXT NOT NULL",
@@ -131,8 +135,11 @@ def _file_digest(path: Path, root: Path) -> tuple[str, str]:
         fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
                      | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            st = os.fstat(file.fileno())
+            if not stat.S_ISREG(st.st_mode):
                 return UNREADABLE, "not a regular file"
+            if st.st_size > MAX_HASHED_BYTES:
+                return TOO_LARGE, str(st.st_size)
             for chunk in iter(lambda: file.read(1 << 20), b""):
                 digest.update(chunk)
     except OSError as e:

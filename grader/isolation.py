@@ -26,6 +26,11 @@ Levels, strongest first (the parts joined by "+" make `WorkerSpec.level`):
            under the grader's own, with memory.limit_in_bytes = memory_mb for the whole tree
            (the worker, its children and its /tmp) and pids.max; `cleanup` kills whatever is
            still inside (daemons that left the process group) and removes it.
+  seccomp  a system call filter (grader.seccomp): creating namespaces, ptrace, mounting, the
+           key store, modules, BPF, perf, userfaultfd, io_uring fail with EPERM. bwrap loads
+           it right before it execs the worker (--seccomp FD); without namespaces the
+           preexec function installs it. Not at the unshare level: unshare(1) must create
+           namespaces after the last point where the grader's code runs in the child.
 
 Every layer that is wanted and missing is named in `WorkerSpec.warnings`; nothing degrades
 silently. Traps met on the project's machines, and what this module does about them:
@@ -64,6 +69,8 @@ from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
+from grader import seccomp
+
 __all__ = [
     "NOBODY", "WORKER_UID_BASE", "Limits", "Capabilities", "WorkerSpec", "Usage",
     "detect", "worker_spec", "cleanup", "weaker",
@@ -82,7 +89,7 @@ class Limits:
     wall_time_s: float          # enforced by the caller (deadline + kill); recorded here
     memory_mb: int              # RLIMIT_AS of each process; memory cgroup of the whole tree
     max_processes: int = 16     # RLIMIT_NPROC (only for a non-root uid) and pids cgroup
-    max_output_bytes: int = 1_000_000   # enforced by the caller reading the pipes
+    max_output_bytes: int = 64 * 1024   # kept of what it prints; the rest is read and dropped
     max_file_bytes: int = 10_000_000    # RLIMIT_FSIZE
     cpu_time_s: int | None = None       # RLIMIT_CPU backstop; None: wall time rounded up + 1
     tmp_bytes: int = 64 * 2**20         # size of the private /tmp (bwrap, unshare)
@@ -102,6 +109,7 @@ class Capabilities:
     cgroup_memory: str | None   # writable parent folder for per-worker memory cgroups
     cgroup_pids: str | None     # same for pids
     notes: tuple[str, ...] = ()  # why a probe failed, in words
+    seccomp: bool = False       # a seccomp filter (grader.seccomp) installs and runs here
 
 
 @dataclass(frozen=True)
@@ -231,17 +239,43 @@ def _setpriv_args(setpriv: str, uid: int, gid: int) -> list[str]:
             "--bounding-set=-all", "--no-new-privs", "--"]
 
 
-def _probe_bwrap(bwrap: str, root: bool, setpriv: str | None) -> str | None:
+def _true() -> str:
+    return shutil.which("true", path="/usr/bin:/bin") or "/bin/true"
+
+
+def _probe_seccomp() -> str | None:
+    """Run `true` under the seccomp filter; None if it worked, else why not."""
+    if not seccomp.supported():
+        return "seccomp: no filter for this architecture or platform"
+    try:
+        install = seccomp.installer()
+        r = subprocess.run([_true()], preexec_fn=install, capture_output=True, timeout=10,
+                           stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"seccomp: the filter cannot be installed ({e})"
+    if r.returncode != 0:
+        return f"seccomp: `true` under the filter exited with {r.returncode}"
+    return None
+
+
+def _probe_bwrap(bwrap: str, root: bool, setpriv: str | None,
+                 with_seccomp: bool = False) -> str | None:
     """Run a sandbox like the real one around `true`; None if it worked, else why not."""
     argv = [bwrap, *_NAMESPACE_ARGS, *_system_binds(), "--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--size", str(2**20), "--tmpfs", "/tmp"]
-    true = shutil.which("true", path="/usr/bin:/bin") or "/bin/true"
+    fds: tuple[int, ...] = ()
+    if with_seccomp:
+        fds = (seccomp.filter_fd(),)
+        argv += ["--seccomp", str(fds[0])]
+    true = _true()
     if root and setpriv:
         argv += [*_KEEP_CAPS, "--", *_setpriv_args(setpriv, NOBODY, NOBODY), true]
     else:
         argv += ["--", true]
     try:
-        r = subprocess.run(argv, capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
+        r = subprocess.run(argv, capture_output=True, timeout=10, stdin=subprocess.DEVNULL,
+                           pass_fds=fds,
+                           preexec_fn=(lambda: seccomp.rewind_in_child(fds[0])) if fds else None)
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"bubblewrap at {bwrap} did not run: {e}"
     if r.returncode != 0:
@@ -251,9 +285,16 @@ def _probe_bwrap(bwrap: str, root: bool, setpriv: str | None) -> str | None:
 
 
 @cache
-def _detect(bwrap_path, unshare_path, setpriv_path, cgroups: bool) -> Capabilities:
+def _detect(bwrap_path, unshare_path, setpriv_path, cgroups: bool,
+            use_seccomp: bool) -> Capabilities:
     root = os.geteuid() == 0
     notes: list[str] = []
+    filtering = False
+    if use_seccomp:
+        why = _probe_seccomp()
+        if why:
+            notes.append(why)
+        filtering = why is None
 
     def find(given, name):
         p = shutil.which(name) if given is _FIND else given
@@ -263,8 +304,11 @@ def _detect(bwrap_path, unshare_path, setpriv_path, cgroups: bool) -> Capabiliti
     unshare = find(unshare_path, "unshare")
     bwrap = find(bwrap_path, "bwrap")
     if bwrap:
-        why = _probe_bwrap(bwrap, root, setpriv)
-        if why:
+        why = _probe_bwrap(bwrap, root, setpriv, with_seccomp=filtering)
+        if why and filtering and _probe_bwrap(bwrap, root, setpriv) is None:
+            notes.append(f"seccomp: bubblewrap refused the filter ({why})")
+            filtering = False
+        elif why:
             notes.append(why)
             bwrap = None
     mem = pids = None
@@ -279,14 +323,15 @@ def _detect(bwrap_path, unshare_path, setpriv_path, cgroups: bool) -> Capabiliti
             if parent:
                 _sweep_stale(parent)
     return Capabilities(root=root, bwrap=bwrap, unshare=unshare, setpriv=setpriv,
-                        cgroup_memory=mem, cgroup_pids=pids, notes=tuple(notes))
+                        cgroup_memory=mem, cgroup_pids=pids, notes=tuple(notes),
+                        seccomp=filtering)
 
 
 def detect(*, bwrap_path=_FIND, unshare_path=_FIND, setpriv_path=_FIND,
-           cgroups: bool = True) -> Capabilities:
+           cgroups: bool = True, seccomp: bool = True) -> Capabilities:
     """What this machine offers (cached). Pass None for a program to pretend it is missing,
-    a path to use that one; cgroups=False to leave cgroups out."""
-    return _detect(bwrap_path, unshare_path, setpriv_path, cgroups)
+    a path to use that one; cgroups=False or seccomp=False to leave that layer out."""
+    return _detect(bwrap_path, unshare_path, setpriv_path, cgroups, seccomp)
 
 
 @cache
@@ -395,9 +440,12 @@ def _prepare_mounts(covers: Sequence[_Cover], keep: Sequence[str]) -> None:
 
 def _make_preexec(*, limits: Limits, nproc: bool, cgroups: Sequence[str],
                   drop_to: tuple[int, int] | None, covers: Sequence[_Cover] = (),
-                  keep: Sequence[str] = (), cwd: str | None = None) -> Callable[[], None]:
+                  keep: Sequence[str] = (), cwd: str | None = None,
+                  seccomp_fd: int | None = None,
+                  install_filter: Callable[[], None] | None = None) -> Callable[[], None]:
     """The function Popen runs in the child before exec. Everything it needs is computed
-    here; it imports nothing (the grader may have threads)."""
+    here; it imports nothing (the grader may have threads). `seccomp_fd`: the filter bwrap
+    will read, given a private offset; `install_filter`: install it here, last."""
     mb = limits.memory_mb * 2**20
     cpu = limits.cpu_limit()
     rlimits = [
@@ -431,6 +479,10 @@ def _make_preexec(*, limits: Limits, nproc: bool, cgroups: Sequence[str],
             _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
         # Die with the grader (set after the uid change, which clears it).
         _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
+        if seccomp_fd is not None:
+            seccomp.rewind_in_child(seccomp_fd)
+        if install_filter is not None:
+            install_filter()
 
     return preexec
 
@@ -560,15 +612,24 @@ def worker_spec(python: Path | str, worker_script: Path | str, submission_dir: P
     keep: list[str] = []
     drop_to: tuple[int, int] | None = None
 
+    seccomp_fd: int | None = None
+    install_filter: Callable[[], None] | None = None
+    filter_args: list[str] = []
+    if caps.seccomp and caps.bwrap and (caps.setpriv or not caps.root):
+        seccomp_fd = seccomp.filter_fd()
+        filter_args = ["--seccomp", str(seccomp_fd)]
+        pass_fds = (*pass_fds, seccomp_fd)
+
     if caps.bwrap and caps.root and caps.setpriv:
         parts += ["bwrap", "uid"]
         argv = [caps.bwrap, *_NAMESPACE_ARGS, *_bwrap_mount_args(needed, limits.tmp_bytes),
-                "--chdir", sub, *_KEEP_CAPS, "--", *_setpriv_args(caps.setpriv, uid, gid), *cmd]
+                "--chdir", sub, *filter_args, *_KEEP_CAPS, "--",
+                *_setpriv_args(caps.setpriv, uid, gid), *cmd]
         helpers = 2  # bwrap and its pid-1 reaper
     elif caps.bwrap and not caps.root:
         parts.append("bwrap")
         argv = [caps.bwrap, *_NAMESPACE_ARGS, *_bwrap_mount_args(needed, limits.tmp_bytes),
-                "--chdir", sub, "--", *cmd]
+                "--chdir", sub, *filter_args, "--", *cmd]
         helpers = 2
     else:
         if caps.bwrap and caps.root:
@@ -596,6 +657,8 @@ def worker_spec(python: Path | str, worker_script: Path | str, submission_dir: P
                             "reap stay as zombies until it exits")
         else:
             argv = cmd
+            if caps.seccomp:
+                install_filter = seccomp.installer()
             if caps.root:
                 warnings.append("unshare/setpriv (util-linux) are missing: no pid, network or "
                                 "mount namespace; the worker can see host processes, use the "
@@ -640,8 +703,19 @@ def worker_spec(python: Path | str, worker_script: Path | str, submission_dir: P
                         "RLIMIT_AS only, processes by RLIMIT_NPROC only, and daemons that "
                         "leave the process group are not found by cleanup()")
 
+    if seccomp_fd is not None or install_filter is not None:
+        parts.append("seccomp")
+    elif caps.seccomp:
+        warnings.append("no seccomp filter at the unshare level (unshare(1) creates the "
+                        "namespaces after the grader's last code in the child): the worker "
+                        "may create namespaces of its own and reach ptrace, mount, bpf, ...")
+    else:
+        why = "; ".join(n for n in caps.notes if "seccomp" in n)
+        warnings.append("no seccomp filter" + (f" ({why})" if why else "") + ": the worker "
+                        "may create namespaces of its own and reach ptrace, mount, bpf, ...")
     preexec = _make_preexec(limits=limits, nproc=nproc, cgroups=cgroups, drop_to=drop_to,
-                            covers=covers, keep=keep, cwd=sub)
+                            covers=covers, keep=keep, cwd=sub, seccomp_fd=seccomp_fd,
+                            install_filter=install_filter)
     return WorkerSpec(argv=argv, env=env, preexec=preexec, cwd=sub, level="+".join(parts),
                       warnings=warnings, pass_fds=tuple(pass_fds),
                       uid=uid if "uid" in parts else None, limits=limits,
@@ -763,9 +837,10 @@ def cleanup(spec: WorkerSpec, *, timeout_s: float = 2.0) -> Usage:
 
 
 def weaker(caps: Capabilities, *, bwrap: bool = True, unshare: bool = True, root: bool = True,
-           cgroups: bool = True) -> Capabilities:
+           cgroups: bool = True, seccomp: bool = True) -> Capabilities:
     """`caps` without some layers (for tests and for `--isolation` style overrides)."""
     return replace(caps,
+                   seccomp=caps.seccomp and seccomp,
                    bwrap=caps.bwrap if bwrap else None,
                    unshare=caps.unshare if unshare else None,
                    root=caps.root and root,

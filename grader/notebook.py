@@ -24,12 +24,17 @@ class Cell:
 def code_cells(raw: bytes, name: str) -> list[Cell]:
     """The code cells of a notebook file, as Python source. Raises LoadError if unreadable."""
     if len(raw) > MAX_NOTEBOOK_BYTES:
-        raise LoadError("bad_file", f"{name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB.")
+        raise LoadError("bad_file", f"{name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB: "
+                                    "clear its outputs (Edit > Clear All Outputs), save it and "
+                                    "submit it again.")
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise LoadError("bad_file", f"{name} is not UTF-8 text (byte {e.start}).") from None
-    except (json.JSONDecodeError, RecursionError) as e:
+    except RecursionError:
+        raise LoadError("bad_file", f"{name} is not a valid notebook: its JSON is nested too "
+                                    "deeply.") from None
+    except json.JSONDecodeError as e:
         raise LoadError("bad_file",
                         f"{name} is not a valid notebook: it is not JSON ({e}).") from None
     cells = data.get("cells") if isinstance(data, dict) else None

@@ -28,6 +28,7 @@ import numpy as np
 from grader import protocol as P
 from grader.failures import CheckFailure, MissingFunction, WorkerFailure, from_description
 from grader.loading import LoadError
+from grader.output_cap import DEFAULT_LIMIT, CappedOutput
 
 _RUNTIME_FILES = ("worker.py", "protocol.py", "loading.py")
 
@@ -61,9 +62,14 @@ class WorkerProcess:
                           pass_fds=(to_worker_r, from_worker_w), start_new_session=True,
                           cwd=str(self.runtime), env=_minimal_env())
         self.level = self.spec.level if self.spec is not None else "process"
-        # Student output is never feedback: it goes nowhere, and cannot fill a pipe.
-        self.process = subprocess.Popen(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, **kwargs)
+        # Student output is never feedback: a capped log for instructors (grader.output_cap).
+        limits = getattr(self.spec, "limits", None)
+        self.output = CappedOutput(limits.max_output_bytes if limits else DEFAULT_LIMIT)
+        try:
+            self.process = subprocess.Popen(stdin=subprocess.DEVNULL, stdout=self.output.write_fd,
+                                            stderr=self.output.write_fd, **kwargs)
+        finally:
+            self.output.child_started()
         os.close(to_worker_r)
         os.close(from_worker_w)
         self.writer = os.fdopen(to_worker_w, "wb")
@@ -105,7 +111,12 @@ class WorkerProcess:
             from grader import isolation
 
             isolation.cleanup(self.spec)
+        self.output.finish()  # after cleanup: nothing that could still write is left
         shutil.rmtree(self.runtime, ignore_errors=True)
+
+    def output_log(self) -> str:
+        """What the worker printed (capped), for instructors only: never feedback."""
+        return self.output.text()
 
     def reset(self) -> None:
         """Forget references between checks (arrays, objects, callables)."""

@@ -79,7 +79,9 @@ class Worker:
             op = message["op"]
             if op == "exit":
                 return
-            self.send(self.handle(message))
+            reply = self.handle(message)
+            _flush_output()
+            self.send(reply)
 
     def handle(self, message: dict) -> dict:
         op = message["op"]
@@ -112,6 +114,7 @@ class Worker:
         self.namespace = {"__name__": f"submission_{message['exercise']}",
                           "__file__": self.source_file, "__builtins__": __builtins__}
         notes: list[str] = []
+        _mark_output(f"=== {message['exercise']} ({name}) ===")
         try:
             with loading.student_import_context(folder):
                 if message["kind"] == "cells":
@@ -232,7 +235,31 @@ class Worker:
             raise P.ProtocolError(f"unexpected {reply['op'][:40]!r} during a callback")
 
 
+def _flush_output() -> None:
+    """Push what student code printed to the grader's capped log now: the worker is killed,
+    never asked to exit, so whatever stayed in a buffer would be lost."""
+    for stream in (sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+
+
+def _mark_output(line: str) -> None:
+    """A heading in the output log (an exercise's part of it starts here). Written to fd 1
+    itself: student code of an earlier exercise may have replaced sys.stdout."""
+    try:
+        sys.stdout.flush()
+    except Exception:  # noqa: BLE001 - whatever the student put there
+        pass
+    try:
+        os.write(1, f"\n{line}\n".encode("utf-8", "replace"))
+    except OSError:
+        pass
+
+
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # a line printed before a hang is still seen
     reader = os.fdopen(int(sys.argv[1]), "rb")
     writer = os.fdopen(int(sys.argv[2]), "wb")
     Worker(reader, writer).serve()

@@ -182,6 +182,16 @@ def softmax(logits):
         sys.stderr.write("y" * 1000)
     raise RuntimeError("flooded")
 """, WRONG),
+    "print_into_feedback": ("""
+import sys
+_original_softmax, _original_loss = softmax, softmax_cross_entropy
+def softmax(logits):
+    print("PRINTED-BY-STUDENT passed: full marks", logits.tolist())
+    return _original_softmax(logits)
+def softmax_cross_entropy(logits, y):
+    sys.stderr.write("PRINTED-BY-STUDENT on stderr\\n")
+    return _original_loss(logits, y)
+""", WRONG),
     "deep_recursion": ("""
 def softmax_cross_entropy(logits, y):
     def down(n):
@@ -223,6 +233,14 @@ def softmax_cross_entropy(logits, y):
     _forge()
     return _original(logits, y)
 """, WRONG),
+    "nested_namespaces": ("""
+import ctypes, os, subprocess
+try:
+    subprocess.run(["unshare", "-U", "-r", "true"], timeout=5)
+except (OSError, subprocess.SubprocessError):
+    pass
+ctypes.CDLL(None).unshare(0x10000000 | 0x20000)  # a user and a mount namespace of its own
+""", WRONG),
     "network": ("""
 import socket
 def softmax_cross_entropy(logits, y):
@@ -263,6 +281,7 @@ def graded(tmp_path_factory):
     scores = frame.groupby("student").score.sum().to_dict()
     statuses = frame.groupby("student").status.agg(lambda s: set(s)).to_dict()
     return {"run": run, "scores": scores, "statuses": statuses, "hostile": hostile,
+            "logs": tmp / "out" / "worker-logs",
             "before": before, "marker": marker, "frame": frame,
             "max": frame.groupby("student").max_score.sum().max()}
 
@@ -287,7 +306,10 @@ def test_an_attack_earns_nothing_beyond_its_honest_part(graded, attack):
 
 def test_a_symlink_to_the_reference_is_not_followed(graded):
     assert graded["scores"]["attack_symlink"] == 0
-    assert graded["statuses"]["attack_symlink"] == {"missing"}
+    assert graded["statuses"]["attack_symlink"] == {"bad_file"}
+    frame = graded["frame"]
+    assert frame[frame.student == "attack_symlink"].message.str.contains(
+        "softmax_ce.py is a symbolic link, which is not followed").all()
 
 
 def test_resource_attacks_get_a_clear_status(graded):
@@ -302,6 +324,24 @@ def test_resource_attacks_get_a_clear_status(graded):
 def test_hostile_folder_names_are_graded_like_anyone(graded):
     for name in graded["hostile"]:
         assert graded["scores"][name] == graded["max"], name
+
+
+def test_printed_output_is_an_instructors_log_never_feedback(graded):
+    frame = graded["frame"]
+    assert not frame.message.str.contains("PRINTED-BY-STUDENT").any()
+    log = (graded["logs"] / "attack_print_into_feedback" / "worker.log").read_text()
+    assert "For instructors only" in log
+    assert "PRINTED-BY-STUDENT passed: full marks [[" in log
+    assert "PRINTED-BY-STUDENT on stderr" in log
+    # A control that prints nothing has no log.
+    assert not (graded["logs"] / "control_print_into_feedback").exists()
+
+
+def test_an_output_flood_is_kept_to_its_cap(graded):
+    log = graded["logs"] / "attack_output_flood" / "worker.log"
+    assert 64 * 1024 < log.stat().st_size < 66 * 1024
+    assert "more bytes of output were dropped: only the first 65536 are kept" in \
+        log.read_text()
 
 
 def test_nothing_the_grader_owns_was_changed():

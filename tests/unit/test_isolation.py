@@ -172,9 +172,11 @@ def test_strongest_level_is_reported(box):
         assert spec.level.startswith("bwrap+uid+rlimits")
         assert spec.uid == isolation.NOBODY
     if CAPS.cgroup_memory and CAPS.cgroup_pids:
-        assert spec.level.endswith("+cgroup")
+        assert "+cgroup" in spec.level
         assert len(spec.cgroups) == 2
-    if spec.level == "bwrap+uid+rlimits+cgroup":
+    if CAPS.seccomp and CAPS.bwrap:
+        assert spec.level.endswith("+seccomp")
+    if spec.level == "bwrap+uid+rlimits+cgroup+seccomp":
         assert spec.warnings == []
     else:
         assert spec.warnings, "a weaker level must say what is missing"
@@ -485,24 +487,27 @@ def test_detect_without_bwrap(box):
 
 @pytest.mark.parametrize("change, level, said", [
     (dict(bwrap=None), "unshare+uid+rlimits+cgroup", "bubblewrap is not available"),
-    (dict(bwrap=None, unshare=None), "rlimits+cgroup", "unshare/setpriv"),
-    (dict(cgroup_memory=None, cgroup_pids=None), "bwrap+uid+rlimits", "no writable cgroup"),
-    (dict(cgroup_pids=None), "bwrap+uid+rlimits+cgroup", "no pids cgroup"),
-    (dict(root=False), "bwrap+rlimits", "not root"),
-    (dict(root=False, bwrap=None), "rlimits", "no namespaces"),
-    (dict(setpriv=None), "rlimits+cgroup", "setpriv"),
+    (dict(bwrap=None), "unshare+uid+rlimits+cgroup", "no seccomp filter at the unshare level"),
+    (dict(bwrap=None, unshare=None), "rlimits+cgroup+seccomp", "unshare/setpriv"),
+    (dict(cgroup_memory=None, cgroup_pids=None), "bwrap+uid+rlimits+seccomp",
+     "no writable cgroup"),
+    (dict(cgroup_pids=None), "bwrap+uid+rlimits+cgroup+seccomp", "no pids cgroup"),
+    (dict(root=False), "bwrap+rlimits+seccomp", "not root"),
+    (dict(root=False, bwrap=None), "rlimits+seccomp", "no namespaces"),
+    (dict(setpriv=None), "rlimits+cgroup+seccomp", "setpriv"),
+    (dict(seccomp=False), "bwrap+uid+rlimits+cgroup", "no seccomp filter"),
 ])
 def test_each_missing_layer_is_named(box, change, level, said):
     caps = isolation.Capabilities(root=True, bwrap="/usr/bin/bwrap", unshare="/usr/bin/unshare",
                                   setpriv="/usr/bin/setpriv", cgroup_memory=None,
-                                  cgroup_pids=None)
+                                  cgroup_pids=None, seccomp=True)
     caps = dataclasses.replace(caps, cgroup_memory=CAPS.cgroup_memory,
                                cgroup_pids=CAPS.cgroup_pids)
     caps = dataclasses.replace(caps, **change)
     if said == "no pids cgroup" and not caps.cgroup_memory:
         pytest.skip("no writable memory cgroup here")
     if "cgroup" in level and not (caps.cgroup_memory or caps.cgroup_pids):
-        level = level.removesuffix("+cgroup")
+        level = level.replace("+cgroup", "")
     script, sub, *_ = box
     spec = worker_spec(PYTHON, script, sub, LIMITS, caps=caps)
     isolation.cleanup(spec)
@@ -534,3 +539,84 @@ def test_start_up_cost_of_each_level(box):
     print("\nstart-up of python -I + import numpy, best of 5:")
     for name, seconds in best.items():
         print(f"  {seconds * 1000:6.1f} ms  {name}")
+
+
+# ----------------------------------------------------------------------- seccomp
+
+SYSCALLS = """\
+import ctypes, errno, json, os, platform, subprocess, threading
+import numpy as np
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+X86 = platform.machine() == "x86_64"
+NR = {"clone": 56 if X86 else 220, "clone3": 435, "ptrace": 101 if X86 else 117,
+      "keyctl": 250 if X86 else 219, "bpf": 321 if X86 else 280,
+      "perf_event_open": 298 if X86 else 241, "userfaultfd": 323 if X86 else 282,
+      "setns": 308 if X86 else 268}
+CLONE_NEWUSER, CLONE_NEWNET, SIGCHLD = 0x10000000, 0x40000000, 17
+result = {}
+def errname(ret):
+    return "ok" if ret >= 0 else errno.errorcode.get(ctypes.get_errno(), "?")
+def forklike(flags):
+    # clone with no new stack behaves like fork: the child leaves at once
+    ret = libc.syscall(ctypes.c_long(NR["clone"]), ctypes.c_ulong(flags | SIGCHLD), 0, 0, 0, 0)
+    if ret == 0:
+        os._exit(0)
+    if ret > 0:
+        os.waitpid(ret, 0)
+    return errname(ret)
+r = subprocess.run(["unshare", "-U", "true"], capture_output=True, text=True)
+result["unshare_command"] = "ok" if r.returncode == 0 else r.stderr.strip()[-80:]
+result["clone_user"] = forklike(CLONE_NEWUSER)
+result["unshare_net"] = errname(libc.unshare(CLONE_NEWNET))
+result["unshare_user"] = errname(libc.unshare(CLONE_NEWUSER))  # last: it may succeed
+result["clone3"] = errname(libc.syscall(ctypes.c_long(NR["clone3"]), 0, 0))
+for name in ("ptrace", "keyctl", "bpf", "perf_event_open", "userfaultfd", "setns"):
+    result[name] = errname(libc.syscall(ctypes.c_long(NR[name]), 0, 0, 0, 0, 0))
+result["mount"] = errname(libc.mount(b"none", b"/tmp", b"tmpfs", 0, None))
+# what must keep working: threads (clone3 falls back to clone), fork, subprocess, numpy
+sums = []
+threads = [threading.Thread(target=lambda k=k: sums.append(round(
+    float((np.linalg.inv(np.eye(60) * (k + 1)) @ np.ones(60)).sum()), 9))) for k in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+result["threads"] = sorted(sums)
+result["fork"] = forklike(0)
+result["subprocess"] = subprocess.run(["true"]).returncode
+print(json.dumps(result))
+"""
+
+SECCOMP_LEVELS = {"strongest": CAPS, "no-namespaces": LEVELS["no-namespaces"]}
+needs_seccomp = pytest.mark.skipif(not CAPS.seccomp, reason="no seccomp filter on this machine")
+
+
+@needs_seccomp
+@pytest.mark.parametrize("level", list(SECCOMP_LEVELS))
+def test_seccomp_denies_namespaces_and_dangerous_calls(box, level):
+    rc, stdout, stderr, spec = run(box, SYSCALLS, caps=SECCOMP_LEVELS[level])
+    assert rc == 0, stderr
+    assert spec.level.endswith("+seccomp")
+    r = _json_line(stdout)
+    for name in ("unshare_user", "unshare_net", "clone_user", "ptrace", "keyctl", "bpf",
+                 "perf_event_open", "userfaultfd", "setns", "mount"):
+        assert r[name] == "EPERM", (name, r[name])
+    assert r["clone3"] == "ENOSYS"
+    assert "Operation not permitted" in r["unshare_command"]
+    assert r["threads"] == [15.0, 20.0, 30.0, 60.0]
+    assert r["fork"] == "ok" and r["subprocess"] == 0
+
+
+@needs_bwrap
+def test_without_seccomp_the_sandbox_could_nest_a_user_namespace(box):
+    """What the filter is for: bubblewrap alone lets the worker make a user namespace."""
+    if Path("/proc/sys/user/max_user_namespaces").read_text().strip() == "0":
+        pytest.skip("user namespaces are disabled on this kernel")
+    rc, stdout, stderr, spec = run(box, SYSCALLS, caps=weaker(CAPS, seccomp=False))
+    assert rc == 0, stderr
+    assert "seccomp" not in spec.level
+    assert any("no seccomp filter" in w for w in spec.warnings)
+    r = _json_line(stdout)
+    assert r["unshare_user"] == "ok" and r["unshare_command"] == "ok"
+    assert r["threads"] == [15.0, 20.0, 30.0, 60.0]
