@@ -46,7 +46,8 @@ class NbCourse:
 
 def read_course(course_dir: Path) -> NbCourse:
     """The nbgrader course at COURSE_DIR, from its nbgrader_config.py (nbgrader's defaults
-    where the config is silent). Loading the config runs it, as nbgrader does."""
+    where the config is silent). Loading the config runs it, as nbgrader does, but leaves
+    this process's environment as it was."""
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
@@ -54,7 +55,15 @@ def read_course(course_dir: Path) -> NbCourse:
     root = Path(course_dir).resolve()
     config = Config()
     if (root / CONFIG_NAME).is_file():
-        config = PyFileConfigLoader(CONFIG_NAME, path=str(root)).load_config()
+        # The config sets $GRADER_COURSE_ROOT for nbgrader's kernels; reading it must not
+        # change this process (use_snapshot does that, on purpose, when grading).
+        saved = dict(os.environ)
+        try:
+            config = PyFileConfigLoader(CONFIG_NAME, path=str(root)).load_config()
+        finally:
+            if dict(os.environ) != saved:
+                os.environ.clear()
+                os.environ.update(saved)
     coursedir = CourseDirectory(config=config)
     if "root" not in config.get("CourseDirectory", {}):
         coursedir.root = str(root)

@@ -107,18 +107,24 @@ def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None
                 for result in run_jobs(jobs, max(1, workers or _cores())):
                     student = students[result["student"]]
                     rows = assignment_rows(work, student, result["rows"])
+                    digest = result["submission_hash"]
                     if "why" in result:  # the grading process died: keep nbgrader's grades
                         failed[student.name] = result["why"]
                     else:
-                        publish(work, student, rows)
-                    book.record_student(student.name, result["submission_hash"], key,
-                                        result["isolation"], rows)
+                        problem = _publish_or_why(work, student, rows)
+                        if problem:
+                            failed[student.name] = problem
+                            digest = "incomplete:" + digest  # graded again next run
+                    book.record_student(student.name, digest, key, result["isolation"], rows)
             except KeyboardInterrupt:
                 interrupted = True
             if not interrupted:
                 stored = book.rows()
                 for name in sorted(set(students) - graded):
-                    publish(work, students[name], [r for r in stored if r["student"] == name])
+                    problem = _publish_or_why(work, students[name],
+                                              [r for r in stored if r["student"] == name])
+                    if problem:
+                        failed[name] = problem
             rows = class_rows(work, book.rows())
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -196,7 +202,8 @@ def prepare(work: Assignment, name: str, staging_root: Path) -> Student:
         student.notebooks[exercise] = notebook
         student.notes[exercise] = structure_notes(notebook, released)
         (staging / f"{exercise}.ipynb").write_bytes(student_code(notebook, released))
-    expected = {f"{e}.ipynb" for e in work.exercises} | {"timestamp.txt"}
+    # nbgrader's own files in a collected submission
+    expected = {f"{e}.ipynb" for e in work.exercises} | {"timestamp.txt", "submission_secret.txt"}
     if folder.is_dir():
         student.extra = sorted(p.name for p in folder.iterdir()
                                if p.name not in expected and not p.name.startswith("."))
@@ -225,6 +232,16 @@ def assignment_rows(work: Assignment, student: Student, rows: list[dict]) -> lis
             row = {**row, "status": problem.status, "message": problem.message, "score": 0.0}
         out.append(row)
     return out
+
+
+def _publish_or_why(work: Assignment, student: Student, rows: list[dict]) -> str | None:
+    """publish(), or why it failed: one student's failure (nbgrader's gradebook locked by a
+    formgrader, a full disk) must not stop the others."""
+    try:
+        publish(work, student, rows)
+    except Exception as e:
+        return f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"
+    return None
 
 
 def publish(work: Assignment, student: Student, rows: list[dict]) -> None:
@@ -343,8 +360,8 @@ def _summary(work: Assignment, rows: list[dict], students: dict[str, Student],
         if student.extra:
             notes.append(f"ignored (not a notebook of {work.name}): {', '.join(student.extra)}")
         if name in failed:
-            notes.append(f"grading failed ({failed[name]}); nbgrader's gradebook was left as it "
-                         "was, and the next run grades this student again")
+            notes.append(f"not written to nbgrader ({failed[name]}): nbgrader's gradebook keeps "
+                         "what it had for this student, and the next run grades them again")
         for note in notes:
             print(f"  {name}: {note}")
     levels = sorted({str(r.get("isolation")) for r in rows if r.get("isolation")})

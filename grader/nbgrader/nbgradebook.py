@@ -116,9 +116,10 @@ def record_submission(db_url: str, course_id: str, assignment: str, student: str
                 submitted = existing.get(notebook.name)
                 if submitted is None:
                     submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
+                    db.add(submitted)
                 grades = NotebookGrades() if notebook.name not in notebooks \
                     else notebooks[notebook.name]
-                _store_notebook(submitted, notebook, grades, Grade, Comment)
+                _store_notebook(db, submitted, notebook, grades, Grade, Comment)
             db.flush()
             _late_penalties(submission, found.duedate)
             db.commit()
@@ -127,12 +128,16 @@ def record_submission(db_url: str, course_id: str, assignment: str, student: str
             raise
 
 
-def _store_notebook(submitted, notebook, grades: NotebookGrades, Grade, Comment) -> None:
+def _store_notebook(db, submitted, notebook, grades: NotebookGrades, Grade, Comment) -> None:
+    # Every new object is added explicitly: SQLAlchemy 2 no longer cascades along backrefs.
     have_grades = {g.cell_id: g for g in submitted.grades}
     have_comments = {c.cell_id: c for c in submitted.comments}
     solutions = {c.name for c in notebook.solution_cells}
     for cell in notebook.grade_cells:
-        grade = have_grades.get(cell.id) or Grade(cell=cell, notebook=submitted)
+        grade = have_grades.get(cell.id)
+        if grade is None:
+            grade = Grade(cell=cell, notebook=submitted)
+            db.add(grade)
         if cell.name in solutions:
             state = grades.solutions.get(cell.name, ABSENT)
             grade.auto_score = 0.0 if state == UNCHANGED else None
@@ -144,7 +149,10 @@ def _store_notebook(submitted, notebook, grades: NotebookGrades, Grade, Comment)
             grade.auto_score = float(grades.auto.get(cell.name, 0.0))
         grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
     for cell in notebook.solution_cells:
-        comment = have_comments.get(cell.id) or Comment(cell=cell, notebook=submitted)
+        comment = have_comments.get(cell.id)
+        if comment is None:
+            comment = Comment(cell=cell, notebook=submitted)
+            db.add(comment)
         state = grades.solutions.get(cell.name, ABSENT)
         comment.auto_comment = "No response." if state == UNCHANGED else None
 

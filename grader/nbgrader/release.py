@@ -118,13 +118,15 @@ def release_nbgrader(course_dir: Path, *, assignment: str = DEFAULT_ASSIGNMENT,
     result.timings["build notebooks"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
+    run_nbgrader(course_dir, "generate_assignment", assignment, "--force")
+    result.timings["nbgrader generate_assignment"] = time.perf_counter() - clock
+
+    # After generate_assignment, which creates the gradebook: creating it here would cost
+    # nbgrader's `alembic heads` subprocess a second time.
+    clock = time.perf_counter()
     due = max((course.exercise(ex).due for ex in ids if course.exercise(ex).due), default=None)
     _gradebook_entries(course_dir, assignment, due, students)
     result.timings["gradebook entries"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    run_nbgrader(course_dir, "generate_assignment", assignment, "--force")
-    result.timings["nbgrader generate_assignment"] = time.perf_counter() - clock
     result.released = sorted((course_dir / "release" / assignment).glob("*.ipynb"))
     if to_exchange:
         clock = time.perf_counter()
