@@ -125,7 +125,7 @@ def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None
                                               [r for r in stored if r["student"] == name])
                     if problem:
                         failed[name] = problem
-            rows = class_rows(work, book.rows())
+            rows = class_rows(course, assignment, book.rows())
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     from grader.gradebook import write_csv
@@ -296,11 +296,11 @@ def _write_atomically(path: Path, text: str) -> None:
 # ----------------------------------------------------------------- hand grades, read back
 
 
-def class_rows(work: Assignment, rows: list[dict]) -> list[dict]:
+def class_rows(course: NbCourse, assignment: str, rows: list[dict]) -> list[dict]:
     """Our rows for the assignment, with what graders did in the formgrader: a test score set
     by hand replaces the check's (status "manual"), and each written answer is a row (status
     "manual" once graded, "ungraded" while it waits, "missing" when left blank)."""
-    cells = nbgradebook.cell_grades(work.course.db_url, work.course.course_id, work.name)
+    cells = nbgradebook.cell_grades(course.db_url, course.course_id, assignment)
     by_key = {(c["student"], c["notebook"], c["grade_id"]): c for c in cells}
     students = list(dict.fromkeys(r["student"] for r in rows))
     out = []
@@ -329,17 +329,16 @@ def class_rows(work: Assignment, rows: list[dict]) -> list[dict]:
 
 def class_frame(course_dir: Path, assignment: str, output: Path | None = None) -> Any:
     """The assignment's gradebook as a pandas DataFrame (gradebook_db.DB_COLUMNS): our
-    automatic rows and the hand grades from nbgrader's gradebook, read now."""
+    automatic rows and the hand grades in nbgrader's gradebook, read now (so a grade given
+    in the formgrader a minute ago is in it)."""
     import pandas as pd
 
     from grader.gradebook_db import DB_COLUMNS, Gradebook
 
     course = read_course(course_dir)
-    use_snapshot(course)
-    work = load_assignment(course, assignment)
     output = Path(output) if output else course.root / OUTPUT_NAME / assignment
-    with Gradebook.in_folder(output) as book:
-        rows = class_rows(work, book.rows())
+    with Gradebook(output / "gradebook.sqlite", create=False) as book:
+        rows = class_rows(course, assignment, book.rows())
     return pd.DataFrame(rows, columns=DB_COLUMNS)
 
 
