@@ -24,6 +24,8 @@ The data flow, one module per step:
     gradebook_db.py   the durable SQLite gradebook: one transaction per student, resumable
     audit.py          `grader audit`: proof that the checks catch known mistakes
     stubs.py          generating exercises/ from solutions/
+    nbgrader/         the course through nbgrader: release, and grading collected notebooks
+                      in workers into nbgrader's gradebook (its own docstring maps it)
 """
 
 from __future__ import annotations
