@@ -59,6 +59,7 @@ def evaluate(exercise_id: str, names: tuple[str, ...], namespace: dict[str, Any]
     from grader.handle import Implementation
     from grader.run import run_check
 
+    _private_hypothesis_storage()
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
             warnings.catch_warnings():
@@ -74,3 +75,25 @@ def evaluate(exercise_id: str, names: tuple[str, ...], namespace: dict[str, Any]
                               "notebook does not match the course (release it again)")
         impl = Implementation(exercise_id, namespace, source_file="<notebook>")
         return [run_check(checks[name], impl) for name in names]
+
+
+_storage: list[str] = []
+
+
+def _private_hypothesis_storage() -> None:
+    """Hypothesis caches what it learns about the code (even with database=None) in
+    ./.hypothesis: in nbgrader's autograde that is the student's autograded folder, which
+    would then hold, and carry into the next grading, files the student's folder can plant.
+    A fresh folder per kernel, removed when the kernel exits, keeps every run independent."""
+    if _storage:
+        return
+    import atexit
+    import shutil
+    import tempfile
+
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    folder = tempfile.mkdtemp(prefix="grader-hypothesis-")
+    _storage.append(folder)
+    set_hypothesis_home_dir(folder)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)

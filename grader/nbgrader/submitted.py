@@ -51,7 +51,10 @@ class Released:
 
     @classmethod
     def read(cls, path: Path) -> Released:
-        notebook = nbformat.read(path, as_version=4)
+        return cls.from_notebook(nbformat.read(path, as_version=4))
+
+    @classmethod
+    def from_notebook(cls, notebook: nbformat.NotebookNode) -> Released:
         cells = {}
         for cell in notebook.cells:
             meta = cell.metadata.get("nbgrader", {})

@@ -287,3 +287,53 @@ def test_one_student_is_written_to_nbgraders_gradebook_whole_or_not_at_all(cours
         nbgradebook.record_submission(*args, "control",
                                       {"softmax_ce": zeros, "xor_net": broken})
     assert control_scores() == before
+
+
+def test_read_submitted_refuses_what_is_not_a_notebook(tmp_path, monkeypatch):
+    from grader.failures import LoadError
+    from grader.nbgrader import submitted
+
+    cases = {"latin1.ipynb": b"\xff\xfe{}", "list.ipynb": b"[]",
+             "no_cells.ipynb": b'{"nbformat": 4, "nbformat_minor": 5, "cells": 3}',
+             "big.ipynb": b" " * 2048}
+    monkeypatch.setattr(submitted, "MAX_READ_BYTES", 1024)
+    expected = {"latin1.ipynb": "not UTF-8", "list.ipynb": "no nbformat version",
+                "no_cells.ipynb": "not a valid notebook", "big.ipynb": "MiB"}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(LoadError) as error:
+            submitted.read_submitted(tmp_path / name)
+        assert error.value.status == "bad_file" and expected[name] in error.value.message
+
+
+def test_student_code_keeps_cell_numbers_and_leaves_our_cells_out():
+    import json
+
+    from grader.nbgrader.submitted import Released, student_code
+
+    source = source_notebook(load_course(), "softmax_ce")
+    data = json.loads(student_code(source, Released.from_notebook(source)))
+    assert len(data["cells"]) == len(source.cells)
+    kept = [c["source"] for c in data["cells"] if c["cell_type"] == "code"]
+    assert any("def softmax(" in s for s in kept) and "import numpy as np" in kept
+    assert not any("grader" in s or "YOUR ANSWER" in s for s in kept)
+    assert not any(c["cell_type"] == "markdown" for c in data["cells"])
+
+
+def test_a_rerun_grades_nobody_again_but_rewrites_nbgraders_gradebook(course, bad_class):
+    from nbgrader.api import Gradebook
+
+    nb_course = read_course(course)
+    with Gradebook(nb_course.db_url, nb_course.course_id) as gb:  # as nbgrader's autograde may
+        grade = gb.find_grade("test_gradient_rows_sum_to_zero", "softmax_ce", ASSIGNMENT,
+                              "control")
+        grade.auto_score = 0.0
+        gb.db.commit()
+    run = subprocess.run([str(GRADER), "grade", "--nbgrader", str(course), ASSIGNMENT],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Graded 0 student(s)" in run.stdout
+    cells = nbgradebook.cell_grades(nb_course.db_url, nb_course.course_id, ASSIGNMENT)
+    restored = [c for c in cells if c["student"] == "control"
+                and c["grade_id"] == "test_gradient_rows_sum_to_zero"]
+    assert [c["auto_score"] for c in restored] == [1.0]

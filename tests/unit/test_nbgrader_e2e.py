@@ -131,7 +131,8 @@ def world(tmp_path_factory):
     nbgrader(course, "autograde", ASSIGNMENT, "--force")  # nbgrader's kernel path
     kernel = {"cells": _cells(course), "export": _export(course, "kernel_export.csv"),
               "notebook": (course / "autograded" / "ben" / ASSIGNMENT / "softmax_ce.ipynb")
-              .read_text()}
+              .read_text(),
+              "litter": sorted(str(p) for p in course.glob("autograded/*/*/.hypothesis"))}
 
     start = time.perf_counter()
     run = subprocess.run([str(GRADER), "grade", "--nbgrader", str(course), ASSIGNMENT,
@@ -156,6 +157,7 @@ def test_everyone_was_collected_through_the_exchange(world):
 
 def test_the_two_paths_agree_point_for_point_on_honest_submissions(world):
     _, kernel, secure = world
+    assert kernel["litter"] == []  # Hypothesis' cache stays out of the graded folders
     honest = {k: v for k, v in kernel["cells"].items() if k[0] in HONEST}
     assert len(honest) == len(HONEST) * sum(
         1 for k in kernel["cells"] if k[0] == "ada")
