@@ -272,8 +272,17 @@ def _md_docstring(text: str | None) -> str:
         if len(lines) > 1 and any(line.startswith(" ") or "=" in line for line in lines[1:]):
             out.append("\n".join(f"    {line}" for line in lines))  # a formula block
         else:
-            out.append(" ".join(line.strip() for line in lines))
+            out.append(_escape(" ".join(line.strip() for line in lines)))
     return "\n\n".join(out)
+
+
+def _escape(text: str) -> str:
+    """Markdown emphasis characters of formulas (`mu*v - lr*g`, `dW_1`) kept literal, except
+    inside `code` spans."""
+    parts = text.split("`")
+    for i in range(0, len(parts), 2):  # outside backticks
+        parts[i] = parts[i].replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_")
+    return "`".join(parts)
 
 
 def written_points(exercise: Exercise) -> float:

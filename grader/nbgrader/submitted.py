@@ -3,12 +3,13 @@
 The secure path never runs a notebook as nbgrader does. It reads the JSON here (in the
 trusted grader: it only parses text, it runs nothing) and keeps the student's code cells:
 solution cells and the cells the student added. Our own cells are left out: the test cells
-and the check cell (they would import the grader, which the sandboxed worker does not have)
-and the manually graded answers (read by a person in the formgrader, not by the checks). The
-kept cells go, at their original cell numbers, into a small notebook that the sandboxed
-worker runs (grader.grade.grade_job), so load notes ("cell 7 raised ...") point at the
-student's own cells. Outputs are dropped, so a notebook with huge outputs grades like any
-other.
+and the check cell (they import the grader, which the sandboxed worker does not have) and
+the manually graded answers (read by a person in the formgrader, not by the checks); in the
+student's cells, a line importing or calling the grader (a pasted `check(...)`) becomes
+`pass`. The kept cells go, at their original cell numbers, into a small notebook that the
+sandboxed worker runs (grader.grade.grade_job), so load notes ("cell 7 raised ...") point
+at the student's own cells. Outputs are dropped, so a notebook with huge outputs grades like
+any other.
 
 What a student did to the notebook's structure (deleted, duplicated, reordered or edited test
 cells, stripped cell metadata) cannot change a score on this path: the checks run from the
@@ -30,7 +31,11 @@ from grader.failures import LoadError
 
 # Larger files are refused unread: a notebook's code is small, its outputs are dropped here.
 MAX_READ_BYTES = 200 * 2**20
-_GRADER_IMPORT = re.compile(r"^\s*(from\s+grader(\.\w+)*\s+import|import\s+grader\b)", re.M)
+# Lines of a student's cell that call into the grader (a `check(...)` they pasted under their
+# code): the worker has no grader to import, so these lines become `pass` there.
+_GRADER_LINE = re.compile(
+    r"^(?P<indent>[ \t]*)(from[ \t]+grader(\.\w+)*[ \t]+import\b.*|import[ \t]+grader\b.*"
+    r"|(grader\.)?(check|run_checks)\(.*\)[ \t]*(#.*)?)$", re.M)
 
 
 @dataclass(frozen=True)
@@ -137,13 +142,21 @@ def grade_id_of(cell: dict) -> str | None:
 
 def is_ours(cell: dict, released: Released) -> bool:
     """Cells the course wrote and the student's code does not need: test cells, the check
-    cell, answers graded by hand. Known by grade id, or by importing the grader (a cell
-    whose metadata was stripped)."""
+    cell, answers graded by hand. Known by grade id, or, for a cell whose metadata was
+    stripped, by being exactly a test or check cell of the released notebook."""
     grade_id = grade_id_of(cell)
     if grade_id in released.cells and released.cells[grade_id].kind in ("test", "locked",
                                                                         "answer"):
         return True
-    return bool(_GRADER_IMPORT.search(_text(cell.get("source"))))
+    source = _text(cell.get("source")).strip()
+    return any(source == c.source.strip() for c in released.cells.values()
+               if c.kind in ("test", "locked") and c.cell_type == "code")
+
+
+def without_grader_calls(source: str) -> str:
+    """SOURCE with its lines that import or call the grader replaced by `pass` (same
+    indentation, same line numbers), so the rest of the cell runs in the worker."""
+    return _GRADER_LINE.sub(lambda m: f"{m.group('indent')}pass", source)
 
 
 def student_code(notebook: nbformat.NotebookNode, released: Released) -> bytes:
@@ -152,7 +165,8 @@ def student_code(notebook: nbformat.NotebookNode, released: Released) -> bytes:
     cells = []
     for cell in notebook.cells:
         if cell.get("cell_type") == "code" and not is_ours(cell, released):
-            cells.append({"cell_type": "code", "source": _text(cell.get("source")),
+            cells.append({"cell_type": "code",
+                          "source": without_grader_calls(_text(cell.get("source"))),
                           "metadata": {}, "outputs": [], "execution_count": None})
         else:
             cells.append({"cell_type": "raw", "source": "", "metadata": {}})

@@ -205,6 +205,11 @@ def _variants(released: nbformat.NotebookNode) -> dict[str, bytes | nbformat.Not
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout",
                                                   text="x" * (24 * 2**20))]
     out["huge_outputs"] = nb
+    nb = copy.deepcopy(good)  # a student who pastes the check under their code
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = f"from grader import check\n{cell.source}\ncheck('softmax_ce')"
+    out["check_in_cells"] = nb
     out["old_format"] = nbformat.writes(nbformat.convert(good, 3), version=3).encode()
     out["invalid_json"] = b'{"cells": [{"cell_type": "code", "source": '
     return out
@@ -226,7 +231,7 @@ def bad_class(course, tmp_path_factory):
 
 
 STRUCTURE = ["control", "deleted", "duplicated", "reordered", "edited", "stripped",
-             "huge_outputs", "old_format"]
+             "huge_outputs", "check_in_cells", "old_format"]
 
 
 def test_changing_the_notebooks_structure_changes_no_score(bad_class):
