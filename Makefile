@@ -27,6 +27,7 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/check_speed.py
 	$(BIN)/python benchmarks/grade_throughput.py
+	$(BIN)/python benchmarks/nbgrader_class.py
 
 setup: $(STAMP)
 

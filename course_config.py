@@ -4,6 +4,9 @@ Every check in tests/checks/{public,hidden}/test_<exercise>.py is listed here wi
 the grader refuses to run when the two disagree. Public checks ship to students and show
 them the smallest failing input; hidden checks run only when instructors grade, and report
 nothing but their statement.
+
+"written" lists the parts graded by hand (nbgrader's manually graded answer cells, released
+by `grader release nbgrader`); their prompts are in grader/nbgrader/written.py.
 """
 
 COURSE_NAME = "Backpropagation and optimization"
@@ -38,6 +41,7 @@ EXERCISES = {
             "gradient_matches_reference": 2,
             "softmax_matches_reference": 2,
         },
+        "written": {"gradient_derivation": 4},
         "time_limit_s": 30,
         "memory_limit_mb": 512,
         "due": "2026-12-04T23:59:00+00:00",
@@ -130,6 +134,7 @@ EXERCISES = {
             "run_optimizer_matches_reference": 1,
             "compare_optimizers_matches_reference": 2,
         },
+        "written": {"lr_sweep_experiment": 3, "lr_sweep_explanation": 4},
         "time_limit_s": 30,
         "memory_limit_mb": 512,
         "due": "2026-12-11T23:59:00+00:00",

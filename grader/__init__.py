@@ -28,6 +28,8 @@ The data flow, one module per step:
     stubs.py          generating exercises/ from solutions/
     ci/               CI autograding: `grader release repo`, `grader ci` (job summary,
                       annotations, results.json, JUnit), `grader collect`, the workflows
+    nbgrader/         the course through nbgrader: release, and grading collected notebooks
+                      in workers into nbgrader's gradebook (its own docstring maps it)
 """
 
 from __future__ import annotations

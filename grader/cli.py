@@ -36,13 +36,35 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", type=Path, required=True)
 
     p = sub.add_parser("grade", help="grade every student folder of ROOT, in sandboxed workers")
-    p.add_argument("root", type=Path)
-    p.add_argument("--output", type=Path, required=True)
+    p.add_argument("root", type=Path, nargs="?")
+    p.add_argument("--output", type=Path,
+                   help="output folder (required with ROOT; with --nbgrader default "
+                        "COURSE_DIR/grader_gradebook/ASSIGNMENT)")
+    p.add_argument("--nbgrader", nargs=2, metavar=("COURSE_DIR", "ASSIGNMENT"),
+                   help="grade the notebooks nbgrader collected in COURSE_DIR/submitted and "
+                        "write the scores into nbgrader's gradebook too")
     p.add_argument("--workers", type=int, default=None,
                    help="grading processes in parallel (default: the machine's cores)")
     p.add_argument("--regrade", action="store_true",
                    help="grade again students whose submission and grader are unchanged")
     p.add_argument("--quiet", action="store_true")
+
+    p = sub.add_parser("release", help="release the course to students through a platform")
+    platforms = p.add_subparsers(dest="platform", required=True)
+    p = platforms.add_parser("nbgrader", help="build an nbgrader course: notebooks, config, "
+                                              "gradebook, `nbgrader generate_assignment`")
+    p.add_argument("course_dir", type=Path, metavar="COURSE_DIR")
+    p.add_argument("--assignment", default=None, help="assignment name (default: backprop)")
+    p.add_argument("--exercise", action="append", dest="exercises", metavar="EXERCISE",
+                   help="an exercise to include (repeat; default: all five)")
+    p.add_argument("--course-id", default=None, help="nbgrader course id (default: backprop)")
+    p.add_argument("--exchange", type=Path, default=None,
+                   help="nbgrader exchange folder (default: COURSE_DIR/exchange; on a shared "
+                        "server e.g. /srv/nbgrader/exchange)")
+    p.add_argument("--student", action="append", dest="students", default=[], metavar="ID",
+                   help="add a student to nbgrader's gradebook (repeat)")
+    p.add_argument("--no-exchange", action="store_true",
+                   help="only generate the assignment, do not `nbgrader release_assignment` it")
 
     p = sub.add_parser("audit", help="prove the checks: references, stubs, known mistakes")
     p.add_argument("exercises", nargs="*", metavar="EXERCISE")
@@ -95,10 +117,34 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return collect(args.sources, args.output)
     if args.command == "grade":
+        if args.nbgrader:
+            if args.root is not None:
+                print("grader grade: give either ROOT or --nbgrader COURSE_DIR ASSIGNMENT.",
+                      file=sys.stderr)
+                return 2
+            from grader.nbgrader.grade import grade_nbgrader
+            from grader.nbgrader.nbgradebook import GradebookMismatch
+
+            course_dir, assignment = args.nbgrader
+            try:
+                return grade_nbgrader(Path(course_dir), assignment, args.output,
+                                      workers=args.workers, regrade=args.regrade,
+                                      quiet=args.quiet)
+            except GradebookMismatch as e:
+                print(f"grader grade: {e}", file=sys.stderr)
+                return 3
+        if args.root is None or args.output is None:
+            print("grader grade: ROOT and --output OUT are required (or --nbgrader COURSE_DIR "
+                  "ASSIGNMENT).", file=sys.stderr)
+            return 2
         from grader.grade import grade_class
 
         return grade_class(args.root, args.output, workers=args.workers, regrade=args.regrade,
                            quiet=args.quiet)
+    if args.command == "release":
+        from grader.nbgrader.release import release_main
+
+        return release_main(args)
     if args.command == "audit":
         from grader.audit import audit
 

@@ -32,6 +32,9 @@ class Exercise:
     time_limit_s: float
     memory_limit_mb: int
     due: str | None = None
+    # Parts graded by hand (nbgrader's manually graded answers): id -> points. Not checks:
+    # `points` and the automatic gradebook do not count them.
+    written: dict[str, float] = field(default_factory=dict)
 
     @property
     def points(self) -> float:
@@ -108,6 +111,7 @@ def load_course(root: Path | None = None) -> Course:
                 public=dict(spec["public"]), hidden=dict(spec.get("hidden", {})),
                 time_limit_s=float(spec["time_limit_s"]),
                 memory_limit_mb=int(spec["memory_limit_mb"]), due=spec.get("due"),
+                written={k: float(v) for k, v in spec.get("written", {}).items()},
             )
         except KeyError as missing:
             raise CourseError(f"course_config.py: exercise {ex_id!r} lacks {missing}") from None

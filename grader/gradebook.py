@@ -74,8 +74,9 @@ def pivot(frame):
     wide["total"] = wide.sum(axis=1)
     wide["percent"] = (100 * wide["total"] / maxima.sum()).round(1)
     # Anything but a plain pass or fail: the code did not run as it should (error, missing,
-    # bad_file, timeout, memory, crashed, forbidden).
-    problems = frame[~frame["status"].isin(["passed", "failed"])]
+    # bad_file, timeout, memory, crashed, forbidden). "manual" is a score a person gave in
+    # nbgrader's formgrader (grader.nbgrader.grade.class_rows): not a problem either.
+    problems = frame[~frame["status"].isin(["passed", "failed", "manual"])]
     wide["problems"] = (problems.groupby("student")["exercise"]
                         .agg(lambda ex: ", ".join(dict.fromkeys(ex))).reindex(wide.index)
                         .fillna(""))

@@ -1,0 +1,108 @@
+"""An nbgrader course directory as this grader sees it: config, folders, gradebook URL.
+
+`grader release nbgrader` writes COURSE_DIR/nbgrader_config.py; everything else reads the
+course back through nbgrader's own CourseDirectory, so custom folder names in that config
+(`submitted_directory`, `autograded_directory`, ...) are honoured the way nbgrader honours them.
+COURSE_DIR/grader_course is the copy of the course (course_config.py, tests/checks, solutions)
+both grading paths use, so they grade with the same checks whatever happens to the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+CONFIG_NAME = "nbgrader_config.py"
+SNAPSHOT_NAME = "grader_course"
+CONFIG_MARKER = "# Written by `grader release nbgrader`"
+
+
+@dataclass(frozen=True)
+class NbCourse:
+    root: Path
+    course_id: str
+    db_url: str
+    source_dir: str
+    release_dir: str
+    submitted_dir: str
+    autograded_dir: str
+
+    @property
+    def snapshot(self) -> Path:
+        return self.root / SNAPSHOT_NAME
+
+    def path(self, kind: str, student: str, assignment: str, notebook: str = "") -> Path:
+        """COURSE_DIR/<kind>/<student>/<assignment>[/notebook], like nbgrader's format_path
+        (`kind` is one of the *_dir attributes' values)."""
+        parts = [self.root, kind]
+        if kind in (self.submitted_dir, self.autograded_dir):
+            parts.append(student)
+        parts.append(assignment)
+        if notebook:
+            parts.append(notebook)
+        return Path(*map(str, parts))
+
+
+def read_course(course_dir: Path) -> NbCourse:
+    """The nbgrader course at COURSE_DIR, from its nbgrader_config.py (nbgrader's defaults
+    where the config is silent). Loading the config runs it, as nbgrader does, but leaves
+    this process's environment as it was."""
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = Path(course_dir).resolve()
+    config = Config()
+    if (root / CONFIG_NAME).is_file():
+        # The config sets $GRADER_COURSE_ROOT for nbgrader's kernels; reading it must not
+        # change this process (use_snapshot does that, on purpose, when grading).
+        saved = dict(os.environ)
+        try:
+            config = PyFileConfigLoader(CONFIG_NAME, path=str(root)).load_config()
+        finally:
+            if dict(os.environ) != saved:
+                os.environ.clear()
+                os.environ.update(saved)
+    coursedir = CourseDirectory(config=config)
+    if "root" not in config.get("CourseDirectory", {}):
+        coursedir.root = str(root)
+    db_url = coursedir.db_url or f"sqlite:///{root / 'gradebook.db'}"
+    return NbCourse(root=Path(coursedir.root).resolve(), course_id=coursedir.course_id or "",
+                    db_url=db_url, source_dir=coursedir.source_directory,
+                    release_dir=coursedir.release_directory,
+                    submitted_dir=coursedir.submitted_directory,
+                    autograded_dir=coursedir.autograded_directory)
+
+
+def tools_on_path() -> None:
+    """Put this Python's scripts folder on PATH when nbgrader's tools are not on it.
+
+    nbgrader runs `alembic` from PATH when it creates a gradebook, and its kernels need
+    `jupyter`-side scripts of the same environment; a virtual environment used without
+    activating it (`.venv/bin/grader ...`) would otherwise fail with "No such file: alembic".
+    """
+    import shutil
+    import sys
+
+    scripts = str(Path(sys.executable).parent)
+    if shutil.which("alembic") is None and (Path(scripts) / "alembic").exists():
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
+def use_snapshot(course: NbCourse) -> None:
+    """Make this process (and the grading processes it starts) grade with the course copy in
+    COURSE_DIR/grader_course, as the kernels of nbgrader's own path do."""
+    from grader.checks import checks_for
+    from grader.course import load_course, reference
+    from grader.gradebook_db import grader_key
+
+    if not (course.snapshot / "course_config.py").is_file():
+        from grader.course import CourseError
+
+        raise CourseError(f"{course.snapshot} has no course_config.py: run "
+                          f"`grader release nbgrader {course.root}` first")
+    os.environ["GRADER_COURSE_ROOT"] = str(course.snapshot.resolve())
+    # Another course may already be loaded in this process (by a test, or an import).
+    for cached in (load_course, reference, checks_for, grader_key):
+        cached.cache_clear()

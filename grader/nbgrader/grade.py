@@ -1,0 +1,379 @@
+"""`grader grade --nbgrader COURSE_DIR ASSIGNMENT`: collected notebooks, graded securely.
+
+For each student folder submitted/<student>/<assignment>/ (as `nbgrader collect` leaves it):
+1. read each exercise's notebook here, in the trusted grader (grader.nbgrader.submitted): a
+   notebook that is not one gets status bad_file; the student's code cells go into a small
+   notebook in a private staging folder;
+2. grade that folder exactly as `grader grade` grades a student (grader.grade.grade_job: every
+   exercise in a sandboxed worker, all checks, public and hidden), in parallel processes;
+3. write, per student: the autograded notebooks the formgrader and `nbgrader
+   generate_feedback` read (grader.nbgrader.autograded), nbgrader's gradebook in one
+   transaction (grader.nbgrader.nbgradebook), then our SQLite gradebook in one transaction.
+
+The last write marks the student done: a run killed in between grades that student again next
+time and writes the same values. A student whose submission and grader are unchanged since the
+last run is not graded again (--regrade forces it), but nbgrader's gradebook and the
+autograded notebooks are written again from our gradebook: after this command, nbgrader shows
+the secure scores even if nbgrader's own autograde ran in between.
+
+Hand grading stays in the formgrader; `class_rows` adds its scores (written answers, and any
+test score a grader overrode) to our rows, for gradebook.csv and `class_frame`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from grader.failures import LoadError
+from grader.nbgrader import nbgradebook
+from grader.nbgrader.autograded import autograded_notebook
+from grader.nbgrader.coursedir import NbCourse, read_course, use_snapshot
+from grader.nbgrader.notebooks import autograder_grade_id, written_grade_id
+from grader.nbgrader.submitted import (
+    Released,
+    read_submitted,
+    solution_states,
+    structure_notes,
+    student_code,
+)
+from grader.results import CheckResult
+
+OUTPUT_NAME = "grader_gradebook"
+
+
+@dataclass
+class Assignment:
+    course: NbCourse
+    name: str
+    exercises: list[str]
+    released: dict[str, Released]
+    checksums: dict[str, dict[str, str]]  # notebook -> grade id -> released checksum
+
+
+@dataclass
+class Student:
+    """One student's submission, read and staged for grading."""
+
+    name: str
+    folder: Path
+    staging: Path
+    digest: str
+    notebooks: dict[str, nbformat.NotebookNode] = field(default_factory=dict)
+    problems: dict[str, LoadError] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    extra: list[str] = field(default_factory=list)
+    timestamp: datetime | None = None
+
+
+# ------------------------------------------------------------------------------- the run
+
+
+def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None, *,
+                   workers: int | None = None, regrade: bool = False,
+                   quiet: bool = False) -> int:
+    from grader.grade import Job, run_jobs
+    from grader.gradebook_db import Gradebook, grader_key
+
+    course = read_course(course_dir)
+    use_snapshot(course)
+    work = load_assignment(course, assignment)
+    output = Path(output) if output else course.root / OUTPUT_NAME / assignment
+    output.mkdir(parents=True, exist_ok=True)
+    key = grader_key()
+    submitted = course.root / course.submitted_dir
+    names = sorted(p.name for p in submitted.iterdir()
+                   if (p / assignment).is_dir() and not p.name.startswith(".")) \
+        if submitted.is_dir() else []
+    start = time.perf_counter()
+    staging = Path(tempfile.mkdtemp(prefix="nbgrader-staging-"))
+    failed: dict[str, str] = {}
+    try:
+        with Gradebook.in_folder(output) as book:
+            students = {name: prepare(work, name, staging) for name in names}
+            jobs = [Job(s.name, str(s.staging), s.digest) for s in students.values()
+                    if regrade or not book.is_current(s.name, s.digest, key)]
+            graded = {job.student for job in jobs}
+            interrupted = False
+            try:
+                for result in run_jobs(jobs, max(1, workers or _cores())):
+                    student = students[result["student"]]
+                    rows = assignment_rows(work, student, result["rows"])
+                    digest = result["submission_hash"]
+                    if "why" in result:  # the grading process died: keep nbgrader's grades
+                        failed[student.name] = result["why"]
+                    else:
+                        problem = _publish_or_why(work, student, rows)
+                        if problem:
+                            failed[student.name] = problem
+                            digest = "incomplete:" + digest  # graded again next run
+                    book.record_student(student.name, digest, key, result["isolation"], rows)
+            except KeyboardInterrupt:
+                interrupted = True
+            if not interrupted:
+                stored = book.rows()
+                for name in sorted(set(students) - graded):
+                    problem = _publish_or_why(work, students[name],
+                                              [r for r in stored if r["student"] == name])
+                    if problem:
+                        failed[name] = problem
+            rows = class_rows(course, assignment, book.rows())
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    from grader.gradebook import write_csv
+    from grader.gradebook_db import DB_COLUMNS
+
+    write_csv(rows, output / "gradebook.csv", DB_COLUMNS)
+    if not quiet:
+        _summary(work, rows, students, graded, failed, output, time.perf_counter() - start,
+                 interrupted)
+    return 130 if interrupted else 0
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def load_assignment(course: NbCourse, assignment: str) -> Assignment:
+    """The assignment as released, checked against the course the graders use: every test
+    cell must be one check with that check's points, every hand-graded cell a written part."""
+    from grader.checks import checks_for
+    from grader.course import load_course
+
+    cells = nbgradebook.assignment_cells(course.db_url, course.course_id, assignment)
+    loaded = load_course()
+    problems = []
+    released, checksums = {}, {}
+    for notebook in cells.notebooks:
+        if notebook not in loaded.exercises:
+            problems.append(f"notebook {notebook!r} is not an exercise of the course")
+            continue
+        exercise = loaded.exercise(notebook)
+        want = {autograder_grade_id(c.name): c.points
+                for c in checks_for(notebook, include_hidden=True)}
+        want.update({written_grade_id(k): v for k, v in exercise.written.items()})
+        have = {c.grade_id: c.max_score for c in cells.graded if c.notebook == notebook}
+        if have != want:
+            odd = sorted(set(have) ^ set(want)) or sorted(
+                k for k in have if have[k] != want[k])
+            problems.append(f"{notebook}: the graded cells differ from the course's checks "
+                            f"({', '.join(odd[:4])})")
+        path = course.root / course.release_dir / assignment / f"{notebook}.ipynb"
+        if not path.is_file():
+            problems.append(f"{path} is missing")
+            continue
+        released[notebook] = Released.read(path)
+        checksums[notebook] = {g: c for (nb, g), c in cells.checksums.items() if nb == notebook}
+    if problems:
+        raise nbgradebook.GradebookMismatch(
+            f"assignment {assignment!r} does not match the course: " + "; ".join(problems)
+            + f". Release it again: grader release nbgrader {course.root} --assignment "
+            f"{assignment}")
+    return Assignment(course, assignment, list(released), released, checksums)
+
+
+def prepare(work: Assignment, name: str, staging_root: Path) -> Student:
+    """Read one student's notebooks and stage the code the worker will run."""
+    from grader.gradebook_db import submission_hash
+
+    folder = work.course.root / work.course.submitted_dir / name / work.name
+    staging = Path(tempfile.mkdtemp(prefix="student-", dir=staging_root))
+    student = Student(name, folder, staging, submission_hash(folder, work.exercises))
+    for exercise in work.exercises:
+        path = folder / f"{exercise}.ipynb"
+        if not path.is_file():
+            continue  # grade_job records it as missing
+        try:
+            notebook = read_submitted(path)
+        except LoadError as e:
+            student.problems[exercise] = e
+            continue
+        released = work.released[exercise]
+        student.notebooks[exercise] = notebook
+        student.notes[exercise] = structure_notes(notebook, released)
+        (staging / f"{exercise}.ipynb").write_bytes(student_code(notebook, released))
+    # nbgrader's own files in a collected submission
+    expected = {f"{e}.ipynb" for e in work.exercises} | {"timestamp.txt", "submission_secret.txt"}
+    if folder.is_dir():
+        student.extra = sorted(p.name for p in folder.iterdir()
+                               if p.name not in expected and not p.name.startswith("."))
+    student.timestamp = _timestamp(folder / "timestamp.txt")
+    return student
+
+
+def _timestamp(path: Path) -> datetime | None:
+    from nbgrader.utils import parse_utc
+
+    try:
+        return parse_utc(path.read_text().strip())
+    except (OSError, ValueError, OverflowError, TypeError):
+        return None
+
+
+def assignment_rows(work: Assignment, student: Student, rows: list[dict]) -> list[dict]:
+    """grade_job's rows for this assignment's exercises; an exercise whose notebook could not
+    be read gets that status and message on every check."""
+    out = []
+    for row in rows:
+        if row["exercise"] not in work.exercises:
+            continue
+        problem = student.problems.get(row["exercise"])
+        if problem is not None:
+            row = {**row, "status": problem.status, "message": problem.message, "score": 0.0}
+        out.append(row)
+    return out
+
+
+def _publish_or_why(work: Assignment, student: Student, rows: list[dict]) -> str | None:
+    """publish(), or why it failed: one student's failure (nbgrader's gradebook locked by a
+    formgrader, a full disk) must not stop the others."""
+    try:
+        publish(work, student, rows)
+    except Exception as e:
+        return f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"
+    return None
+
+
+def publish(work: Assignment, student: Student, rows: list[dict]) -> None:
+    """Autograded notebooks, then nbgrader's gradebook (one transaction), for one student."""
+    results = results_by_exercise(rows)
+    target = work.course.root / work.course.autograded_dir / student.name / work.name
+    target.mkdir(parents=True, exist_ok=True)
+    grades = {}
+    for exercise in work.exercises:
+        released = work.released[exercise]
+        notebook = student.notebooks.get(exercise)
+        problem = student.problems.get(exercise)
+        message = problem.message if problem else (
+            None if notebook is not None else f"No {exercise}.ipynb was submitted.")
+        graded = autograded_notebook(notebook, released, results.get(exercise, {}), message)
+        _write_atomically(target / f"{exercise}.ipynb", nbformat.writes(graded))
+        grades[exercise] = nbgradebook.NotebookGrades(
+            auto={autograder_grade_id(check): r.score
+                  for check, r in results.get(exercise, {}).items()},
+            solutions=solution_states(notebook, released, work.checksums.get(exercise, {})))
+    stamp = student.folder / "timestamp.txt"
+    if stamp.is_file():
+        shutil.copyfile(stamp, target / "timestamp.txt")
+    nbgradebook.record_submission(work.course.db_url, work.course.course_id, work.name,
+                                  student.name, grades, student.timestamp)
+
+
+def results_by_exercise(rows: list[dict]) -> dict[str, dict[str, CheckResult]]:
+    """Gradebook rows back as CheckResults (with the statements of the checks)."""
+    from grader.checks import checks_for
+
+    out: dict[str, dict[str, CheckResult]] = {}
+    statements: dict[str, dict[str, str]] = {}
+    for row in rows:
+        exercise = row["exercise"]
+        if exercise not in statements:
+            statements[exercise] = {c.name: c.statement
+                                    for c in checks_for(exercise, include_hidden=True)}
+        out.setdefault(exercise, {})[row["check"]] = CheckResult(
+            exercise, row["check"], statements[exercise].get(row["check"], ""),
+            bool(row["hidden"]), row["status"], float(row["score"]), float(row["max_score"]),
+            row["message"] or "", float(row.get("duration_s") or 0.0))
+    return out
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)  # also over nbgrader's read-only (444) autograded files
+
+
+# ----------------------------------------------------------------- hand grades, read back
+
+
+def class_rows(course: NbCourse, assignment: str, rows: list[dict]) -> list[dict]:
+    """Our rows for the assignment, with what graders did in the formgrader: a test score set
+    by hand replaces the check's (status "manual"), and each written answer is a row (status
+    "manual" once graded, "ungraded" while it waits, "missing" when left blank)."""
+    cells = nbgradebook.cell_grades(course.db_url, course.course_id, assignment)
+    by_key = {(c["student"], c["notebook"], c["grade_id"]): c for c in cells}
+    students = list(dict.fromkeys(r["student"] for r in rows))
+    out = []
+    template = rows[0] if rows else {}
+    for row in rows:
+        cell = by_key.get((row["student"], row["exercise"], autograder_grade_id(row["check"])))
+        if cell is not None and cell["manual_score"] is not None:
+            row = {**row, "score": cell["manual_score"], "status": "manual",
+                   "message": f"Score set by hand in the formgrader (the check gave "
+                              f"{row['score']:g}). {cell['comment']}".strip()}
+        out.append(row)
+    for student in students:
+        for cell in (c for c in cells if c["student"] == student and c["kind"] == "answer"):
+            if cell["manual_score"] is not None:
+                status, message = "manual", cell["comment"]
+            elif cell["needs_manual_grade"]:
+                status, message = "ungraded", "Waiting for a grader in nbgrader's formgrader."
+            else:
+                status, message = "missing", "No answer was written."
+            out.append({**{k: None for k in template}, "student": student,
+                        "exercise": cell["notebook"], "check": cell["grade_id"],
+                        "score": cell["score"], "max_score": cell["max_score"],
+                        "status": status, "message": message, "hidden": False})
+    return out
+
+
+def class_frame(course_dir: Path, assignment: str, output: Path | None = None) -> Any:
+    """The assignment's gradebook as a pandas DataFrame (gradebook_db.DB_COLUMNS): our
+    automatic rows and the hand grades in nbgrader's gradebook, read now (so a grade given
+    in the formgrader a minute ago is in it)."""
+    import pandas as pd
+
+    from grader.gradebook_db import DB_COLUMNS, Gradebook
+
+    course = read_course(course_dir)
+    output = Path(output) if output else course.root / OUTPUT_NAME / assignment
+    with Gradebook(output / "gradebook.sqlite", create=False) as book:
+        rows = class_rows(course, assignment, book.rows())
+    return pd.DataFrame(rows, columns=DB_COLUMNS)
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+def _summary(work: Assignment, rows: list[dict], students: dict[str, Student],
+             graded: set[str], failed: dict[str, str], output: Path, elapsed: float,
+             interrupted: bool) -> None:
+    from grader.gradebook import COLUMNS, totals
+
+    table = totals([{k: r.get(k) for k in COLUMNS} for r in rows])
+    print(table.to_string(float_format=lambda x: f"{x:g}") if not table.empty
+          else f"No submissions of {work.name} in {work.course.root / work.course.submitted_dir}.")
+    for name, student in sorted(students.items()):
+        notes = [f"{ex}: {'; '.join(n)}" for ex, n in student.notes.items() if n]
+        notes += [f"{ex}: {e.message}" for ex, e in student.problems.items()]
+        if student.extra:
+            notes.append(f"ignored (not a notebook of {work.name}): {', '.join(student.extra)}")
+        if name in failed:
+            notes.append(f"not written to nbgrader ({failed[name]}): nbgrader's gradebook keeps "
+                         "what it had for this student, and the next run grades them again")
+        for note in notes:
+            print(f"  {name}: {note}")
+    levels = sorted({str(r.get("isolation")) for r in rows if r.get("isolation")})
+    print(f"\nGraded {len(graded)} student(s) in {elapsed:.1f} s; {len(students) - len(graded)} "
+          "unchanged since the last run (their nbgrader grades were written again).")
+    print(f"Isolation: {'; '.join(levels) or '-'}")
+    if interrupted:
+        print("Interrupted: everything graded before Ctrl-C is kept; run again to continue.")
+    print(f"nbgrader: gradebook {work.course.db_url}, notebooks in "
+          f"{work.course.root / work.course.autograded_dir} (formgrader, `nbgrader export`, "
+          "`nbgrader generate_feedback`)")
+    print(f"Ours: {output / 'gradebook.sqlite'} and gradebook.csv")
+    sys.stdout.flush()
+
+
+__all__ = ["class_frame", "class_rows", "grade_nbgrader", "load_assignment"]

@@ -1,0 +1,344 @@
+"""The nbgrader course: what release builds, and bad notebooks on the secure grading path.
+
+One course is released (real `nbgrader generate_assignment`, five exercises) for the module;
+the bad-input class submits only softmax_ce notebooks (the other exercises are then missing,
+which costs no worker), so the whole module stays cheap. The end-to-end test with students,
+the exchange and both grading paths is tests/unit/test_nbgrader_e2e.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from grader.checks import checks_for
+from grader.course import load_course
+from grader.nbgrader import nbgradebook
+from grader.nbgrader.coursedir import read_course
+from grader.nbgrader.kernel import CheckFailed, run_checks
+from grader.nbgrader.notebooks import (
+    HIDDEN_BEGIN,
+    autograder_grade_id,
+    source_notebook,
+    split_module,
+)
+from grader.nbgrader.release import release_nbgrader
+from grader.nbgrader.synthetic import fill_notebook, module_for, write_submission
+from grader.nbgrader.written import parts_for
+from grader.stubs import BEGIN, END
+
+ROOT = Path(__file__).resolve().parents[2]
+GRADER = ROOT / ".venv" / "bin" / "grader"
+DEMO = ROOT / "demo" / "submissions"
+ASSIGNMENT = "ps1"
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    course = tmp_path_factory.mktemp("nbcourse") / "course"
+    release_nbgrader(course, assignment=ASSIGNMENT, to_exchange=False)
+    return course
+
+
+def _released(course: Path, ex_id: str) -> nbformat.NotebookNode:
+    return nbformat.read(course / "release" / ASSIGNMENT / f"{ex_id}.ipynb", as_version=4)
+
+
+def _solution_lines(ex_id: str) -> set[str]:
+    """The reference's lines between the solution markers (the code students must write)."""
+    lines, inside = set(), False
+    for line in (ROOT / "solutions" / f"{ex_id}.py").read_text().splitlines():
+        if line.strip() == BEGIN:
+            inside = True
+        elif line.strip() == END:
+            inside = False
+        elif inside and line.strip() and not line.strip().startswith("#"):
+            lines.add(line.strip())
+    return lines
+
+
+def _hidden_check_lines(ex_id: str) -> set[str]:
+    source = (ROOT / "tests" / "checks" / "hidden" / f"test_{ex_id}.py").read_text()
+    tree = ast.parse(source)
+    out = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            body = ast.get_source_segment(source, node) or ""
+            out |= {line.strip() for line in body.splitlines()[1:]
+                    if len(line.strip()) > 12 and not line.strip().startswith(('"""', "#"))}
+    return out
+
+
+def _code_lines(notebook: nbformat.NotebookNode) -> set[str]:
+    return {line.strip() for cell in notebook.cells for line in cell.source.splitlines()}
+
+
+@pytest.mark.parametrize("ex_id", list(load_course().exercises))
+def test_released_notebooks_hold_no_solution_and_no_hidden_check(course, ex_id):
+    released = _code_lines(_released(course, ex_id))
+    source = _code_lines(nbformat.read(course / "source" / ASSIGNMENT / f"{ex_id}.ipynb", 4))
+    solution = _solution_lines(ex_id)
+    assert solution and solution <= source  # the grep below would find them
+    assert solution & released == set()
+    text = "\n".join(c.source for c in _released(course, ex_id).cells)
+    assert HIDDEN_BEGIN not in text and "BEGIN SOLUTION" not in text
+    for check in checks_for(ex_id, include_hidden=True):
+        call = f"run_checks({ex_id!r}, {check.name!r})"
+        assert (call in text) == (not check.hidden), check.name
+    assert _hidden_check_lines(ex_id) & released == set()
+    for part in parts_for(ex_id):  # model answers of the written parts stay with instructors
+        answer = part.answer.split(BEGIN)[1].split(END)[0] if part.kind == "code" \
+            else part.answer  # a code answer's scaffold outside the markers is given
+        model = {line.strip() for line in answer.splitlines() if len(line.strip()) > 12}
+        assert model and model <= source and model & released == set(), part.id
+
+
+def test_one_test_cell_per_check_worth_its_points_and_written_parts_by_hand(course):
+    for ex_id, exercise in load_course().exercises.items():
+        cells = [c for c in _released(course, ex_id).cells if "nbgrader" in c.metadata]
+        graded = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader for c in cells
+                  if c.metadata.nbgrader.get("grade")}
+        tests = {k: v["points"] for k, v in graded.items() if not v["solution"]}
+        assert tests == {autograder_grade_id(c.name): c.points
+                         for c in checks_for(ex_id, include_hidden=True)}
+        assert sum(tests.values()) == exercise.points
+        by_hand = {k: v["points"] for k, v in graded.items() if v["solution"]}
+        assert by_hand == {f"written_{k}": v for k, v in exercise.written.items()}
+        assert all(graded[k]["locked"] for k in tests)
+    assert load_course().exercise("softmax_ce").written
+    assert len(load_course().exercise("optimizers").written) == 2
+
+
+def test_gradebook_entries_and_course_copy(course):
+    nb_course = read_course(course)
+    cells = nbgradebook.assignment_cells(nb_course.db_url, nb_course.course_id, ASSIGNMENT)
+    assert sorted(cells.notebooks) == sorted(load_course().exercises)
+    snapshot = course / "grader_course"
+    assert (snapshot / "course_config.py").is_file()
+    assert (snapshot / "tests" / "checks" / "hidden" / "test_softmax_ce.py").is_file()
+    assert snapshot.stat().st_mode & 0o077 == 0  # solutions: the instructor's eyes only
+    config = (course / "nbgrader_config.py").read_text()
+    assert "add_missing_cells = True" in config and "GRADER_COURSE_ROOT" in config
+
+
+def test_split_module_keeps_trailing_markers_and_comments_with_their_function():
+    source = ('"""Doc."""\n\nimport numpy as np\n\nK = 2\n\n\n# helper\ndef f(x):\n'
+              '    """F."""\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n\n\n'
+              '@staticmethod\ndef g():\n    pass\n')
+    doc, blocks = split_module(source)
+    assert doc == "Doc."
+    assert [b.name for b in blocks] == [None, "f", "g"]
+    assert blocks[1].source.startswith("# helper\ndef f(x):")
+    assert blocks[1].source.endswith(END)
+    assert blocks[2].source.startswith("@staticmethod")
+
+
+def test_source_notebook_is_the_same_every_time():
+    course = load_course()
+    assert nbformat.writes(source_notebook(course, "xor_net")) == \
+        nbformat.writes(source_notebook(course, "xor_net"))
+
+
+def test_kernel_run_checks_prints_a_pass_and_raises_a_teaching_failure():
+    namespace: dict = {}
+    exec(strip(ROOT / "solutions" / "softmax_ce.py"), namespace)
+    run_checks("softmax_ce", "gradient_rows_sum_to_zero", namespace=namespace)
+    wrong = strip(ROOT / "solutions" / "softmax_ce.py").replace("    dlogits /= n\n", "")
+    namespace = {}
+    exec(wrong, namespace)
+    with pytest.raises(CheckFailed) as failure:
+        run_checks("softmax_ce", "gradient_matches_central_differences", namespace=namespace)
+    lines = failure.value._render_traceback_()
+    assert lines[0].startswith("FAILED: gradient_matches_central_differences, 0/3 points")
+    assert any("batch size" in line for line in lines)
+    with pytest.raises(CheckFailed) as failure:
+        run_checks("softmax_ce", "gradient_matches_reference", namespace=namespace)
+    text = "\n".join(failure.value._render_traceback_())
+    assert "Hidden check failed" in text and "array(" not in text  # no hidden inputs
+
+
+def strip(path: Path) -> str:
+    from grader.stubs import strip_markers
+
+    return strip_markers(path.read_text())
+
+
+# ------------------------------------------------------------------------ bad notebooks
+
+
+def _tests(nb) -> list:
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "")
+            .startswith("test_")]
+
+
+def _variants(released: nbformat.NotebookNode) -> dict[str, bytes | nbformat.NotebookNode]:
+    good = fill_notebook(released, module_for(DEMO / "ada_correct", "softmax_ce"))
+    out: dict[str, bytes | nbformat.NotebookNode] = {"control": good}
+    nb = copy.deepcopy(good)
+    nb.cells = [c for c in nb.cells if c not in _tests(nb)]
+    out["deleted"] = nb
+    nb = copy.deepcopy(good)
+    nb.cells += [copy.deepcopy(c) for c in _tests(nb)]
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i}"
+    out["duplicated"] = nb
+    nb = copy.deepcopy(good)
+    tests = _tests(nb)
+    nb.cells = [c for c in nb.cells if c not in tests] + tests[::-1]
+    out["reordered"] = nb
+    nb = copy.deepcopy(good)
+    for cell in _tests(nb):
+        cell.source = "print('all good')"
+    out["edited"] = nb
+    nb = copy.deepcopy(good)
+    for cell in nb.cells:
+        cell.metadata = {}
+    out["stripped"] = nb
+    nb = copy.deepcopy(good)
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                  text="x" * (24 * 2**20))]
+    out["huge_outputs"] = nb
+    nb = copy.deepcopy(good)  # a student who pastes the check under their code
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = f"from grader import check\n{cell.source}\ncheck('softmax_ce')"
+    out["check_in_cells"] = nb
+    out["old_format"] = nbformat.writes(nbformat.convert(good, 3), version=3).encode()
+    out["invalid_json"] = b'{"cells": [{"cell_type": "code", "source": '
+    return out
+
+
+@pytest.fixture(scope="module")
+def bad_class(course, tmp_path_factory):
+    released = _released(course, "softmax_ce")
+    for student, notebook in _variants(released).items():
+        write_submission(course, student, ASSIGNMENT, {"softmax_ce.ipynb": notebook})
+    write_submission(course, "extra_and_missing", ASSIGNMENT,
+                     {"scratch.ipynb": _variants(released)["control"]})
+    run = subprocess.run([str(GRADER), "grade", "--nbgrader", str(course), ASSIGNMENT,
+                          "--workers", "2"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    frame = pd.read_csv(course / "grader_gradebook" / ASSIGNMENT / "gradebook.csv",
+                        keep_default_na=False)
+    return run.stdout, frame[frame.exercise == "softmax_ce"]
+
+
+STRUCTURE = ["control", "deleted", "duplicated", "reordered", "edited", "stripped",
+             "huge_outputs", "check_in_cells", "old_format"]
+
+
+def test_changing_the_notebooks_structure_changes_no_score(bad_class):
+    _, frame = bad_class
+    points = load_course().exercise("softmax_ce").points
+    for student in STRUCTURE:
+        rows = frame[(frame.student == student) & frame.check.str.startswith("written_")
+                     .eq(False)]
+        assert (rows.status == "passed").all(), (student, rows.message.tolist())
+        assert rows.score.sum() == points, student
+
+
+def test_bad_files_and_missing_notebooks_get_a_status_and_the_run_goes_on(bad_class):
+    stdout, frame = bad_class
+    checks = frame[~frame.check.str.startswith("written_")]
+    bad = checks[checks.student == "invalid_json"]
+    assert (bad.status == "bad_file").all() and (bad.score == 0).all()
+    assert all("not a valid notebook: it is not JSON" in m for m in bad.message)
+    gone = checks[checks.student == "extra_and_missing"]
+    assert (gone.status == "missing").all() and (gone.score == 0).all()
+    assert "ignored (not a notebook of ps1): scratch.ipynb" in stdout
+    for student, note in [("deleted", "test cell(s) deleted"), ("edited", "edited"),
+                          ("reordered", "reordered"), ("duplicated", "duplicated"),
+                          ("stripped", "without their nbgrader metadata")]:
+        assert re.search(rf"{student}: softmax_ce: .*{re.escape(note)}", stdout), (student, stdout)
+
+
+def test_nbgrader_gradebook_gets_the_secure_scores_for_every_student(course, bad_class):
+    _, frame = bad_class
+    nb_course = read_course(course)
+    cells = nbgradebook.cell_grades(nb_course.db_url, nb_course.course_id, ASSIGNMENT)
+    ours = frame[~frame.check.str.startswith("written_")].groupby("student").score.sum()
+    theirs: dict[str, float] = {}
+    for cell in cells:
+        if cell["notebook"] == "softmax_ce" and cell["kind"] == "test":
+            theirs[cell["student"]] = theirs.get(cell["student"], 0.0) + cell["auto_score"]
+    assert theirs == ours.to_dict()
+    graded = (course / "autograded" / "huge_outputs" / ASSIGNMENT / "softmax_ce.ipynb")
+    assert graded.stat().st_size < 2**20  # outputs cleared, feedback in the test cells
+
+
+def test_one_student_is_written_to_nbgraders_gradebook_whole_or_not_at_all(course, bad_class):
+    nb_course = read_course(course)
+    args = (nb_course.db_url, nb_course.course_id, ASSIGNMENT)
+
+    def control_scores() -> dict:
+        return {(c["notebook"], c["grade_id"]): c["auto_score"]
+                for c in nbgradebook.cell_grades(*args) if c["student"] == "control"}
+
+    before = control_scores()
+    assert before[("softmax_ce", "test_gradient_rows_sum_to_zero")] == 1.0
+    # A write that fails midway: every softmax_ce test cell is set to 0 first, then a cell
+    # of xor_net has no score (a check the course does not know): nothing may be kept.
+    zeros = nbgradebook.NotebookGrades(auto={k[1]: 0.0 for k in before
+                                             if k[0] == "softmax_ce" and k[1].startswith("test_")})
+    broken = nbgradebook.NotebookGrades(auto={"test_not_a_check": 1.0})
+    with pytest.raises(nbgradebook.GradebookMismatch):  # notebooks are written by name order
+        nbgradebook.record_submission(*args, "control",
+                                      {"softmax_ce": zeros, "xor_net": broken})
+    assert control_scores() == before
+
+
+def test_read_submitted_refuses_what_is_not_a_notebook(tmp_path, monkeypatch):
+    from grader.failures import LoadError
+    from grader.nbgrader import submitted
+
+    cases = {"latin1.ipynb": b"\xff\xfe{}", "list.ipynb": b"[]",
+             "no_cells.ipynb": b'{"nbformat": 4, "nbformat_minor": 5, "cells": 3}',
+             "big.ipynb": b" " * 2048}
+    monkeypatch.setattr(submitted, "MAX_READ_BYTES", 1024)
+    expected = {"latin1.ipynb": "not UTF-8", "list.ipynb": "no nbformat version",
+                "no_cells.ipynb": "not a valid notebook", "big.ipynb": "MiB"}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(LoadError) as error:
+            submitted.read_submitted(tmp_path / name)
+        assert error.value.status == "bad_file" and expected[name] in error.value.message
+
+
+def test_student_code_keeps_cell_numbers_and_leaves_our_cells_out():
+    import json
+
+    from grader.nbgrader.submitted import Released, student_code
+
+    source = source_notebook(load_course(), "softmax_ce")
+    data = json.loads(student_code(source, Released.from_notebook(source)))
+    assert len(data["cells"]) == len(source.cells)
+    kept = [c["source"] for c in data["cells"] if c["cell_type"] == "code"]
+    assert any("def softmax(" in s for s in kept) and "import numpy as np" in kept
+    assert not any("grader" in s or "YOUR ANSWER" in s for s in kept)
+    assert not any(c["cell_type"] == "markdown" for c in data["cells"])
+
+
+def test_a_rerun_grades_nobody_again_but_rewrites_nbgraders_gradebook(course, bad_class):
+    from nbgrader.api import Gradebook
+
+    nb_course = read_course(course)
+    with Gradebook(nb_course.db_url, nb_course.course_id) as gb:  # as nbgrader's autograde may
+        grade = gb.find_grade("test_gradient_rows_sum_to_zero", "softmax_ce", ASSIGNMENT,
+                              "control")
+        grade.auto_score = 0.0
+        gb.db.commit()
+    run = subprocess.run([str(GRADER), "grade", "--nbgrader", str(course), ASSIGNMENT],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Graded 0 student(s)" in run.stdout
+    cells = nbgradebook.cell_grades(nb_course.db_url, nb_course.course_id, ASSIGNMENT)
+    restored = [c for c in cells if c["student"] == "control"
+                and c["grade_id"] == "test_gradient_rows_sum_to_zero"]
+    assert [c["auto_score"] for c in restored] == [1.0]
