@@ -25,10 +25,6 @@ def main(argv: list[str] | None = None) -> int:
                    help="folder for results.json and junit.xml (default: out/ci)")
     p.add_argument("--student", help="name in the results (default: the GitHub repository's)")
 
-    p = sub.add_parser("release", help="write what students get (the student repository)")
-    p.add_argument("what", choices=["repo"])
-    p.add_argument("dir", type=Path, help="new (or empty) folder to write it to")
-
     p = sub.add_parser("collect", help="gather student repositories or zips into one folder "
                        "per student, ready for `grader grade`")
     p.add_argument("sources", nargs="+", type=Path,
@@ -49,8 +45,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="grade again students whose submission and grader are unchanged")
     p.add_argument("--quiet", action="store_true")
 
-    p = sub.add_parser("release", help="release the course to students through a platform")
+    p = sub.add_parser("release", help="release the course to students: a student repository "
+                       "(CI autograding) or an nbgrader course")
     platforms = p.add_subparsers(dest="platform", required=True)
+    p = platforms.add_parser("repo", help="write the student repository: stubs, public checks, "
+                                          "grader runtime, README, CI workflow")
+    p.add_argument("dir", type=Path, help="new (or empty) folder to write it to")
     p = platforms.add_parser("nbgrader", help="build an nbgrader course: notebooks, config, "
                                               "gradebook, `nbgrader generate_assignment`")
     p.add_argument("course_dir", type=Path, metavar="COURSE_DIR")
@@ -108,10 +108,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_ci(args.exercises, submission=args.submission, output=args.output,
                       student=args.student)
-    if args.command == "release":
-        from grader.ci.release import release_repo
-
-        return release_repo(args.dir)
     if args.command == "collect":
         from grader.ci.collect import collect
 
@@ -141,6 +137,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return grade_class(args.root, args.output, workers=args.workers, regrade=args.regrade,
                            quiet=args.quiet)
+    if args.command == "release" and args.platform == "repo":
+        from grader.ci.release import release_repo
+
+        return release_repo(args.dir)
     if args.command == "release":
         from grader.nbgrader.release import release_main
 
