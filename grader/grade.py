@@ -168,6 +168,7 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
                 quiet: bool = False, progress: Callable[[int, int], Any] | None = None) -> int:
     from grader.gradebook import write_csv
     from grader.gradebook_db import DB_COLUMNS, Gradebook, grader_key, submission_hash
+    from grader.submission_time import submission_times
 
     if not root.is_dir():
         print(f"grader grade: {root} is not a folder of student folders.", file=sys.stderr)
@@ -191,7 +192,9 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
         try:
             for result in run_jobs(jobs, workers):
                 book.record_student(result["student"], result["submission_hash"], key,
-                                    result["isolation"], result["rows"])
+                                    result["isolation"], result["rows"],
+                                    submission_times(root / result["student"],
+                                                     list(course.exercises)))
                 bar.update(1)
         except KeyboardInterrupt:
             interrupted = True
