@@ -150,8 +150,9 @@ def grader_key(root: Path | None = None) -> str:
     score. Computed once per run (cached): the key describes the grader that started.
 
     Hashed: tests/checks/**/*.py, solutions/*.py and course_config.py of the course, and the
-    grader's own *.py files, each by relative path and bytes; plus the Hypothesis and NumPy
-    versions, because derandomized Hypothesis draws different examples under another version.
+    grader's own *.py files but its reports, each by relative path and bytes; plus the
+    Hypothesis and NumPy versions, because derandomized Hypothesis draws different examples
+    under another version.
     A changed check, reference or grader module therefore regrades everybody on the next run,
     which is the safe direction: a stale score is worse than a slow rerun.
     """
@@ -163,7 +164,10 @@ def grader_key(root: Path | None = None) -> str:
               *sorted(course.solutions_dir.glob("*.py")),
               course.root / "course_config.py"]]
     here = _grader_dir()
-    files += [(f"grader/{p.relative_to(here).as_posix()}", p) for p in sorted(here.rglob("*.py"))]
+    # grader/reports/ only formats scores already in the gradebook: changing a report must not
+    # regrade the class.
+    files += [(f"grader/{p.relative_to(here).as_posix()}", p) for p in sorted(here.rglob("*.py"))
+              if p.relative_to(here).parts[0] != "reports"]
     digest = hashlib.sha256(b"grader key v1\n")
     for package in ("hypothesis", "numpy"):
         digest.update(f"{package}={_version(package)}\n".encode())
