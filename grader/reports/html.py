@@ -103,7 +103,8 @@ def student_feedback(data: ClassData, student: str, plot: bytes | None = None,
         lateness = data.lateness[(student, ex)]
         exercises.append({
             "id": ex, "title": data.titles[ex], "score": s["score"], "max": s["max_score"],
-            "due": _shown(lateness.due), "submitted": _shown(lateness.submitted),
+            "due": _shown(lateness.due) + (" (your extension)" if lateness.extended else ""),
+            "submitted": _shown(lateness.submitted),
             "source": s["time_source"], "late": s["late"], "days_late": s["days_late"],
             "penalty": s["late_penalty"], "final": s["final"], "checks": checks})
     totals = data.student_of[student]

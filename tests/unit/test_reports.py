@@ -5,6 +5,8 @@ users read them with (pandas, openpyxl, json, ElementTree)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from support import GRADER, course_copy
 
 from grader.checks import checks_for
 from grader.cli import main
@@ -303,3 +306,17 @@ def test_format_lists():
     assert parse_formats(["wide, long", "wide", "screenshot"]) == ["wide", "long", "screenshot"]
     with pytest.raises(ReportError, match="unknown report format"):
         parse_formats(["pdf"])
+
+
+def test_a_malformed_late_policy_stops_grader_report_naming_the_field(tmp_path):
+    course = course_copy(tmp_path)
+    config = course / "course_config.py"
+    config.write_text(config.read_text().replace('"penalty_per_day": 0.10',
+                                                 '"penalty_per_day": "10%"'))
+    Gradebook.in_folder(tmp_path / "out").close()
+    run = subprocess.run([str(GRADER), "report", str(tmp_path / "out")], capture_output=True,
+                         text=True, timeout=120, cwd=course,
+                         env={**os.environ, "GRADER_COURSE_ROOT": str(course)})
+    assert run.returncode == 3
+    assert 'LATE_POLICY["penalty_per_day"] must be a number from 0 to 1' in run.stderr
+    assert "'10%'" in run.stderr and "Traceback" not in run.stderr
