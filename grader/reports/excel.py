@@ -46,7 +46,8 @@ def write_workbook(data: ClassData, path: Path) -> Path:
         maxima = ["(max)", *_check_maxima(data, ex, list(frame.columns[1:-4])),
                   data.max_points[ex], "", data.max_points[ex], ""]
         _sheet(workbook, _sheet_title(ex, titles), list(frame.columns),
-               [maxima, *frame.itertuples(index=False)], frozen="B3", widths=_widths(frame))
+               frame.itertuples(index=False), frozen="B3", widths=_widths(frame),
+               bold_row=maxima)
     checks = (data.checks.drop_duplicates(["exercise", "check"])
               [["exercise", "check", "statement", "max_score", "hidden"]])
     _sheet(workbook, "Checks", list(checks.columns), checks.itertuples(index=False),
@@ -96,17 +97,23 @@ def _sheet_title(name: str, taken: set[str]) -> str:
 
 
 def _sheet(workbook: Workbook, title: str, header: list[Any], rows: Iterable[Sequence[Any]],
-           *, frozen: str, widths: list[float]) -> None:
+           *, frozen: str, widths: list[float], bold_row: Sequence[Any] | None = None) -> None:
+    """A sheet: HEADER in bold, then BOLD_ROW in bold (the "(max)" row: bold, so that a
+    student who named their folder "(max)" cannot pass for it), then ROWS."""
     sheet = workbook.create_sheet(title)
     sheet.freeze_panes = frozen
     for i, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
-    head = []
-    for name in header:
-        cell = WriteOnlyCell(sheet, value=neutralise(str(name)))
-        cell.font = _BOLD
-        head.append(cell)
-    sheet.append(head)
+    for special in (header, bold_row):
+        if special is None:
+            continue
+        cells = []
+        for value in special:
+            cell = WriteOnlyCell(sheet, value=_cell_value(str(value) if special is header
+                                                          else value))
+            cell.font = _BOLD
+            cells.append(cell)
+        sheet.append(cells)
     for row in rows:
         sheet.append([_cell_value(v) for v in row])
 

@@ -193,7 +193,8 @@ def test_excel_workbook_has_sheets_frozen_headers_widths_and_no_formulas(reports
     names = [row[0].value for row in workbook["Summary"].iter_rows(min_row=2)]
     assert "'" + FORMULAS[0] in names and "ünïcödé 学生 🙂" in names and "new\nline" in names
     softmax = workbook["softmax_ce"]
-    assert softmax["A2"].value == "(max)" and softmax["B2"].value == 2
+    assert softmax["A2"].value == "(max)" and softmax["B2"].value == 2 and softmax["A2"].font.b
+    assert not softmax["A3"].font.b
 
 
 def test_gradescope_results_and_junit_per_student(reports):
