@@ -6,12 +6,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup audit lint bench clean
+.PHONY: demo report test setup audit lint bench clean
 
 demo: setup
 	$(BIN)/grader grade demo/submissions --output out/demo
 	@echo "One student's feedback, as they would see it (with the hidden checks' statements):"
 	@echo "  $(BIN)/grader check --hidden --submission demo/submissions/ben_mistakes"
+
+# The reports of the demo class (CSV, Excel, Gradescope, JUnit, HTML with plots) in out/demo/reports.
+report: demo
+	$(BIN)/grader report out/demo --submissions demo/submissions
 
 test: setup
 	$(BIN)/ruff check .
@@ -28,6 +32,7 @@ bench: setup
 	$(BIN)/python benchmarks/check_speed.py
 	$(BIN)/python benchmarks/grade_throughput.py
 	$(BIN)/python benchmarks/nbgrader_class.py
+	$(BIN)/python benchmarks/report_speed.py
 
 setup: $(STAMP)
 

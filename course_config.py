@@ -169,3 +169,18 @@ EXERCISES = {
         "due": "2026-12-18T23:59:00+00:00",
     },
 }
+
+# Late submissions (grader/late.py). Each exercise's "due" above is its deadline, ISO 8601 with
+# a time zone. A submission up to grace_minutes after it is on time; after that every started
+# day late costs penalty_per_day of the points earned ("basis": "possible" takes it of the
+# exercise's points instead), at most max_penalty. Extensions move one student's deadline:
+# {"student folder": {"exercise id" or "*": a new ISO due date, or a number of extra days}}.
+# Submission times come from nbgrader's timestamp.txt in the student's folder, else from the
+# last git commit of each exercise file; reports mark a time that could not be found.
+LATE_POLICY = {
+    "grace_minutes": 15,
+    "penalty_per_day": 0.10,
+    "max_penalty": 0.50,
+    "basis": "earned",
+    "extensions": {},
+}

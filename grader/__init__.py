@@ -24,6 +24,9 @@ The data flow, one module per step:
     limits.py         time limits and Ctrl-C inside the grading process
     gradebook.py      results as rows, written to CSV, pivoted
     gradebook_db.py   the durable SQLite gradebook: one transaction per student, resumable
+    late.py           the late policy: deadlines, grace, penalty per day, extensions
+    submission_time.py  when each exercise was submitted (timestamp.txt, git)
+    reports/          `grader report`: CSV, Excel, Gradescope, JUnit, HTML, plots, screenshots
     audit.py          `grader audit`: proof that the checks catch known mistakes
     stubs.py          generating exercises/ from solutions/
     ci/               CI autograding: `grader release repo`, `grader ci` (job summary,

@@ -1,5 +1,5 @@
-"""The `grader` command: check and ci (students), grade, audit, collect and release
-(instructors), stubs (authors)."""
+"""The `grader` command: check and ci (students); grade, report, audit, collect and
+release (instructors); stubs (authors)."""
 
 from __future__ import annotations
 
@@ -65,6 +65,20 @@ def main(argv: list[str] | None = None) -> int:
                    help="add a student to nbgrader's gradebook (repeat)")
     p.add_argument("--no-exchange", action="store_true",
                    help="only generate the assignment, do not `nbgrader release_assignment` it")
+
+    p = sub.add_parser("report", help="reports and exports from OUT's gradebook, into "
+                                      "OUT/reports")
+    p.add_argument("output", type=Path, metavar="OUT", help="the --output folder of grade")
+    p.add_argument("--format", action="append", metavar="F",
+                   help="long, wide, nbgrader, otter, canvas, excel, html, gradescope, junit, "
+                        "feedback, screenshot, or all (default: all but screenshot); "
+                        "repeat or separate by commas")
+    p.add_argument("--submissions", type=Path, metavar="ROOT",
+                   help="the graded folder: run each student's code (sandboxed) for the "
+                        "plots of their feedback")
+    p.add_argument("--roster", type=Path, help="CSV: student, name, email, ids, section")
+    p.add_argument("--dest", type=Path, help="where to write (default: OUT/reports)")
+    p.add_argument("--workers", type=int, default=None)
 
     p = sub.add_parser("audit", help="prove the checks: references, stubs, known mistakes")
     p.add_argument("exercises", nargs="*", metavar="EXERCISE")
@@ -145,6 +159,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         from grader.nbgrader.release import release_main
 
         return release_main(args)
+    if args.command == "report":
+        from grader.reports.build import build_reports, parse_formats
+        from grader.reports.data import ReportError
+
+        try:
+            written = build_reports(args.output, parse_formats(args.format), dest=args.dest,
+                                    submissions=args.submissions, roster=args.roster,
+                                    workers=args.workers)
+        except ReportError as e:
+            print(f"grader report: {e}", file=sys.stderr)
+            return 2
+        dest = args.dest or args.output / "reports"
+        print(f"grader report: wrote {len(written)} file(s) into {dest}")
+        return 0
     if args.command == "audit":
         from grader.audit import audit
 

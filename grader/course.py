@@ -49,6 +49,8 @@ class Course:
     seed: int
     hypothesis_max_examples: int
     exercises: dict[str, Exercise] = field(default_factory=dict)
+    # LATE_POLICY as written in course_config.py (None: no policy); grader.late validates it.
+    late_policy: object = None
 
     @property
     def solutions_dir(self) -> Path:
@@ -118,7 +120,7 @@ def load_course(root: Path | None = None) -> Course:
     return Course(root=root, name=config.COURSE_NAME, version=config.COURSE_VERSION,
                   seed=int(config.SEED),
                   hypothesis_max_examples=int(config.HYPOTHESIS_MAX_EXAMPLES),
-                  exercises=exercises)
+                  exercises=exercises, late_policy=getattr(config, "LATE_POLICY", None))
 
 
 @cache

@@ -53,7 +53,7 @@ def grade_job(job: Job) -> dict[str, Any]:
     course = load_course()
     copy = private_copy(Path(job.folder))
     levels: set[str] = set()
-    worker = _submission_worker(copy, list(course.exercises.values()), levels)
+    worker = submission_worker(copy, list(course.exercises.values()), levels)
     try:
         results: list[CheckResult] = []
         for ex_id, exercise in course.exercises.items():
@@ -98,7 +98,7 @@ def _output_log(workers: list[Any]) -> str:
     return text
 
 
-def _submission_worker(copy: Path, exercises: list[Any], levels: set[str]) -> SubmissionWorker:
+def submission_worker(copy: Path, exercises: list[Any], levels: set[str]) -> SubmissionWorker:
     """Workers for one submission, within limits that fit each of its exercises: the
     largest memory limit, and CPU time for all of them (each exercise's wall-clock limit is
     enforced by its own deadline)."""
@@ -259,6 +259,7 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
                 quiet: bool = False, progress: Callable[[int, int], Any] | None = None) -> int:
     from grader.gradebook import write_csv
     from grader.gradebook_db import DB_COLUMNS, Gradebook, grader_key, submission_hash
+    from grader.submission_time import submission_times
 
     if not root.is_dir():
         print(f"grader grade: {root} is not a folder of student folders.", file=sys.stderr)
@@ -282,7 +283,9 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
         try:
             for result in run_jobs(jobs, workers):
                 book.record_student(result["student"], result["submission_hash"], key,
-                                    result["isolation"], result["rows"])
+                                    result["isolation"], result["rows"],
+                                    submission_times(root / result["student"],
+                                                     list(course.exercises)))
                 _write_logs(output, result["student"], result.get("logs", {}))
                 bar.update(1)
         except KeyboardInterrupt:

@@ -40,7 +40,7 @@ import os
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -157,8 +157,9 @@ def grader_key(root: Path | None = None) -> str:
     score. Computed once per run (cached): the key describes the grader that started.
 
     Hashed: tests/checks/**/*.py, solutions/*.py and course_config.py of the course, and the
-    grader's own *.py files, each by relative path and bytes; plus the Hypothesis and NumPy
-    versions, because derandomized Hypothesis draws different examples under another version.
+    grader's own *.py files but its reports, each by relative path and bytes; plus the
+    Hypothesis and NumPy versions, because derandomized Hypothesis draws different examples
+    under another version.
     A changed check, reference or grader module therefore regrades everybody on the next run,
     which is the safe direction: a stale score is worse than a slow rerun.
     """
@@ -170,7 +171,10 @@ def grader_key(root: Path | None = None) -> str:
               *sorted(course.solutions_dir.glob("*.py")),
               course.root / "course_config.py"]]
     here = _grader_dir()
-    files += [(f"grader/{p.relative_to(here).as_posix()}", p) for p in sorted(here.rglob("*.py"))]
+    # grader/reports/ only formats scores already in the gradebook: changing a report must not
+    # regrade the class.
+    files += [(f"grader/{p.relative_to(here).as_posix()}", p) for p in sorted(here.rglob("*.py"))
+              if p.relative_to(here).parts[0] != "reports"]
     digest = hashlib.sha256(b"grader key v1\n")
     for package in ("hypothesis", "numpy"):
         digest.update(f"{package}={_version(package)}\n".encode())
@@ -277,6 +281,13 @@ class Gradebook:
                 '"student" TEXT PRIMARY KEY, "submission_hash" TEXT NOT NULL, '
                 '"grader_key" TEXT NOT NULL, "isolation" TEXT NOT NULL, '
                 '"graded_at" TEXT NOT NULL, "status" TEXT NOT NULL, n_rows INTEGER NOT NULL)')
+            # When each exercise was submitted (grader.submission_time), for the late policy.
+            # Added after schema 1 was in use: a file without it gets it here, empty, and an
+            # older grader simply ignores it.
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS submissions ("
+                '"student" TEXT NOT NULL, "exercise" TEXT NOT NULL, "submitted_at" TEXT NOT NULL, '
+                '"source" TEXT NOT NULL, PRIMARY KEY ("student", "exercise"))')
 
     class _Transaction:
         def __init__(self, book: Gradebook) -> None:
@@ -317,8 +328,12 @@ class Gradebook:
     # -- writing --------------------------------------------------------------------------
 
     def record_student(self, student: str, submission_hash: str, grader_key: str,
-                       isolation: str, rows: list[dict]) -> None:
+                       isolation: str, rows: list[dict],
+                       submitted: Mapping[str, Any] | None = None) -> None:
         """Replace everything about STUDENT by ROWS (gradebook.COLUMNS each), in ONE transaction.
+
+        SUBMITTED maps exercise ids to when they were submitted (objects with `when`, an ISO
+        8601 string or "" when unknown, and `source`: grader.submission_time.SubmissionTime).
 
         The old rows are deleted, the new ones inserted in the order given (rows() returns
         them in that order; grade.py gives them in course order), and the `students` row
@@ -349,6 +364,12 @@ class Gradebook:
                 'INSERT OR REPLACE INTO students ("student", "submission_hash", "grader_key", '
                 '"isolation", "graded_at", "status", n_rows) VALUES (?, ?, ?, ?, ?, ?, ?)',
                 (key, submission_hash, grader_key, isolation, graded_at, "complete", count))
+            self._db.execute('DELETE FROM submissions WHERE "student" = ?', (key,))
+            self._db.executemany(
+                'INSERT INTO submissions ("student", "exercise", "submitted_at", "source") '
+                "VALUES (?, ?, ?, ?)",
+                [(key, student_text(str(ex)), student_text(str(t.when)),
+                  student_text(str(t.source))) for ex, t in (submitted or {}).items()])
 
     @staticmethod
     def _row_values(student: str, row: dict) -> tuple[Any, ...]:
@@ -375,6 +396,7 @@ class Gradebook:
         with self._transaction():
             self._db.execute('DELETE FROM results WHERE "student" = ?', (key,))
             self._db.execute('DELETE FROM students WHERE "student" = ?', (key,))
+            self._db.execute('DELETE FROM submissions WHERE "student" = ?', (key,))
 
     # -- reading --------------------------------------------------------------------------
 
@@ -398,6 +420,16 @@ class Gradebook:
     def students(self) -> list[str]:
         """Every completely recorded student, sorted (by code point, as Python sorts)."""
         return [s for (s,) in self._read('SELECT "student" FROM students ORDER BY "student"')[1]]
+
+    def submission_times(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """{student: {exercise: (submitted_at, source)}}: submitted_at is ISO 8601 with a zone,
+        or "" when it could not be found (source then says why, or is empty)."""
+        out: dict[str, dict[str, tuple[str, str]]] = {}
+        for student, exercise, when, source in self._read(
+                'SELECT "student", "exercise", "submitted_at", "source" FROM submissions '
+                'ORDER BY "student", "exercise"')[1]:
+            out.setdefault(student, {})[exercise] = (when, source)
+        return out
 
     def rows(self) -> list[dict]:
         """Every row, DB_COLUMNS each: by student, then in the order record_student got them.

@@ -49,3 +49,16 @@ if ! command -v bwrap >/dev/null 2>&1; then
         echo "bootstrap: bubblewrap (bwrap) is not installed; grading will run with weaker isolation. Install it (Debian: sudo apt-get install bubblewrap)" >&2
     fi
 fi
+
+# Headless Chromium renders the HTML reports to prove they display (grader/reports/screenshot.py,
+# `grader report --format screenshot`, and a test). Without it everything else still works.
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/lib/chromium/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "bootstrap: installing Debian's chromium (headless screenshots of the reports; apt's output: $VENV/apt.log)"
+        if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; } >>"$VENV/apt.log" 2>&1; then
+            echo "bootstrap: installing chromium failed (see $VENV/apt.log); report screenshots and their test need it." >&2
+        fi
+    else
+        echo "bootstrap: chromium is not installed; report screenshots and their test need it. Install it (Debian: sudo apt-get install --no-install-recommends chromium)" >&2
+    fi
+fi

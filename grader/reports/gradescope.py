@@ -1,0 +1,98 @@
+"""One student's results in Gradescope's `results.json` format.
+
+Top level: `score` (after any late penalty), `execution_time`, `output`, `visibility`,
+`stdout_visibility`, `tests`, `leaderboard`. One test per check: `name` ("exercise: check"),
+`score`, `max_score`, `status` (Gradescope knows only passed and failed: any other status is
+failed, and named at the start of `output`), `output` (the check's feedback), `visibility`
+(hidden checks: `after_published` by default, so students see them once grades are
+published; public ones `visible`), `tags` and `number`.
+
+`rows` are gradebook rows of ONE student (grader.gradebook.COLUMNS at least), as `grader
+grade` stores them and `grader ci` makes them; hidden checks' messages are already only
+their statements (grader.run), so nothing hidden leaks here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from grader.late import Lateness
+
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+
+
+def results_json(rows: Sequence[Mapping[str, Any]], *,
+                 late: Mapping[str, Lateness] | None = None,
+                 hidden_visibility: str = "after_published") -> dict[str, Any]:
+    """The results.json document of one student's ROWS (with LATE, per exercise, applied)."""
+    if hidden_visibility not in VISIBILITIES:
+        raise ValueError(f"hidden_visibility must be one of {VISIBILITIES}")
+    students = {r["student"] for r in rows if "student" in r}
+    if len(students) > 1:
+        raise ValueError(f"results.json is for one student; rows of {len(students)} given")
+    tests = []
+    exercise_numbers: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    per_exercise: dict[str, list[float]] = {}
+    for row in rows:
+        ex = str(row["exercise"])
+        exercise_numbers.setdefault(ex, len(exercise_numbers) + 1)
+        sums = per_exercise.setdefault(ex, [0.0, 0.0])
+        sums[0] += float(row["score"])
+        sums[1] += float(row["max_score"])
+        status = str(row["status"])
+        message = str(row.get("message") or "")
+        output = message if status in ("passed", "failed") else f"[{status}] {message}"
+        counts[ex] = number = counts.get(ex, 0) + 1
+        tests.append({
+            "name": f"{ex}: {row['check']}",
+            "score": float(row["score"]),
+            "max_score": float(row["max_score"]),
+            "status": "passed" if status == "passed" else "failed",
+            "output": output,
+            "visibility": hidden_visibility if row.get("hidden") else "visible",
+            "tags": [ex, status],
+            "number": f"{exercise_numbers[ex]}.{number}",
+        })
+    raw = sum(s for s, _ in per_exercise.values())
+    possible = sum(m for _, m in per_exercise.values())
+    lines = [f"{raw:g}/{possible:g} points from the checks."]
+    penalty = 0.0
+    unknown = []
+    for ex, (score, max_score) in per_exercise.items():
+        lateness = (late or {}).get(ex)
+        if lateness is None:
+            continue
+        points = lateness.penalty(score, max_score)
+        penalty += points
+        if lateness.late:
+            lines.append(f"{ex}: {lateness.describe()} (-{points:g} points).")
+        elif lateness.submitted is None and lateness.due is not None:
+            unknown.append(ex)
+    if unknown:
+        lines.append(f"Submission time unknown ({', '.join(unknown)}): no late penalty.")
+    if penalty:
+        lines.append(f"Score after the late penalty: {raw - penalty:g}/{possible:g}.")
+    return {
+        "score": round(raw - penalty, 6),
+        "execution_time": round(sum(float(r.get("duration_s") or 0.0) for r in rows), 3),
+        "output": "\n".join(lines),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "leaderboard": [],
+    }
+
+
+def write_results_json(rows: Sequence[Mapping[str, Any]], path: Path, **options: Any) -> Path:
+    """Write results_json(ROWS, **OPTIONS) to PATH (JSON in ASCII: a lone surrogate in a
+    student's message becomes an escape rather than a file that is not UTF-8)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # No indent: json's C encoder then does the work, several times faster per file.
+    path.write_text(json.dumps(results_json(rows, **options), ensure_ascii=True),
+                    encoding="ascii")
+    return path

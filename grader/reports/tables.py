@@ -1,0 +1,127 @@
+"""The gradebook as CSV files other tools import, written by pandas.
+
+- `gradebook_long.csv`: one row per check, with the statement and the exercise's lateness;
+- `gradebook_wide.csv`: one row per student: points per exercise, total, percent, late
+  penalty, final;
+- `nbgrader_export.csv`: the columns of `nbgrader export`, one row per student and exercise
+  (nbgrader's assignment), times as nbgrader writes them (UTC without a zone);
+- `otter_final_grades.csv`: Otter's `final_grades.csv` columns (one per exercise, otter's
+  "question"), plus `late_penalty` at the end; `total_points_earned` is after the penalty,
+  `percent_correct` a fraction as Otter computes it;
+- `canvas_import.csv`: Canvas' gradebook import (Student, ID, SIS User ID, SIS Login ID,
+  Section, then one column per exercise titled "Title (exercise id)" holding the points after
+  the late penalty) with Canvas' "Points Possible" row. The identity columns come from the
+  roster; without one, the folder name is the SIS Login ID.
+
+Every text cell is neutralised against formula injection (grader.reports.safe); numbers stay
+numbers. Files are written to a temporary name and renamed, so a reader never sees half.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from grader.reports.data import ClassData
+from grader.reports.safe import neutralise_frame
+
+LONG_COLUMNS = ["student", "exercise", "check", "statement", "hidden", "status", "score",
+                "max_score", "message", "duration_s", "due", "submitted_at", "time_source",
+                "days_late", "penalty_fraction", "seed", "grader_version", "course_version",
+                "hypothesis_version", "numpy_version", "submission_hash", "isolation",
+                "graded_at"]
+NBGRADER_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name",
+                    "first_name", "email", "raw_score", "late_submission_penalty", "score",
+                    "max_score"]
+CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    neutralise_frame(frame).to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def long_table(data: ClassData) -> pd.DataFrame:
+    lateness = data.scores[["student", "exercise", "due", "submitted_at", "time_source",
+                            "days_late", "penalty_fraction"]]
+    frame = data.checks.drop(columns=["label"]).merge(lateness, on=["student", "exercise"],
+                                                      how="left", sort=False)
+    return frame[LONG_COLUMNS]
+
+
+def wide_table(data: ClassData) -> pd.DataFrame:
+    return data.students.reset_index()
+
+
+def nbgrader_table(data: ClassData) -> pd.DataFrame:
+    s = data.scores
+    roster = [data.roster.get(student, {}) for student in s["student"]]
+    return pd.DataFrame({
+        "assignment": s["exercise"],
+        "duedate": s["due"].map(_nbgrader_time),
+        "timestamp": s["submitted_at"].map(_nbgrader_time),
+        "student_id": s["student"],
+        "last_name": [r.get("last_name", "") for r in roster],
+        "first_name": [r.get("first_name", "") for r in roster],
+        "email": [r.get("email", "") for r in roster],
+        "raw_score": s["score"],
+        "late_submission_penalty": s["late_penalty"],
+        "score": s["final"],
+        "max_score": s["max_score"],
+    }, columns=NBGRADER_COLUMNS)
+
+
+def _nbgrader_time(iso_utc: str) -> str:
+    # nbgrader keeps times as naive UTC and exports them as str(datetime).
+    return iso_utc.replace("T", " ").removesuffix("+00:00") if iso_utc else ""
+
+
+def otter_table(data: ClassData) -> pd.DataFrame:
+    wide = data.students
+    frame = pd.DataFrame({"file": wide.index}, index=wide.index)
+    for ex in data.exercises:
+        frame[ex] = wide[ex]
+    frame["total_points_earned"] = wide["final"]
+    total = wide["max_total"].astype(float)
+    frame["percent_correct"] = (wide["final"] / total.where(total > 0)).fillna(0.0).round(6)
+    frame["grading_status"] = ["completed" if not p else f"completed with problems in {p}"
+                               for p in wide["problems"]]
+    frame["late_penalty"] = wide["late_penalty"]
+    return frame.reset_index(drop=True)
+
+
+def canvas_table(data: ClassData) -> pd.DataFrame:
+    s = data.scores
+    columns = {ex: f"{data.titles[ex]} ({ex})" for ex in data.exercises}
+    final = (s.pivot(index="student", columns="exercise", values="final")
+             .reindex(index=list(data.students.index), columns=data.exercises).fillna(0.0)
+             if not s.empty else pd.DataFrame(columns=data.exercises))
+    records = [{"Student": "    Points Possible", "ID": "", "SIS User ID": "",
+                "SIS Login ID": "", "Section": "",
+                **{columns[ex]: data.max_points[ex] for ex in data.exercises}}]
+    for student, row in final.iterrows():
+        who = data.roster.get(student, {})
+        records.append({"Student": who.get("name") or student, "ID": who.get("id", ""),
+                        "SIS User ID": who.get("sis_user_id", ""),
+                        "SIS Login ID": who.get("sis_login_id") or student,
+                        "Section": who.get("section", ""),
+                        **{columns[ex]: row[ex] for ex in data.exercises}})
+    return pd.DataFrame(records, columns=[*CANVAS_IDENTITY, *columns.values()])
+
+
+TABLES = {
+    "long": ("gradebook_long.csv", long_table),
+    "wide": ("gradebook_wide.csv", wide_table),
+    "nbgrader": ("nbgrader_export.csv", nbgrader_table),
+    "otter": ("otter_final_grades.csv", otter_table),
+    "canvas": ("canvas_import.csv", canvas_table),
+}
+
+
+def write_table(data: ClassData, kind: str, folder: Path) -> Path:
+    name, make = TABLES[kind]
+    return write_csv(make(data), folder / name)
