@@ -7,8 +7,7 @@
                       code, job summary, annotations, results.json and JUnit
     workflow.py       GitHub Actions workflow commands (annotations), escaped
     summary.py        the job summary in Markdown
-    results_json.py   Gradescope-format results.json from gradebook rows
-    junit.py          JUnit XML from gradebook rows
+    (results.json and JUnit come from grader.reports, as for the instructor's reports)
     collect.py        `grader collect`: student repositories or zips into a folder to grade
     templates/        the workflows (student, instructor) and the student repository's files
 """

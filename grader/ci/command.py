@@ -20,13 +20,13 @@ from typing import TextIO
 from grader.checks import use_profile
 from grader.ci import workflow
 from grader.ci.annotations import annotations
-from grader.ci.junit import write_junit
-from grader.ci.results_json import write_results_json
 from grader.ci.summary import summary_markdown
 from grader.course import load_course
 from grader.gradebook import rows
 from grader.local_check import check_exercise
 from grader.report import Report
+from grader.reports.gradescope import write_results_json
+from grader.reports.junit import write_junit
 
 
 def student_name(environ: Mapping[str, str]) -> str:
@@ -65,7 +65,7 @@ def run_ci(exercises: list[str], *, submission: Path | None = None, output: Path
     for row, result in zip(gradebook_rows, results):
         row["statement"] = result.statement
     write_results_json(gradebook_rows, output / "results.json")
-    write_junit(gradebook_rows, output / "junit.xml", name=f"{course.name}: {student}")
+    write_junit(gradebook_rows, output / "junit.xml")
 
     print_log(Report(reports).text(), environ, stdout)
     workspace = Path(environ.get("GITHUB_WORKSPACE") or Path.cwd())

@@ -69,12 +69,24 @@ def student_repo_files(course: Course) -> dict[str, bytes]:
     package = Path(grader.__file__).resolve().parent
     for path in sorted(package.rglob("*")):
         relative = path.relative_to(package)
-        if path.is_file() and "__pycache__" not in relative.parts and path.suffix != ".pyc":
+        if path.is_file() and "__pycache__" not in relative.parts and path.suffix != ".pyc" \
+                and not _instructors_only(relative):
             files[f"grader/{relative.as_posix()}"] = path.read_bytes()
     files["course_config.py"] = student_config(course).encode()
     files.update(_rendered(course))
     files[WORKFLOW] = (TEMPLATES / "student-autograde.yml").read_bytes()
     return files
+
+
+# What only instructors run: nbgrader releases and grading, and the class reports (which
+# trace reference runs). Of the reports, students' CI needs only results.json and JUnit.
+_REPORTS_FOR_CI = {"__init__.py", "gradescope.py", "junit.py", "safe.py"}
+
+
+def _instructors_only(relative: Path) -> bool:
+    parts = relative.parts
+    return parts[0] == "nbgrader" or (parts[0] == "reports" and (
+        len(parts) > 2 or parts[-1] not in _REPORTS_FOR_CI))
 
 
 def student_config(course: Course) -> str:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from grader.ci import workflow
 from grader.ci.annotations import MAX_ANNOTATIONS, annotations, definition_lines
-from grader.ci.junit import write_junit
-from grader.ci.results_json import write_results_json
 from grader.ci.summary import summary_markdown
 from grader.course import load_course
 from grader.report import ExerciseReport
+from grader.reports.gradescope import write_results_json
+from grader.reports.junit import write_junit
 from grader.results import CheckResult
 
 HOSTILE = ("50% off\r\n::add-mask::secret\n::error::forged | <img src=x onerror=alert(1)> "
@@ -55,25 +55,26 @@ def test_results_json_maps_statuses_and_hides_hidden_checks_until_published(tmp_
     assert [t["visibility"] for t in data["tests"]] == ["visible"] * 3 + ["after_published"]
     assert [t["number"] for t in data["tests"]] == ["1.1", "1.2", "1.3", "1.4"]
     assert data["tests"][2]["tags"] == ["softmax_ce", "timeout"]
-    assert data["tests"][1]["output"].startswith("The statement of b.\nStatus: failed (0/2")
+    assert data["tests"][1]["output"].startswith("The statement of b.\n50% off")
     assert HOSTILE in data["tests"][1]["output"]  # JSON holds any text as it is
 
 
 def test_junit_has_failures_and_errors_and_only_xml_characters(tmp_path):
     results = [_result("a", "passed"), _result("b", "failed", HOSTILE),
                _result("c", "missing", "No softmax_ce.py.")]
-    write_junit(_rows(results), tmp_path / "junit.xml", name="course: ana")
+    write_junit(_rows(results), tmp_path / "junit.xml")
     suites = ET.parse(tmp_path / "junit.xml").getroot()  # parses: the control bytes are gone
     assert (suites.get("tests"), suites.get("failures"), suites.get("errors")) == ("3", "1", "1")
     cases = {case.get("name"): case for case in suites.iter("testcase")}
     failure = cases["b"].find("failure")
     assert failure is not None and failure.get("type") == "failed"
-    assert failure.get("message") == "50% off"
+    assert failure.get("message") == "50% off (0/2 points)"
     assert "::add-mask::secret" in failure.text and "\x00" not in failure.text
     assert cases["c"].find("error").get("type") == "missing"
     assert cases["a"].find("failure") is None and cases["a"].find("error") is None
-    props = {p.get("name"): p.get("value") for p in cases["a"].iter("property")}
-    assert props == {"score": "2", "max_score": "2"}
+    suite = next(suites.iter("testsuite"))
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert (props["points"], props["max_points"]) == ("2", "6")
 
 
 def test_summary_keeps_student_text_inert():
