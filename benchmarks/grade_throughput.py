@@ -1,15 +1,19 @@
-"""Throughput of sandboxed grading: `grader grade` on N synthetic students.
+"""Throughput of sandboxed grading: `grader grade` on N synthetic students, and nbgrader.
 
 The class is a realistic mix built from the demo students (correct, typical mistakes,
 untouched stubs, notebooks, broken files) plus a few hostile submissions (a crash, a
 forged channel, an import-time exit). It is graded with 1 and 2 workers, and with N and 2N
 students, each in a fresh output folder, while a sampler records the peak resident memory of
-the grader's processes and of the workers.
+the grader's processes and of the workers. Wall time depends on what else runs on the
+machine: run it on a quiet one.
 
-Run: `.venv/bin/python benchmarks/grade_throughput.py [--students N]`.
-Targets (issue "Tamper-proof batch grading"): 2 workers >= 1.7x one; cost linear in N;
-200 students x 5 exercises <= 3 min; grader <= 300 MB, worker <= 200 MB.
-(The comparison with nbgrader autograde needs the released notebooks of the nbgrader issue.)
+In the same run, M students' work (correct, typical mistakes, untouched, in turn) is
+released and submitted as nbgrader notebooks and graded both by real `nbgrader autograde`
+(sequential kernels) and by `grader grade --nbgrader` (2 workers, sandboxed).
+
+Run: `.venv/bin/python benchmarks/grade_throughput.py [--students N] [--nbgrader-students M]`.
+Targets (issue "Tamper-proof batch grading"): >= 10x nbgrader's throughput; 200 students x 5
+exercises <= 3 min; 2 workers >= 1.7x one; cost linear in N; grader <= 300 MB, worker <= 200 MB.
 """
 
 from __future__ import annotations
@@ -100,9 +104,27 @@ def grade(klass: Path, workers: int) -> tuple[float, PeakMemory]:
         shutil.rmtree(out, ignore_errors=True)
 
 
+def nbgrader_comparison(m: int) -> tuple[float, float]:
+    """Seconds of real `nbgrader autograde` and of `grader grade --nbgrader` (2 workers) on
+    the same M students' released-and-submitted notebooks."""
+    from grader.nbgrader.bench_support import (
+        build_class as build_notebook_class,
+    )
+    from grader.nbgrader.bench_support import time_nbgrader_autograde, time_secure_grading
+
+    with tempfile.TemporaryDirectory(prefix="bench-nbgrader-") as tmp:
+        course = Path(tmp) / "course"
+        build_notebook_class(course, m)
+        nbgrader_s = time_nbgrader_autograde(course)
+        secure_s = time_secure_grading(course, workers=2)
+    return nbgrader_s, secure_s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--students", type=int, default=10)
+    parser.add_argument("--students", type=int, default=20)
+    parser.add_argument("--nbgrader-students", type=int, default=6,
+                        help="students graded by both nbgrader and us (0: skip)")
     args = parser.parse_args()
     n = args.students
     with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
@@ -123,8 +145,16 @@ def main() -> None:
     one, two, double = (r[1] for r in rows)
     print(f"\n2 workers vs 1: {one / two:.2f}x faster (target >= 1.7x)")
     print(f"2N vs N students: {double / two:.2f}x the time (linear: 2.0)")
-    print(f"projected 200 students x 5 exercises with 2 workers: {200 * two / n / 60:.1f} min "
-          "(target <= 3 min)")
+    per_student = (double - two) / n  # the marginal cost: start-up counted once
+    print(f"projected 200 students x 5 exercises with 2 workers: "
+          f"{(two + 200 * per_student - n * per_student) / 60:.1f} min (target <= 3 min)")
+    if args.nbgrader_students:
+        m = args.nbgrader_students
+        nbgrader_s, secure_s = nbgrader_comparison(m)
+        print(f"\n{m} students x 5 notebooks: nbgrader autograde {nbgrader_s:.1f} s "
+              f"({nbgrader_s / (5 * m):.2f} s per notebook), grader grade --nbgrader "
+              f"{secure_s:.1f} s ({secure_s / (5 * m):.2f} s per notebook)")
+        print(f"throughput vs nbgrader: {nbgrader_s / secure_s:.1f}x (target >= 10x)")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,19 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+# The budget each check's own `@settings(max_examples=examples(n))` is written against.
+REFERENCE_BUDGET = 40
+
+
+def examples(n: int) -> int:
+    """A check's own number of examples, written as `n` for a course budget of 40 and scaled
+    to the budget in force (course_config.HYPOTHESIS_MAX_EXAMPLES, loaded as the Hypothesis
+    profile before check modules are imported): a costly check keeps its share of the budget
+    whatever the budget is. At least 2 (explicit @example cases run besides)."""
+    from hypothesis import settings
+
+    return max(2, round(n * settings.default.max_examples / REFERENCE_BUDGET))
+
 
 def floats(low: float = -10.0, high: float = 10.0) -> st.SearchStrategy[float]:
     return st.floats(low, high, allow_nan=False, allow_infinity=False, width=64)

@@ -7,7 +7,7 @@ from hypothesis.extra import numpy as hnp
 
 from grader.course import reference
 from grader.expect import expect, expect_array, expect_close, expect_scalar
-from grader.strategies import float_arrays, rng_array, seeds
+from grader.strategies import examples, float_arrays, rng_array, seeds
 
 ref = reference("gradcheck")
 
@@ -44,7 +44,7 @@ def _layout(seed, name):
     return x
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(seed=seeds(), layout=st.sampled_from(sorted(ODD_LAYOUTS)),
        eps=st.sampled_from([1e-5, 1e-4, 1e-3, 1e-6]))
 @example(seed=0, layout="b.T[::2] (4-D)", eps=1e-5)
@@ -96,7 +96,7 @@ def _compare_with_reference(impl, params, X, y, rtol=1e-9, atol=1e-12):
                      atol=atol * max(1.0, float(np.max(np.abs(expected)))))
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(seed=seeds(), n=st.integers(1, 6), d=st.integers(1, 4), h=st.integers(1, 6),
        c=st.integers(2, 5))
 @example(seed=1, n=1, d=1, h=1, c=2)
@@ -106,7 +106,7 @@ def test_mlp_matches_reference(impl, seed, n, d, h, c):
     _compare_with_reference(impl, params, X, y)
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(seed=seeds(), n=st.integers(2, 6), d=st.integers(1, 3), h=st.integers(2, 5),
        c=st.integers(2, 4))
 @example(seed=0, n=3, d=2, h=3, c=3)
@@ -122,7 +122,7 @@ def test_mlp_gradients_at_the_relu_kink(impl, seed, n, d, h, c):
     _compare_with_reference(impl, params, X, y)
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(seed=seeds(), n=st.integers(1, 5), scale=st.sampled_from([1e2, 1e3, 3e3]))
 @example(seed=0, n=2, scale=1e3)
 def test_mlp_loss_is_stable_for_huge_logits(impl, seed, n, scale):
@@ -133,7 +133,7 @@ def test_mlp_loss_is_stable_for_huge_logits(impl, seed, n, scale):
     _compare_with_reference(impl, params, X, y, rtol=1e-9, atol=1e-9)
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(seed=seeds(), layout=st.sampled_from(sorted(ODD_LAYOUTS)),
        k=st.sampled_from([2.0, -1.0, 0.5]), num_checks=st.integers(1, 5), check_seed=seeds(),
        eps=st.sampled_from([1e-5, 1e-3]))
@@ -156,7 +156,7 @@ SMALL_LAYOUTS = sorted(k for k, (shape, view) in ODD_LAYOUTS.items()
                        if view(np.zeros(shape)).size <= 12)
 
 
-@settings(max_examples=12)
+@settings(max_examples=examples(12))
 @given(seed=seeds(), layout=st.sampled_from(SMALL_LAYOUTS), first=st.integers(0, 1),
        k=st.sampled_from([2.0, -1.0, 0.0]), check_seed=seeds())
 @example(seed=0, layout="b[::-2, 1:]", first=1, k=2.0, check_seed=0)

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from grader.course import reference
 from grader.expect import expect, expect_array, expect_close, expect_scalar
-from grader.strategies import floats, rng_array, seeds
+from grader.strategies import examples, floats, rng_array, seeds
 
 ref = reference("linreg_gd")
 
@@ -46,7 +46,7 @@ def test_mse_gradients_match_reference(impl, seed, m, d, scale, b):
     expect_close(result[1], db, what="db", rtol=1e-10, atol=1e-12 * (1 + abs(db)))
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(seed=seeds(), m=st.integers(1, 8), d=st.integers(1, 4), n_iters=st.integers(1, 60),
        lr_fraction=st.sampled_from([0.05, 0.3, 1.0, 1.5]))
 @example(seed=0, m=1, d=1, n_iters=10, lr_fraction=1.0)

@@ -15,7 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from grader.course import reference
 from grader.expect import expect, expect_close, expect_scalar
-from grader.strategies import float_arrays, floats
+from grader.strategies import examples, float_arrays, floats
 
 ref = reference("optimizers")
 
@@ -124,7 +124,7 @@ def _bumpy(params):
        name=st.sampled_from(["SGD", "Momentum", "Adam"]))
 @example(seed=0, n_steps=0, name="Adam")
 @example(seed=5, n_steps=15, name="Momentum")
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 def test_run_optimizer_matches_reference(impl, seed, n_steps, name):
     """run_optimizer with your optimizers on a bumpy loss gives the reference's losses, also for n_steps=0."""
     rng = np.random.default_rng(seed)
@@ -145,7 +145,7 @@ def test_run_optimizer_matches_reference(impl, seed, n_steps, name):
 
 @given(seed=st.integers(0, 2**16), n_steps=st.integers(1, 12))
 @example(seed=6, n_steps=10)
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 def test_compare_optimizers_matches_reference(impl, seed, n_steps):
     """compare_optimizers with several configs of each optimizer (same class twice) gives the reference's losses and leaves init_params unchanged."""
     rng = np.random.default_rng(seed)

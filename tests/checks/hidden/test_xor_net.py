@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from grader.course import reference
 from grader.expect import expect, expect_array, expect_close, expect_equal_arrays, expect_scalar
-from grader.strategies import floats, rng_array
+from grader.strategies import examples, floats, rng_array
 
 ref = reference("xor_net")
 
@@ -111,7 +111,7 @@ def test_backward_matches_reference(impl, case):
        seed=st.integers(0, 2**32 - 1), m=st.integers(1, 8))
 @example(hidden=4, lr=2.0, epochs=25, seed=0, m=8)
 @example(hidden=1, lr=0.5, epochs=3, seed=9, m=1)
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 def test_train_matches_reference(impl, hidden, lr, epochs, seed, m):
     """train's params and losses agree with the reference for up to 25 epochs, any hidden size, lr, seed and batch."""
     X = ref.XOR_X[:m].copy()

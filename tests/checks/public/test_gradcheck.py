@@ -10,7 +10,7 @@ from grader.diagnose import likely as likely_mistakes
 from grader.expect import expect, expect_array, expect_close, expect_scalar, fmt
 from grader.failures import CheckFailure
 from grader.finite_differences import agrees_along_random_directions
-from grader.strategies import float_arrays, floats, rng_array, seeds
+from grader.strategies import examples, float_arrays, floats, rng_array, seeds
 
 RESTORE_HINT = ("save the original value (`old = x[i]`) and assign it back (`x[i] = old`): "
                 "x[i] += eps followed by x[i] -= eps does not always give back the same float "
@@ -136,7 +136,7 @@ LAYOUTS = {  # name: (shape of the base array, the view of it that x is)
 }
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(seed=seeds(), layout=st.sampled_from(sorted(LAYOUTS)))
 @example(seed=1, layout="big[:, ::2] (every other column)")
 @example(seed=2, layout="base.T (a transposed view)")
@@ -309,7 +309,7 @@ def _mlp(impl, params, X, y):
     return loss, out
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(seed=seeds(), n=st.integers(1, 4), d=st.integers(1, 3), h=st.integers(1, 4),
        c=st.integers(2, 3))
 @example(seed=7, n=3, d=2, h=3, c=3)
@@ -372,7 +372,7 @@ def test_mlp_loss_pinned_values(impl, seed, a, c, n):
                  if a > 30 and 27 < loss < 28 else None)
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(seed=seeds(), n=st.integers(1, 4), unit=st.integers(0, 2))
 @example(seed=3, n=3, unit=0)
 def test_mlp_relu_derivative_is_0_at_the_kink(impl, seed, n, unit):
@@ -391,7 +391,7 @@ def test_mlp_relu_derivative_is_0_at_the_kink(impl, seed, n, unit):
                  diagnosis="dW2 = dz2.T @ a1, and a1 = max(0, z1) is 0 for this unit.")
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(seed=seeds(), n=st.integers(1, 4))
 @example(seed=5, n=3)
 def test_mlp_leaves_params_and_inputs_unchanged(impl, seed, n):
@@ -430,7 +430,7 @@ def _x_for_gradient_check(seed, shape):
 GC_SHAPES = st.sampled_from([(1,), (5,), (2, 3), (3, 1, 2), (4, 4)])
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(seed=seeds(), layout=st.sampled_from(sorted(LAYOUTS)), num_checks=st.integers(1, 20),
        check_seed=seeds())
 @example(seed=0, layout="a 3-D array", num_checks=20, check_seed=0)
@@ -475,9 +475,8 @@ def test_gradient_check_restores_x_exactly(impl, x, check_seed):
     _gradient_check(impl, f, x, grad_f(x), num_checks=12, seed=check_seed)
 
 
-# 146 calls of f per example; 6 k x 5 shapes x 2 parities is a small space, and the audit's
-# gradient_check mistakes all fail within the two explicit examples.
-@settings(max_examples=8)
+# 146 calls of f per example, and 6 k x 5 shapes x 2 parities is a small space.
+@settings(max_examples=examples(20))
 @given(seed=seeds(), shape=GC_SHAPES, first=st.integers(0, 1),
        k=st.sampled_from([2.0, 0.5, -1.0, 0.0, 1.5, 10.0]), check_seed=seeds())
 @example(seed=0, shape=(5,), first=0, k=2.0, check_seed=0)
@@ -570,7 +569,7 @@ def test_gradient_check_honours_eps(impl, c, eps, shape, check_seed):
                  diagnosis=diagnosis)
 
 
-@settings(max_examples=10)
+@settings(max_examples=examples(10))
 @given(seed=seeds(), num_checks=st.integers(1, 4), check_seed=st.integers(0, 2**31))
 @example(seed=0, num_checks=1, check_seed=0)
 def test_gradient_check_is_deterministic_for_a_seed(impl, seed, num_checks, check_seed):

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from grader.diagnose import likely as likely_mistakes
 from grader.expect import expect, expect_array, expect_close, expect_scalar, fmt
-from grader.strategies import float_arrays, floats, rng_array, seeds
+from grader.strategies import examples, float_arrays, floats, rng_array, seeds
 
 PINNED_X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # m=3 examples, d=2 features
 PINNED_Y = np.array([1.0, 2.0, 3.0])
@@ -202,7 +202,7 @@ def test_gradient_descent_first_step_is_exact(impl, seed, m, d, lr):
                  likely=likely)
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(seed=seeds(), m=st.integers(2, 8), d=st.integers(1, 4))
 @example(seed=0, m=6, d=2)
 def test_gradient_descent_loss_never_increases_for_a_small_learning_rate(impl, seed, m, d):
@@ -219,7 +219,7 @@ def test_gradient_descent_loss_never_increases_for_a_small_learning_rate(impl, s
                      "sign of the update (w -= lr * dw) and the scale of the gradient (2/m).")
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(seed=seeds(), d=st.integers(1, 3), noise=st.sampled_from([0.0, 0.1, 1.0]))
 @example(seed=0, d=2, noise=0.1)
 def test_gradient_descent_converges_to_least_squares(impl, seed, d, noise):
@@ -242,7 +242,7 @@ def test_gradient_descent_converges_to_least_squares(impl, seed, d, noise):
                  diagnosis="w is right but b is not: is b updated with db = (2/m) * sum(r)?")
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(seed=seeds(), m=st.integers(1, 6), d=st.integers(1, 3), n_iters=st.integers(1, 12))
 @example(seed=0, m=3, d=2, n_iters=1)
 @example(seed=1, m=4, d=2, n_iters=5)
@@ -272,7 +272,7 @@ def test_gradient_descent_history_semantics(impl, seed, m, d, n_iters):
                  diagnosis="the defaults are lr=0.1 and n_iters=100.")
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(seed=seeds(), m=st.integers(1, 5), d=st.integers(1, 4))
 @example(seed=0, m=3, d=2)
 def test_inputs_not_modified(impl, seed, m, d):

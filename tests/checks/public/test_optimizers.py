@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from grader.expect import expect, expect_close, expect_scalar, fmt
-from grader.strategies import float_arrays, floats
+from grader.strategies import examples, float_arrays, floats
 
 SHAPES = [(1,), (2,), (3,), (2, 2), (1, 3)]
 NOT_IN_PLACE = ("`p = p - lr*g` (or `params[i] = ...`) builds a new array; the caller's array "
@@ -511,7 +511,7 @@ def test_compare_optimizers_runs_every_config_from_a_fresh_copy(impl, seed, n_st
 
 @given(seed=st.integers(0, 2**16), n_steps=st.integers(1, 5))
 @example(seed=4, n_steps=4)
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 def test_compare_optimizers_with_your_optimizers(impl, seed, n_steps):
     """compare_optimizers with your SGD, Momentum and Adam gives each the losses of a separate run_optimizer from init_params."""
     rng = np.random.default_rng(seed)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from grader.expect import expect, expect_array, expect_close, expect_scalar, fmt
 from grader.finite_differences import agrees_along_random_directions
-from grader.strategies import float_arrays, floats, rng_array
+from grader.strategies import examples, float_arrays, floats, rng_array
 
 X_DATA = np.array([[0, 0], [0, 1], [1, 0], [1, 1],
                    [0.1, 0.1], [0.1, 0.9], [0.9, 0.1], [0.9, 0.9]], dtype=np.float64)
@@ -248,7 +248,7 @@ def test_init_params_shapes_zero_biases_and_determinism(impl, hidden, seed):
 @given(case=networks(max_hidden=4), lr=floats(0.1, 3.0), seed=st.integers(0, 1000))
 @example(case=(None, X_DATA, Y_DATA), lr=2.0, seed=0)
 @example(case=(None, X_DATA[:3], Y_DATA[:3]), lr=0.5, seed=7)
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 def test_one_training_step_is_exact(impl, case, lr, seed):
     """train(X, y, hidden, lr, epochs=1, seed) returns init_params(hidden, seed) minus lr * backward, and losses = [the loss before that update]."""
     params_shape, X, y = case
@@ -300,7 +300,7 @@ def test_train_defaults_are_hidden_4_lr_2_seed_0(impl):
 
 @given(seed=st.integers(0, 1000), hidden=st.integers(2, 5))
 @example(seed=0, hidden=4)
-@settings(max_examples=8)
+@settings(max_examples=examples(8))
 def test_train_is_deterministic_and_lowers_the_loss(impl, seed, hidden):
     """train gives the same params and losses for the same seed, and 300 epochs on XOR lower the loss."""
     a_params, a_losses = _train(impl, X_DATA, Y_DATA, hidden=hidden, lr=2.0, epochs=300,
