@@ -124,6 +124,8 @@ def _bumpy(params):
        name=st.sampled_from(["SGD", "Momentum", "Adam"]))
 @example(seed=0, n_steps=0, name="Adam")
 @example(seed=5, n_steps=15, name="Momentum")
+@example(seed=3, n_steps=8, name="Adam")  # each optimizer for several steps, whatever is drawn
+@example(seed=4, n_steps=8, name="SGD")
 @settings(max_examples=examples(20))
 def test_run_optimizer_matches_reference(impl, seed, n_steps, name):
     """run_optimizer with your optimizers on a bumpy loss gives the reference's losses, also for n_steps=0."""
