@@ -88,7 +88,6 @@ class WorkerSession:
     def __init__(self, path: Path, exercise: str, start_worker: Any = None,
                  shared: SubmissionWorker | None = None) -> None:
         self.path, self.exercise = path.resolve(), exercise
-        self._shared = shared
         self._own = shared is None
         self._workers = shared or SubmissionWorker(start_worker)
 

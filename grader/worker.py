@@ -248,10 +248,7 @@ def _flush_output() -> None:
 def _mark_output(line: str) -> None:
     """A heading in the output log (an exercise's part of it starts here). Written to fd 1
     itself: student code of an earlier exercise may have replaced sys.stdout."""
-    try:
-        sys.stdout.flush()
-    except Exception:  # noqa: BLE001 - whatever the student put there
-        pass
+    _flush_output()  # what was printed before it comes before it
     try:
         os.write(1, f"\n{line}\n".encode("utf-8", "replace"))
     except OSError:
