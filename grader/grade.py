@@ -31,7 +31,7 @@ from grader.engines import SubmissionWorker, WorkerSession
 from grader.gradebook import rows as gradebook_rows
 from grader.results import CheckResult
 from grader.run import grade_exercise, missing_results
-from grader.submission import find_exercise_file
+from grader.submission import exercise_file_candidates, find_exercise_file
 
 MAX_COPY_FILES = 300
 MAX_COPY_BYTES = 50 * 2**20
@@ -166,29 +166,27 @@ def unusable_exercise_file(folder: Path, exercise_id: str) -> str | None:
     """Why the exercise file in the student's FOLDER did not reach the private copy, as a
     message for the student; None when there is no such file at all. Looks (lstat) and at
     most opens without blocking: a FIFO must not hang the grader."""
-    for where in (folder, folder / "exercises"):
-        for suffix in (".py", ".ipynb"):
-            name = f"{exercise_id}{suffix}"
-            path = where / name
-            try:
-                st = path.lstat()
-            except OSError:
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                return (f"{name} is a symbolic link, which is not followed: submit the file "
-                        "itself.")
-            if stat.S_ISDIR(st.st_mode):
-                return f"{name} is a folder, not a file."
-            if not stat.S_ISREG(st.st_mode):
-                return f"{name} is not a regular file (a named pipe, socket or device)."
-            if st.st_size > MAX_COPY_BYTES:
-                return f"{name} is larger than {MAX_COPY_BYTES // 2**20} MiB."
-            try:
-                os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW))
-            except OSError as e:
-                return f"{name} could not be read: {e.strerror}."
-            return (f"{name} could not be copied for grading: the submission holds more than "
-                    f"{MAX_COPY_FILES} files or {MAX_COPY_BYTES // 2**20} MiB of code in all.")
+    for path in exercise_file_candidates(folder, exercise_id):
+        name = path.name
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            return (f"{name} is a symbolic link, which is not followed: submit the file "
+                    "itself.")
+        if stat.S_ISDIR(st.st_mode):
+            return f"{name} is a folder, not a file."
+        if not stat.S_ISREG(st.st_mode):
+            return f"{name} is not a regular file (a named pipe, socket or device)."
+        if st.st_size > MAX_COPY_BYTES:
+            return f"{name} is larger than {MAX_COPY_BYTES // 2**20} MiB."
+        try:
+            os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW))
+        except OSError as e:
+            return f"{name} could not be read: {e.strerror}."
+        return (f"{name} could not be copied for grading: the submission holds more than "
+                f"{MAX_COPY_FILES} files or {MAX_COPY_BYTES // 2**20} MiB of code in all.")
     return None
 
 

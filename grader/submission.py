@@ -17,13 +17,14 @@ from grader.limits import user_interrupted
 from grader.loading import LoadError, run_cells, run_source, student_import_context
 
 
+def exercise_file_candidates(folder: Path, exercise_id: str) -> list[Path]:
+    """Where an exercise's file may be in a submission, in the order they are tried."""
+    return [where / f"{exercise_id}{suffix}"
+            for where in (folder, folder / "exercises") for suffix in (".py", ".ipynb")]
+
+
 def find_exercise_file(folder: Path, exercise_id: str) -> Path | None:
-    for where in (folder, folder / "exercises"):
-        for suffix in (".py", ".ipynb"):
-            candidate = where / f"{exercise_id}{suffix}"
-            if candidate.is_file():
-                return candidate
-    return None
+    return next((c for c in exercise_file_candidates(folder, exercise_id) if c.is_file()), None)
 
 
 def read(path: Path) -> bytes:
