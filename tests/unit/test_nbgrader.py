@@ -12,6 +12,7 @@ import ast
 import copy
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -292,6 +293,24 @@ def test_one_student_is_written_to_nbgraders_gradebook_whole_or_not_at_all(cours
         nbgradebook.record_submission(*args, "control",
                                       {"softmax_ce": zeros, "xor_net": broken})
     assert control_scores() == before
+
+
+def test_reading_notebooks_skips_the_grammar_compiling_import_and_still_validates():
+    # Importing our nbgrader modules must not build rfc3987_syntax's grammars (1.2 s per
+    # command); nbformat's validation of notebooks must work as before.
+    code = ("import sys, grader.nbgrader.grade, nbformat\n"
+            "assert sys.modules.get('rfc3987_syntax') is None\n"
+            "nb = nbformat.v4.new_notebook()\n"
+            "nbformat.validate(nb)\n"
+            "nb.cells.append({'cell_type': 'code'})\n"
+            "try:\n"
+            "    nbformat.validate(nb)\n"
+            "except nbformat.ValidationError:\n"
+            "    print('refused')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "refused"
 
 
 def test_read_submitted_refuses_what_is_not_a_notebook(tmp_path, monkeypatch):
