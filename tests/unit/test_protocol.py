@@ -67,6 +67,10 @@ def test_what_is_not_plain_data_cannot_be_sent(value):
     {"$a": {"dtype": "<f8", "shape": [1], "b": "AAAAAAAAAAA="}},
     {"$x": 1}, {"$t": [1], "extra": 2}, {"$d": [[1, 2]], "ref": "w2"},
     {"$s": "<f8", "b": "AA=="}, {"$f": "1e999"}, {"$i": "9" * 500}, 1 + 2j,
+    # base64 outside the alphabet or with wrong padding (the decoder is strict)
+    {"$a": {"dtype": "<f8", "shape": [1], "b": "AAAA\nAAAAAAA="}, "ref": "w1"},
+    {"$a": {"dtype": "<f8", "shape": [1], "b": "AAAAAAAAAAA"}, "ref": "w1"},
+    {"$s": "<f8", "b": "AAAAAAAAAAA*"},
 ])
 def test_malformed_trees_are_refused(tree):
     with pytest.raises(P.ProtocolError):
