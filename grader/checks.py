@@ -14,11 +14,19 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from grader.course import Course, CourseError, import_path, load_course
 
 PROFILE = "grading"
+
+# Phase.explain is left out: it re-runs a failing check dozens of times to annotate the
+# failing example with which parts of it matter, and feedback never shows those
+# annotations (it lists the smallest failing input itself).
+GRADING_PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
+# A hidden check reports only its statement, never its input: the first failing example
+# is as good as the smallest, so shrinking it would only cost time.
+HIDDEN_PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,7 @@ def use_profile(course: Course | None = None) -> None:
     settings.register_profile(
         PROFILE, parent=settings.get_profile("default"),
         max_examples=course.hypothesis_max_examples, derandomize=True, database=None,
-        deadline=None, report_multiple_bugs=False, print_blob=False,
+        deadline=None, report_multiple_bugs=False, print_blob=False, phases=GRADING_PHASES,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                HealthCheck.filter_too_much, HealthCheck.differing_executors],
     )
@@ -75,6 +83,8 @@ def checks_for(exercise_id: str, include_hidden: bool) -> tuple[Check, ...]:
                 + (f"checks without points: {sorted(unlisted)} " if unlisted else "")
                 + (f"points for checks that do not exist: {sorted(unknown)}" if unknown else ""))
         for name, fn in functions.items():
+            if kind == "hidden":
+                _without_shrinking(fn)
             out.append(Check(exercise_id, name, _statement(fn, path), float(points[name]),
                              kind == "hidden", fn))
     return tuple(out)
@@ -83,6 +93,14 @@ def checks_for(exercise_id: str, include_hidden: bool) -> tuple[Check, ...]:
 def _check_functions(module: Any) -> dict[str, Callable[..., Any]]:
     return {name[len("test_"):]: fn for name, fn in vars(module).items()
             if name.startswith("test_") and callable(fn)}
+
+
+def _without_shrinking(fn: Callable[..., Any]) -> None:
+    # A Hypothesis test reads its settings from this attribute each time it runs (the one
+    # @settings and @given set); copying them keeps every other setting of the check.
+    own = getattr(fn, "_hypothesis_internal_use_settings", None)
+    if own is not None and Phase.shrink in own.phases:
+        fn._hypothesis_internal_use_settings = settings(own, phases=HIDDEN_PHASES)
 
 
 def _statement(fn: Callable[..., Any], path: Any) -> str:

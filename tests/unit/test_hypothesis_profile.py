@@ -28,3 +28,19 @@ def test_checks_with_their_own_settings_inherit_the_grading_profile():
                 seen += 1
                 assert own.derandomize and own.database is None, check.id
     assert seen > 0  # some checks lower max_examples; they must keep the profile's rules
+
+
+def test_hidden_checks_do_not_shrink_and_public_ones_do():
+    # A hidden check shows no input, so shrinking its failure would only cost time; a
+    # public one shows the smallest failing input. Neither runs Phase.explain.
+    kinds = {True: 0, False: 0}
+    for exercise in ("softmax_ce", "gradcheck", "linreg_gd", "optimizers", "xor_net"):
+        for check in checks_for(exercise, include_hidden=True):
+            own = getattr(check.function, "_hypothesis_internal_use_settings", None)
+            if own is None:
+                continue  # not a Hypothesis check
+            kinds[check.hidden] += 1
+            assert (Phase.shrink in own.phases) is not check.hidden, check.id
+            assert Phase.explain not in own.phases and Phase.generate in own.phases, check.id
+            assert own.derandomize and own.database is None, check.id
+    assert kinds[True] > 0 and kinds[False] > 0
