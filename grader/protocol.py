@@ -343,16 +343,24 @@ def read_frame(stream: Any) -> dict:
         raise ProtocolError(f"frame of {size} bytes is over the limit")
     payload = _read_exactly(stream, size)
     try:
-        message = _DECODER.decode(payload.decode("utf-8"))
+        text = payload.decode("utf-8")
+        # raw_decode: write_frame puts no whitespace around the JSON, so nothing to skip
+        message, end = _DECODER.raw_decode(text)
     except (ValueError, RecursionError) as e:
         raise ProtocolError(f"frame is not JSON: {e}") from None
+    if end != len(text):
+        raise ProtocolError("frame is not JSON: data after the message")
     if type(message) is not dict or type(message.get("op")) is not str:
         raise ProtocolError("frame is not a message")
     return message
 
 
 def _read_exactly(stream: Any, n: int) -> bytes:
-    chunks = []
+    data = stream.read(n)  # a buffered pipe returns all n bytes unless it is closed
+    if len(data) == n:
+        return data
+    chunks = [data]
+    n -= len(data)
     while n:
         chunk = stream.read(n)
         if not chunk:

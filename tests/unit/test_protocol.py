@@ -99,6 +99,9 @@ def test_frames_over_the_limit_or_not_json_are_refused():
     nan = json.dumps({"op": "x", "v": float("nan")}).encode()  # NaN is not standard JSON
     with pytest.raises(P.ProtocolError):
         P.read_frame(io.BytesIO(struct.pack(">I", len(nan)) + nan))
+    for padded in (b'{"op": "x"} ', b' {"op": "x"}', b'{"op": "x"}{"op": "y"}'):
+        with pytest.raises(P.ProtocolError):  # nothing around or after the one message
+            P.read_frame(io.BytesIO(struct.pack(">I", len(padded)) + padded))
     with pytest.raises(EOFError):
         P.read_frame(io.BytesIO(b"\x00\x00"))
 
