@@ -491,3 +491,23 @@ def test_pivot_lists_every_status_that_is_not_a_plain_pass_or_fail_as_a_problem(
     table = pivot(pd.DataFrame(rows, columns=COLUMNS))
     assert table.loc["a", "problems"] == ""
     assert table.loc["b", "problems"] == "softmax_ce, gradcheck"
+
+
+@pytest.mark.parametrize("odd", [None, float("nan"), 3])
+def test_gradebook_csv_is_written_exactly_as_pandas_writes_it(tmp_path, odd):
+    # write_csv skips importing pandas when the rows are plain; the file must be the one
+    # pandas writes, for plain rows and for rows with a missing value or mixed types.
+    from grader.gradebook import write_csv
+
+    messages = ["", "a, b", 'say "hi"', "two\nlines", "=1+2", "ünïcode ✓", " padded "]
+    rows = [{"student": f"s{i}", "exercise": "ex", "check": "c", "score": 0.1 + 0.2 * i,
+             "max_score": 2.0, "status": "passed", "message": m, "hidden": i % 2 == 0,
+             "duration_s": 1e-05 * i, "seed": 2**40 + i, "grader_version": "0.1.0",
+             "course_version": "2026.1", "hypothesis_version": "6", "numpy_version": "2"}
+            for i, m in enumerate(messages)]
+    for plain in (True, False):
+        if not plain:
+            rows[1] = {**rows[1], "score": odd}
+        write_csv(rows, tmp_path / "ours.csv", COLUMNS)
+        pd.DataFrame(rows, columns=COLUMNS).to_csv(tmp_path / "pandas.csv", index=False)
+        assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
