@@ -103,16 +103,17 @@ def submission_worker(copy: Path, exercises: list[Any], levels: set[str]) -> Sub
     largest memory limit, and CPU time for all of them (each exercise's wall-clock limit is
     enforced by its own deadline)."""
     from grader import isolation
-    from grader.proxy import WorkerProcess
+    from grader.proxy import NUMPY_HOME, WorkerProcess, worker_arguments
 
     limits = isolation.Limits(wall_time_s=sum(e.time_limit_s for e in exercises),
                               memory_mb=max(e.memory_limit_mb for e in exercises))
 
     def spec_for(runtime: Path, read_fd: int, write_fd: int) -> Any:
         spec = isolation.worker_spec(sys.executable, runtime / "worker.py", copy, limits,
-                                     extra_args=[str(read_fd), str(write_fd)],
-                                     pass_fds=(read_fd, write_fd), ro_paths=[runtime],
-                                     uid=_worker_uid())
+                                     extra_args=worker_arguments(read_fd, write_fd),
+                                     pass_fds=(read_fd, write_fd),
+                                     ro_paths=[runtime, NUMPY_HOME], uid=_worker_uid(),
+                                     site=False)
         levels.add(spec.level)
         return spec
 

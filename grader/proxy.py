@@ -31,6 +31,14 @@ from grader.loading import LoadError
 from grader.output_cap import DEFAULT_LIMIT, CappedOutput
 
 _RUNTIME_FILES = ("worker.py", "protocol.py", "loading.py")
+# The folder NumPy is installed in: the worker runs with -S (no site module) and puts this
+# one folder on sys.path itself.
+NUMPY_HOME = os.path.dirname(os.path.dirname(os.path.abspath(np.__file__)))
+
+
+def worker_arguments(read_fd: int, write_fd: int) -> list[str]:
+    """worker.py's command-line arguments: its two channel ends, and where NumPy is."""
+    return [str(read_fd), str(write_fd), NUMPY_HOME]
 
 
 def runtime_dir() -> Path:
@@ -57,8 +65,8 @@ class WorkerProcess:
             kwargs = self.spec.popen_kwargs()
             kwargs["pass_fds"] = tuple({*kwargs.get("pass_fds", ()), to_worker_r, from_worker_w})
         else:
-            kwargs = dict(args=[sys.executable, "-I", str(self.runtime / "worker.py"),
-                                str(to_worker_r), str(from_worker_w)],
+            kwargs = dict(args=[sys.executable, "-I", "-S", str(self.runtime / "worker.py"),
+                                *worker_arguments(to_worker_r, from_worker_w)],
                           pass_fds=(to_worker_r, from_worker_w), start_new_session=True,
                           cwd=str(self.runtime), env=_minimal_env())
         self.level = self.spec.level if self.spec is not None else "process"

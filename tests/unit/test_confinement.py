@@ -53,6 +53,19 @@ def softmax(logits):
     rows = list(_pool.map(lambda row: _one_thread_softmax(row[None, :])[0], logits))
     return np.array(rows).reshape(logits.shape)
 """,
+    # The worker runs Python with -S: exit(), quit() and help() must still be there as under
+    # `grader check`, NumPy importable, and nothing of the grader (no editable-install hook).
+    "site_builtins": REFERENCE + """
+import builtins, importlib.util, sys
+_missing = [n for n in ("exit", "quit", "help", "copyright") if not hasattr(builtins, n)]
+if not sys.flags.no_site:
+    _missing.append("python ran site")
+if importlib.util.find_spec("grader") is not None:
+    _missing.append("grader importable")
+if _missing:
+    def softmax(logits):
+        raise RuntimeError("worker environment: " + ", ".join(_missing))
+""",
 }
 
 
@@ -86,3 +99,7 @@ def test_the_worker_cannot_make_namespaces(graded):
 
 def test_threads_work_in_the_worker(graded):
     assert_full_marks(graded, "threads")
+
+
+def test_the_worker_has_the_site_builtins_and_nothing_of_the_grader(graded):
+    assert_full_marks(graded, "site_builtins")
