@@ -1,14 +1,15 @@
 """nbgrader's own gradebook (gradebook.db), written by the secure path and read back.
 
-Writing. `record_submission` stores one student's automatic scores through nbgrader's ORM
-(nbgrader.api), in ONE transaction: the submission, its notebooks, every grade and comment,
-the late penalty. nbgrader's autograde commits after each cell; here either the whole student
-is in the database or none of the change is (an exception rolls it back, and a killed process
-leaves SQLite's journal to undo it), so the formgrader never shows half a student. The values
-mirror what nbgrader's SaveAutoGrades would store: a test cell gets our check's score; an
-answer graded by hand gets 0 when it is still the released stub ("No response.") and no
-automatic score otherwise, which flags it for the formgrader; a score a grader already gave by
-hand is never touched (the cell is then flagged for review, as nbgrader does).
+Writing. `SubmissionWriter.record` (`record_submission` for one student) stores one student's
+automatic scores through nbgrader's ORM (nbgrader.api), in ONE transaction: the submission,
+its notebooks, every grade and comment, the late penalty. nbgrader's autograde commits after
+each cell; here either the whole student is in the database or none of the change is (an
+exception rolls it back, and a killed process leaves SQLite's journal to undo it), so the
+formgrader never shows half a student. The values mirror what nbgrader's SaveAutoGrades would
+store: a test cell gets our check's score; an answer graded by hand gets 0 when it is still
+the released stub ("No response.") and no automatic score otherwise, which flags it for the
+formgrader; a score a grader already gave by hand is never touched (the cell is then flagged
+for review, as nbgrader does).
 
 Reading. `cell_grades` lists every grade of an assignment: the written parts and any score a
 grader set by hand flow back into our pandas gradebook (grader.nbgrader.grade.class_frame).
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from grader.nbgrader.coursedir import tools_on_path
 
@@ -79,53 +81,107 @@ def assignment_cells(db_url: str, course_id: str, assignment: str) -> Assignment
         return AssignmentCells([nb.name for nb in found.notebooks], graded, checksums)
 
 
+class SubmissionWriter:
+    """nbgrader's gradebook, opened once for the students of a run: `record` stores one
+    student in one transaction (see the module docstring). Opening it per student cost a new
+    engine each time (so every statement compiled again) and nbgrader's schema checks; it is
+    opened at the first record, and after a failure it is closed and opened again for the
+    next student, so one student's failure cannot leave the next a broken session."""
+
+    def __init__(self, db_url: str, course_id: str) -> None:
+        self.db_url, self.course_id = db_url, course_id
+        self._gb: Any = None
+
+    def __enter__(self) -> SubmissionWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        gb, self._gb = self._gb, None
+        if gb is not None:
+            gb.close()
+
+    def record(self, assignment: str, student: str, notebooks: Mapping[str, NotebookGrades],
+               timestamp: datetime | None = None) -> None:
+        """Store STUDENT's automatic grades for ASSIGNMENT. NOTEBOOKS maps a notebook name to
+        what was found; a notebook of the assignment that is not in it counts as not
+        submitted (every test cell 0)."""
+        if self._gb is None:
+            from nbgrader.api import Gradebook
+
+            tools_on_path()
+            self._gb = Gradebook(self.db_url, self.course_id)
+        db = self._gb.db
+        try:
+            _record(db, assignment, student, notebooks, timestamp)
+            db.commit()
+        except BaseException:
+            try:
+                db.rollback()
+            finally:
+                self.close()
+            raise
+
+
 def record_submission(db_url: str, course_id: str, assignment: str, student: str,
                       notebooks: Mapping[str, NotebookGrades],
                       timestamp: datetime | None = None) -> None:
-    """Store STUDENT's automatic grades for ASSIGNMENT in one transaction (see the module
-    docstring). NOTEBOOKS maps a notebook name to what was found; a notebook of the
-    assignment that is not in it counts as not submitted (every test cell 0)."""
+    """SubmissionWriter.record for one student."""
+    with SubmissionWriter(db_url, course_id) as writer:
+        writer.record(assignment, student, notebooks, timestamp)
+
+
+def _record(db, assignment: str, student: str, notebooks: Mapping[str, NotebookGrades],
+            timestamp: datetime | None) -> None:
     from nbgrader.api import (
+        Assignment,
         Comment,
         Grade,
-        Gradebook,
         MissingEntry,
+        Notebook,
         Student,
         SubmittedAssignment,
         SubmittedNotebook,
     )
+    from sqlalchemy.exc import NoResultFound
+    from sqlalchemy.orm import selectinload
 
-    tools_on_path()
-    with Gradebook(db_url, course_id) as gb:
-        db = gb.db
-        try:
-            found = gb.find_assignment(assignment)
-            person = db.get(Student, student)
-            if person is None:
-                person = Student(id=student)
-                db.add(person)
-            try:
-                submission = gb.find_submission(assignment, student)
-            except MissingEntry:
-                submission = SubmittedAssignment(assignment=found, student=person)
-                db.add(submission)
-            if timestamp is not None:
-                submission.timestamp = timestamp
-            existing = {nb.notebook.name: nb for nb in submission.notebooks}
-            for notebook in found.notebooks:
-                submitted = existing.get(notebook.name)
-                if submitted is None:
-                    submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
-                    db.add(submitted)
-                grades = NotebookGrades() if notebook.name not in notebooks \
-                    else notebooks[notebook.name]
-                _store_notebook(db, submitted, notebook, grades, Grade, Comment)
-            db.flush()
-            _late_penalties(submission, found.duedate)
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
+    # What the loops below touch is loaded up front, a few queries in all: one lazy load per
+    # notebook and per collection was most of the time spent here.
+    try:
+        found = db.query(Assignment).filter(Assignment.name == assignment).options(
+            selectinload(Assignment.notebooks).selectinload(Notebook._base_cells)).one()
+    except NoResultFound:
+        raise MissingEntry(f"No such assignment: {assignment}") from None
+    person = db.get(Student, student)
+    if person is None:
+        person = Student(id=student)
+        db.add(person)
+    in_notebooks = selectinload(SubmittedAssignment.notebooks)
+    submission = db.query(SubmittedAssignment) \
+        .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id) \
+        .join(Student, Student.id == SubmittedAssignment.student_id) \
+        .filter(Assignment.name == assignment, Student.id == student) \
+        .options(in_notebooks.selectinload(SubmittedNotebook.grades),
+                 in_notebooks.selectinload(SubmittedNotebook.comments)).one_or_none()
+    if submission is None:
+        submission = SubmittedAssignment(assignment=found, student=person)
+        db.add(submission)
+    if timestamp is not None:
+        submission.timestamp = timestamp
+    existing = {nb.notebook.name: nb for nb in submission.notebooks}
+    for notebook in found.notebooks:
+        submitted = existing.get(notebook.name)
+        if submitted is None:
+            submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
+            db.add(submitted)
+        grades = NotebookGrades() if notebook.name not in notebooks \
+            else notebooks[notebook.name]
+        _store_notebook(db, submitted, notebook, grades, Grade, Comment)
+    db.flush()
+    _late_penalties(submission, found.duedate)
 
 
 def _store_notebook(db, submitted, notebook, grades: NotebookGrades, Grade, Comment) -> None:

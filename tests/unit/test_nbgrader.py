@@ -295,6 +295,65 @@ def test_one_student_is_written_to_nbgraders_gradebook_whole_or_not_at_all(cours
     assert control_scores() == before
 
 
+def _gradebook_copy(course: Path, tmp_path: Path) -> tuple[str, str]:
+    """A copy of the course's gradebook.db (db URL, course id), to write to freely."""
+    import shutil
+
+    nb_course = read_course(course)
+    shutil.copyfile(nb_course.db_url.removeprefix("sqlite:///"), tmp_path / "gradebook.db")
+    return f"sqlite:///{tmp_path / 'gradebook.db'}", nb_course.course_id
+
+
+def test_one_writer_for_the_class_commits_each_student_alone(course, bad_class, tmp_path):
+    db_url, course_id = _gradebook_copy(course, tmp_path)
+
+    def scores(student: str) -> dict:
+        return {(c["notebook"], c["grade_id"]): c["auto_score"]
+                for c in nbgradebook.cell_grades(db_url, course_id, ASSIGNMENT)
+                if c["student"] == student}
+
+    before = scores("control")
+    tests = [k[1] for k in before if k[0] == "softmax_ce" and k[1].startswith("test_")]
+    zeros = nbgradebook.NotebookGrades(auto=dict.fromkeys(tests, 0.0))
+    broken = nbgradebook.NotebookGrades(auto={"test_not_a_check": 1.0})
+    with nbgradebook.SubmissionWriter(db_url, course_id) as writer:
+        with pytest.raises(nbgradebook.GradebookMismatch):
+            writer.record(ASSIGNMENT, "control", {"softmax_ce": zeros, "xor_net": broken})
+        # the next student's commit must not carry the failed student's half-done change
+        writer.record(ASSIGNMENT, "late_joiner",
+                      {"softmax_ce": nbgradebook.NotebookGrades(auto=dict.fromkeys(tests, 0.5))})
+    assert scores("control") == before
+    joined = scores("late_joiner")
+    assert {joined[("softmax_ce", t)] for t in tests} == {0.5}
+    assert {v for k, v in joined.items()
+            if k[0] == "xor_net" and k[1].startswith("test_")} == {0.0}  # not submitted
+
+
+def test_recording_a_student_takes_a_few_queries_whatever_the_notebooks(course, bad_class,
+                                                                        tmp_path):
+    # One lazy load per notebook and per collection made publishing a student cost ~40
+    # statements (and a new engine, so each compiled again); the class's parent process
+    # does this while the grading processes need the cores.
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    db_url, course_id = _gradebook_copy(course, tmp_path)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    with nbgradebook.SubmissionWriter(db_url, course_id) as writer:
+        writer.record(ASSIGNMENT, "control", {})  # opens nbgrader's gradebook
+        event.listen(Engine, "before_cursor_execute", count)
+        try:
+            writer.record(ASSIGNMENT, "control", {})
+        finally:
+            event.remove(Engine, "before_cursor_execute", count)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) <= 8, reads
+
+
 def test_reading_notebooks_skips_the_grammar_compiling_import_and_still_validates():
     # Importing our nbgrader modules must not build rfc3987_syntax's grammars (1.2 s per
     # command); nbformat's validation of notebooks must work as before.
