@@ -96,8 +96,9 @@ def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None
     start = time.perf_counter()
     staging = Path(tempfile.mkdtemp(prefix="nbgrader-staging-"))
     failed: dict[str, str] = {}
-    try:
-        with Gradebook.in_folder(output) as book:
+    try:  # one nbgrader gradebook open for the class, each student its own transaction
+        with nbgradebook.SubmissionWriter(course.db_url, course.course_id) as writer, \
+                Gradebook.in_folder(output) as book:
             students = {name: prepare(work, name, staging) for name in names}
             jobs = [Job(s.name, str(s.staging), s.digest) for s in students.values()
                     if regrade or not book.is_current(s.name, s.digest, key)]
@@ -111,7 +112,7 @@ def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None
                     if "why" in result:  # the grading process died: keep nbgrader's grades
                         failed[student.name] = result["why"]
                     else:
-                        problem = _publish_or_why(work, student, rows)
+                        problem = _publish_or_why(work, student, rows, writer)
                         if problem:
                             failed[student.name] = problem
                             digest = "incomplete:" + digest  # graded again next run
@@ -122,7 +123,8 @@ def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None
                 stored = book.rows()
                 for name in sorted(set(students) - graded):
                     problem = _publish_or_why(work, students[name],
-                                              [r for r in stored if r["student"] == name])
+                                              [r for r in stored if r["student"] == name],
+                                              writer)
                     if problem:
                         failed[name] = problem
             rows = class_rows(course, assignment, book.rows())
@@ -234,18 +236,21 @@ def assignment_rows(work: Assignment, student: Student, rows: list[dict]) -> lis
     return out
 
 
-def _publish_or_why(work: Assignment, student: Student, rows: list[dict]) -> str | None:
+def _publish_or_why(work: Assignment, student: Student, rows: list[dict],
+                    writer: nbgradebook.SubmissionWriter | None = None) -> str | None:
     """publish(), or why it failed: one student's failure (nbgrader's gradebook locked by a
     formgrader, a full disk) must not stop the others."""
     try:
-        publish(work, student, rows)
+        publish(work, student, rows, writer)
     except Exception as e:
         return f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"
     return None
 
 
-def publish(work: Assignment, student: Student, rows: list[dict]) -> None:
-    """Autograded notebooks, then nbgrader's gradebook (one transaction), for one student."""
+def publish(work: Assignment, student: Student, rows: list[dict],
+            writer: nbgradebook.SubmissionWriter | None = None) -> None:
+    """Autograded notebooks, then nbgrader's gradebook (one transaction), for one student;
+    WRITER is the run's nbgrader gradebook (None: opened for this student)."""
     results = results_by_exercise(rows)
     target = work.course.root / work.course.autograded_dir / student.name / work.name
     target.mkdir(parents=True, exist_ok=True)
@@ -265,8 +270,11 @@ def publish(work: Assignment, student: Student, rows: list[dict]) -> None:
     stamp = student.folder / "timestamp.txt"
     if stamp.is_file():
         shutil.copyfile(stamp, target / "timestamp.txt")
-    nbgradebook.record_submission(work.course.db_url, work.course.course_id, work.name,
-                                  student.name, grades, student.timestamp)
+    if writer is None:
+        nbgradebook.record_submission(work.course.db_url, work.course.course_id, work.name,
+                                      student.name, grades, student.timestamp)
+    else:
+        writer.record(work.name, student.name, grades, student.timestamp)
 
 
 def results_by_exercise(rows: list[dict]) -> dict[str, dict[str, CheckResult]]:
