@@ -35,7 +35,7 @@ import nbformat
 
 from grader.failures import LoadError
 from grader.nbgrader import nbgradebook
-from grader.nbgrader.autograded import autograded_notebook
+from grader.nbgrader.autograded import autograded_notebook, notebook_json
 from grader.nbgrader.coursedir import NbCourse, read_course, use_snapshot
 from grader.nbgrader.notebooks import autograder_grade_id, written_grade_id
 from grader.nbgrader.submitted import (
@@ -262,7 +262,7 @@ def publish(work: Assignment, student: Student, rows: list[dict],
         message = problem.message if problem else (
             None if notebook is not None else f"No {exercise}.ipynb was submitted.")
         graded = autograded_notebook(notebook, released, results.get(exercise, {}), message)
-        _write_atomically(target / f"{exercise}.ipynb", nbformat.writes(graded))
+        _write_atomically(target / f"{exercise}.ipynb", notebook_json(graded))
         grades[exercise] = nbgradebook.NotebookGrades(
             auto={autograder_grade_id(check): r.score
                   for check, r in results.get(exercise, {}).items()},

@@ -295,6 +295,19 @@ def test_one_student_is_written_to_nbgraders_gradebook_whole_or_not_at_all(cours
     assert control_scores() == before
 
 
+def test_autograded_notebooks_are_valid_notebooks_as_nbformat_writes_them(course, bad_class):
+    # They are written without nbformat.writes' validation (it cost as much as the writing):
+    # what the bad, missing and odd notebooks of the class turn into must still be valid.
+    paths = sorted((course / "autograded").glob(f"*/{ASSIGNMENT}/*.ipynb"))
+    assert len(paths) == len(STRUCTURE + ["invalid_json", "extra_and_missing"]) * len(
+        load_course().exercises)
+    for path in paths:
+        text = path.read_text()
+        notebook = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+        nbformat.validate(notebook)
+        assert nbformat.writes(notebook) == text, path
+
+
 def _gradebook_copy(course: Path, tmp_path: Path) -> tuple[str, str]:
     """A copy of the course's gradebook.db (db URL, course id), to write to freely."""
     import shutil
