@@ -211,7 +211,9 @@ def _variants(released: nbformat.NotebookNode) -> dict[str, bytes | nbformat.Not
         if cell.metadata.get("nbgrader", {}).get("solution"):
             cell.source = f"from grader import check\n{cell.source}\ncheck('softmax_ce')"
     out["check_in_cells"] = nb
-    out["old_format"] = nbformat.writes(nbformat.convert(good, 3), version=3).encode()
+    # convert changes the notebook it is given: a copy, so "control" stays nbformat 4
+    out["old_format"] = nbformat.writes(nbformat.convert(copy.deepcopy(good), 3),
+                                        version=3).encode()
     out["invalid_json"] = b'{"cells": [{"cell_type": "code", "source": '
     return out
 
