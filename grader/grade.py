@@ -5,7 +5,8 @@ The parent process owns the gradebook; it hands students to N grading processes 
 student's code in a worker at the strongest isolation the machine offers (grader.isolation).
 Every finished student is committed to SQLite in one transaction, so an interrupted run
 (Ctrl-C, kill -9) keeps everything graded so far and the next run continues from there.
-The executor is one function, `run_jobs`, so another (a cluster) can replace it.
+The executor is one small class, `GradingPool` (`results(jobs)`, `close()`), so another
+(a cluster) can replace it.
 """
 
 from __future__ import annotations
@@ -196,6 +197,18 @@ def _init_grading_process(next_slot: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     use_profile()
     _pin_to_one_cpu(next_slot)
+    # Load every check now: a pool started early does this while the parent still reads
+    # the class, instead of in its first student's time.
+    try:
+        for exercise in load_course().exercises:
+            checks_for(exercise, include_hidden=True)
+    except Exception:
+        pass  # a course error: the first job reports it, for that student
+
+
+
+def _started() -> None:
+    """A first task: it makes the pool start its processes (all of them, with fork)."""
 
 
 def _pin_to_one_cpu(next_slot: Any) -> None:
@@ -221,14 +234,20 @@ def _pin_to_one_cpu(next_slot: Any) -> None:
 # ------------------------------------------------------------------ in the parent
 
 
-def run_jobs(jobs: list[Job], workers: int) -> Iterator[dict[str, Any]]:
-    """Results of `jobs` as they finish, from `workers` grading processes."""
-    if not jobs:
-        return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_grading_process,
-                               initargs=(multiprocessing.Value("i", 0),))
-    try:
-        pending = {pool.submit(grade_job, job): job for job in jobs}
+class GradingPool:
+    """The grading processes. Start it before the setup of a run (reading the class, an
+    nbgrader course): the processes load the checks meanwhile, on the CPUs the setup leaves
+    idle. The execution layer's whole interface is `results(jobs)` and `close()`."""
+
+    def __init__(self, workers: int) -> None:
+        self._pool = ProcessPoolExecutor(max_workers=workers,
+                                         initializer=_init_grading_process,
+                                         initargs=(multiprocessing.Value("i", 0),))
+        self._pool.submit(_started)
+
+    def results(self, jobs: list[Job]) -> Iterator[dict[str, Any]]:
+        """Results of `jobs` as they finish."""
+        pending = {self._pool.submit(grade_job, job): job for job in jobs}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -237,11 +256,18 @@ def run_jobs(jobs: list[Job], workers: int) -> Iterator[dict[str, Any]]:
                     yield future.result()
                 except Exception as e:  # a grading process died: this student only
                     yield _failed_job(job, f"{type(e).__name__}: {e}")
-    finally:
-        for process in list(getattr(pool, "_processes", {}).values()):
+
+    def close(self) -> None:
+        for process in list(getattr(self._pool, "_processes", {}).values()):
             if process.is_alive():
                 process.terminate()  # their workers die with them (--die-with-parent)
-        pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> GradingPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _failed_job(job: Job, why: str) -> dict[str, Any]:
@@ -271,7 +297,7 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
     workers = max(1, workers or os.cpu_count() or 1)
     start = time.perf_counter()
     interrupted = False
-    with Gradebook.in_folder(output) as book:
+    with GradingPool(workers) as pool, Gradebook.in_folder(output) as book:
         jobs = []
         for folder in folders:
             digest = submission_hash(folder, list(course.exercises))
@@ -280,7 +306,7 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
         skipped = len(folders) - len(jobs)
         bar = _progress_bar(len(jobs), quiet)
         try:
-            for result in run_jobs(jobs, workers):
+            for result in pool.results(jobs):
                 book.record_student(result["student"], result["submission_hash"], key,
                                     result["isolation"], result["rows"],
                                     submission_times(root / result["student"],

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
@@ -46,6 +46,9 @@ from grader.nbgrader.submitted import (
     student_code,
 )
 from grader.results import CheckResult
+
+if TYPE_CHECKING:
+    from grader.grade import GradingPool
 
 OUTPUT_NAME = "grader_gradebook"
 
@@ -80,7 +83,20 @@ class Student:
 def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None, *,
                    workers: int | None = None, regrade: bool = False,
                    quiet: bool = False) -> int:
-    from grader.grade import Job, run_jobs
+    from grader.grade import GradingPool
+
+    # Started first: the grading processes load the checks while this one imports nbgrader
+    # and reads the course (forked before that, they do not carry nbgrader either).
+    pool = GradingPool(max(1, workers or _cores()))
+    try:
+        return _grade_with(pool, course_dir, assignment, output, regrade=regrade, quiet=quiet)
+    finally:
+        pool.close()
+
+
+def _grade_with(pool: GradingPool, course_dir: Path, assignment: str, output: Path | None, *,
+                regrade: bool, quiet: bool) -> int:
+    from grader.grade import Job
     from grader.gradebook_db import Gradebook, grader_key
 
     course = read_course(course_dir)
@@ -105,7 +121,7 @@ def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None
             graded = {job.student for job in jobs}
             interrupted = False
             try:
-                for result in run_jobs(jobs, max(1, workers or _cores())):
+                for result in pool.results(jobs):
                     student = students[result["student"]]
                     rows = assignment_rows(work, student, result["rows"])
                     digest = result["submission_hash"]

@@ -251,3 +251,21 @@ def test_grade_enforces_the_time_limit_of_an_exercise(tmp_path):
     assert looping.status.tolist() == ["timeout"]
     assert "time limit of 1 s" in looping.message.iloc[0]
     assert (rows.score == 0).all()
+
+
+def test_a_grading_pool_starts_its_processes_before_it_gets_a_job(tmp_path):
+    # Started before the setup of a run, the processes load the checks meanwhile; they must
+    # exist (and be warm) before the first student is handed over.
+    import time
+
+    from grader.grade import GradingPool, Job
+
+    with GradingPool(2) as pool:
+        time.sleep(0.5)
+        processes = list(pool._pool._processes.values())
+        assert len(processes) == 2 and all(p.is_alive() for p in processes)
+        (tmp_path / "s").mkdir()
+        results = list(pool.results([Job("s", str(tmp_path / "s"), "h")]))
+    assert [r["student"] for r in results] == ["s"]
+    assert {row["status"] for row in results[0]["rows"]} == {"missing"}
+    assert not any(p.is_alive() for p in processes)
