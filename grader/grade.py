@@ -11,6 +11,7 @@ The executor is one small class, `GradingPool` (`results(jobs)`, `close()`), so 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import re
@@ -204,6 +205,9 @@ def _init_grading_process(next_slot: Any) -> None:
             checks_for(exercise, include_hidden=True)
     except Exception:
         pass  # a course error: the first job reports it, for that student
+    # What is loaded now lives as long as the process: kept out of every later garbage
+    # collection, which would otherwise walk it again each time (about 1% of grading).
+    gc.freeze()
 
 
 

@@ -71,6 +71,13 @@ def test_what_is_not_plain_data_cannot_be_sent(value):
     {"$a": {"dtype": "<f8", "shape": [1], "b": "AAAA\nAAAAAAA="}, "ref": "w1"},
     {"$a": {"dtype": "<f8", "shape": [1], "b": "AAAAAAAAAAA"}, "ref": "w1"},
     {"$s": "<f8", "b": "AAAAAAAAAAA*"},
+    # array fields: unknown, missing or of the wrong type
+    {"$a": {"dtype": "<f8", "shape": [1], "b": "AAAAAAAAAAA=", "junk": 1}, "ref": "w1"},
+    {"$a": {"dtype": "<f8", "shape": [1], "junk": "AAAAAAAAAAA="}, "ref": "w1"},
+    {"$a": {"dtype": ["<f8"], "shape": [1], "b": "AAAAAAAAAAA="}, "ref": "w1"},
+    {"$a": {"dtype": "<f8", "shape": [-1], "b": ""}, "ref": "w1"},
+    {"$a": {"dtype": "<f8", "shape": [True], "b": "AAAAAAAAAAA="}, "ref": "w1"},
+    {"$a": ["<f8", [1], "AAAAAAAAAAA="], "ref": "w1"}, {"$t": "ab"}, {"$s": "<f8", "x": "A"},
 ])
 def test_malformed_trees_are_refused(tree):
     with pytest.raises(P.ProtocolError):
