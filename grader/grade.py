@@ -21,7 +21,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,8 +249,9 @@ class GradingPool:
                                          initargs=(multiprocessing.Value("i", 0),))
         self._pool.submit(_started)
 
-    def results(self, jobs: list[Job]) -> Iterator[dict[str, Any]]:
-        """Results of `jobs` as they finish."""
+    def results(self, jobs: Iterable[Job]) -> Iterator[dict[str, Any]]:
+        """Results of `jobs` as they finish. Each job is submitted as soon as `jobs` yields
+        it, so the grading processes start while the caller still prepares the rest."""
         pending = {self._pool.submit(grade_job, job): job for job in jobs}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -26,6 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -115,13 +116,21 @@ def _grade_with(pool: GradingPool, course_dir: Path, assignment: str, output: Pa
     try:  # one nbgrader gradebook open for the class, each student its own transaction
         with nbgradebook.SubmissionWriter(course.db_url, course.course_id) as writer, \
                 Gradebook.in_folder(output) as book:
-            students = {name: prepare(work, name, staging) for name in names}
-            jobs = [Job(s.name, str(s.staging), s.digest) for s in students.values()
-                    if regrade or not book.is_current(s.name, s.digest, key)]
-            graded = {job.student for job in jobs}
+            students: dict[str, Student] = {}
+            graded: set[str] = set()
+
+            def jobs() -> Iterator[Job]:
+                # Each student is handed to the pool as soon as it is staged: the grading
+                # processes start on the first while this one reads the others' notebooks.
+                for name in names:
+                    student = students[name] = prepare(work, name, staging)
+                    if regrade or not book.is_current(name, student.digest, key):
+                        graded.add(name)
+                        yield Job(name, str(student.staging), student.digest)
+
             interrupted = False
             try:
-                for result in pool.results(jobs):
+                for result in pool.results(jobs()):
                     student = students[result["student"]]
                     rows = assignment_rows(work, student, result["rows"])
                     digest = result["submission_hash"]
