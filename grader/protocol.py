@@ -248,6 +248,8 @@ def decode_kwargs(tree: Any, mirror: Mirror, resolve: Any = None,
     """Keyword arguments, sent as a tuple of (name, value) pairs (not a mirrored dict: the
     container is new for every call and nobody else holds it)."""
     pairs = decode(tree, mirror, resolve, arrays)
+    if type(pairs) is tuple and not pairs:  # nearly every call
+        return {}
     if type(pairs) is not tuple or not all(
             type(p) is tuple and len(p) == 2 and type(p[0]) is str for p in pairs):
         raise ProtocolError("malformed keyword arguments")

@@ -233,10 +233,9 @@ class Worker:
     # -------------------------------------------------------------- callbacks
 
     def callback(self, ref: P.Ref, method: str | None, args: tuple, kwargs: dict) -> Any:
-        sent: list = []
         message = {"op": "callback", "target": {f"${ref.kind}": ref.id}, "method": method,
-                   "args": P.encode(tuple(args), self.mirror, self.refer, sent),
-                   "kwargs": P.encode(tuple(kwargs.items()), self.mirror, self.refer, sent)}
+                   "args": P.encode(args, self.mirror, self.refer),
+                   "kwargs": P.encode(tuple(kwargs.items()), self.mirror, self.refer)}
         self.send(message)
         while True:  # the grader may call into student code while it answers
             reply = P.read_frame(self.reader)
