@@ -129,7 +129,7 @@ def _enc(v: Any, mirror: Mirror, refer: Any, arrays: list | None, depth: int) ->
             ref = mirror.ref_for(v)
             if arrays is not None:
                 arrays.append((ref, v))
-            mirror.agreed[ref] = (v.shape, v.strides, v.tobytes())  # fingerprint(v)
+            mirror.agreed[ref] = fingerprint(v)
             return {"$a": _array_fields(v), "ref": ref}
     elif v is None or t is bool or t is str:
         return v
