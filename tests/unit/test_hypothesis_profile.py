@@ -44,3 +44,17 @@ def test_hidden_checks_do_not_shrink_and_public_ones_do():
             assert Phase.explain not in own.phases and Phase.generate in own.phases, check.id
             assert own.derandomize and own.database is None, check.id
     assert kinds[True] > 0 and kinds[False] > 0
+
+
+def test_every_hypothesis_check_has_its_own_fixed_seed():
+    # Fixed once per check (not recomputed from a digest of its source on every run), and
+    # distinct: checks drawing from one seed would explore correlated examples.
+    seeds = {}
+    for exercise in ("softmax_ce", "gradcheck", "linreg_gd", "optimizers", "xor_net"):
+        for check in checks_for(exercise, include_hidden=True):
+            if getattr(check.function, "hypothesis", None) is None:
+                continue
+            own = check.function._hypothesis_internal_use_seed
+            assert isinstance(own, int), check.id
+            seeds[check.id] = own
+    assert len(seeds) > 50 and len(set(seeds.values())) == len(seeds)
