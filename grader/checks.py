@@ -105,7 +105,7 @@ def _without_shrinking(fn: Callable[..., Any]) -> None:
         fn._hypothesis_internal_use_settings = settings(own, phases=HIDDEN_PHASES)
 
 
-def check_seed(identity: str) -> int:
+def _check_seed(identity: str) -> int:
     """The Hypothesis seed of a check: fixed by the course seed and the check's name."""
     return int.from_bytes(hashlib.sha256(identity.encode()).digest()[:16], "big")
 
@@ -113,13 +113,13 @@ def check_seed(identity: str) -> int:
 def _with_fixed_seed(fn: Callable[..., Any], identity: str) -> None:
     # `derandomize` alone derives a check's seed from a digest of its source, and Hypothesis
     # recomputes that digest, and the same one again as a database key, every time the check
-    # runs: inspect.getsource and a tokenizer pass, 0.3 s of CPU per graded student. A seed
-    # given once with Hypothesis' own @seed, and no database key (there is no database),
-    # cost nothing per run. The digest was also of the wrapper grader.run puts around every
-    # check, so all checks shared one seed; now each has its own.
+    # runs: inspect.getsource and a tokenizer pass, 0.07 s of CPU per graded student. A
+    # seed given once with Hypothesis' own @seed, and no database key (there is no
+    # database), cost nothing per run. The digest was also of the wrapper grader.run puts
+    # around every check, so all checks shared one seed; now each has its own.
     if getattr(fn, "hypothesis", None) is None:
         return
-    seed(check_seed(identity))(fn)
+    seed(_check_seed(identity))(fn)
     fn._hypothesis_internal_database_key = None  # type: ignore[attr-defined]
 
 

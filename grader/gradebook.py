@@ -23,8 +23,9 @@ COLUMNS = ["student", "exercise", "check", "score", "max_score", "status", "mess
 
 
 def rows(student: str, results: Iterable[CheckResult]) -> list[dict]:
-    """Gradebook rows, each with what reproduces it: derandomized Hypothesis draws the same
-    examples for the same check source, seed and Hypothesis version."""
+    """Gradebook rows, each with what reproduces it: Hypothesis draws the same examples
+    for the same check, course seed (each check's seed derives from it and the check's name)
+    and Hypothesis version."""
     import hypothesis
     import numpy
 

@@ -158,8 +158,8 @@ def grader_key(root: Path | None = None) -> str:
 
     Hashed: tests/checks/**/*.py, solutions/*.py and course_config.py of the course, and the
     grader's own *.py files but its reports, each by relative path and bytes; plus the
-    Hypothesis and NumPy versions, because derandomized Hypothesis draws different examples
-    under another version.
+    Hypothesis and NumPy versions, because Hypothesis draws different examples from the same
+    seed under another version.
     A changed check, reference or grader module therefore regrades everybody on the next run,
     which is the safe direction: a stale score is worse than a slow rerun.
     """
