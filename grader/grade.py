@@ -31,6 +31,7 @@ from grader.checks import checks_for, use_profile
 from grader.course import load_course
 from grader.engines import SubmissionWorker, WorkerSession
 from grader.gradebook import rows as gradebook_rows
+from grader.replay import known_examples
 from grader.results import CheckResult
 from grader.run import grade_exercise, missing_results
 from grader.submission import exercise_file_candidates, find_exercise_file
@@ -198,11 +199,13 @@ def _init_grading_process(next_slot: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     use_profile()
     _pin_to_one_cpu(next_slot)
-    # Load every check now: a pool started early does this while the parent still reads
-    # the class, instead of in its first student's time.
+    # Load every check, and draw its known examples (grader.replay), now: a pool started
+    # early does this while the parent still reads the class, instead of in its first
+    # student's time.
     try:
         for exercise in load_course().exercises:
-            checks_for(exercise, include_hidden=True)
+            for check in checks_for(exercise, include_hidden=True):
+                known_examples(check.function)
     except Exception:
         pass  # a course error: the first job reports it, for that student
     # What is loaded now lives as long as the process: kept out of every later garbage
