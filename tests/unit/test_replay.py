@@ -115,6 +115,18 @@ def test_checks_that_draw_inside_their_body_or_have_no_seed_are_not_replayed():
     assert not passes_known_examples(plain_check, Calls())
 
 
+@seed(4)
+@PLAIN
+@given(x=st.floats(-10, 10).map(lambda v: np.array([v])))
+def check_returning_a_value(impl, x):
+    return impl.double(x)
+
+
+def test_a_body_that_returns_a_value_is_left_to_hypothesis():
+    assert known_examples(check_returning_a_value)
+    assert not passes_known_examples(check_returning_a_value, Calls())
+
+
 def test_a_dead_worker_is_not_mistaken_for_a_failing_example():
     class Dies:
         def double(self, x):
