@@ -62,8 +62,7 @@ def passes_known_examples(fn: Callable[..., Any], impl: Any) -> bool:
         return False
     body = fn.hypothesis.inner_test  # type: ignore[attr-defined]
     for example in examples:
-        kwargs = {name: impl if value is _Impl else copy.deepcopy(value)
-                  for name, value in example.items()}
+        kwargs = _fresh(example, impl)
         try:
             # As Hypothesis runs each example: `random` and NumPy's global generator
             # seeded alike (student code run in this process may use them).
@@ -97,8 +96,7 @@ def _draw_examples(fn: Callable[..., Any]) -> tuple[dict[str, Any], ...]:
 
     def record(**kwargs: Any) -> None:
         # Copied as drawn: an explicit example's arrays are the decorator's own objects.
-        drawn.append({name: _Impl if value is _Impl else copy.deepcopy(value)
-                      for name, value in kwargs.items()})
+        drawn.append(_fresh(kwargs, _Impl))
 
     body = hyp.inner_test
     hyp.inner_test = record
@@ -111,6 +109,12 @@ def _draw_examples(fn: Callable[..., Any]) -> tuple[dict[str, Any], ...]:
     if not all(_plain(value) for example in drawn for value in example.values()):
         return _UNREPLAYABLE
     return tuple(drawn)
+
+
+def _fresh(example: dict[str, Any], impl: Any) -> dict[str, Any]:
+    """Deep copies of an example's values, with `impl` in the implementation's place."""
+    return {name: impl if value is _Impl else copy.deepcopy(value)
+            for name, value in example.items()}
 
 
 def _plain(value: Any) -> bool:
