@@ -11,7 +11,8 @@ In the same run, M students' work (correct, typical mistakes, untouched, in turn
 released and submitted as nbgrader notebooks and graded both by real `nbgrader autograde`
 (sequential kernels) and by `grader grade --nbgrader` (2 workers, sandboxed).
 
-Run: `.venv/bin/python benchmarks/grade_throughput.py [--students N] [--nbgrader-students M]`.
+Run: `.venv/bin/python benchmarks/grade_throughput.py [--students N] [--nbgrader-students M]
+[--repeat R]`. The three sandboxed runs take turns R times and each keeps its fastest round.
 Targets (issue "Tamper-proof batch grading"): >= 10x nbgrader's throughput; 200 students x 5
 exercises <= 3 min; 2 workers >= 1.7x one; cost linear in N; grader <= 300 MB, worker <= 200 MB.
 """
@@ -125,23 +126,37 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--nbgrader-students", type=int, default=6,
                         help="students graded by both nbgrader and us (0: skip)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds of the three runs, in turn; each run's fastest is kept")
     args = parser.parse_args()
     n = args.students
     with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
         small, large = Path(tmp) / "n", Path(tmp) / "2n"
         build_class(small, n)
         build_class(large, 2 * n)
-        rows = []
-        for label, klass, workers in [(f"{n} students, 1 worker", small, 1),
-                                      (f"{n} students, 2 workers", small, 2),
-                                      (f"{2 * n} students, 2 workers", large, 2)]:
-            elapsed, memory = grade(klass, workers)
-            rows.append((label, elapsed, memory))
-    print(f"{'run':<26}{'wall s':>9}{'s/student':>11}{'grader MB':>11}{'worker MB':>11}")
-    for label, elapsed, memory in rows:
+        runs = [(f"{n} students, 1 worker", small, 1),
+                (f"{n} students, 2 workers", small, 2),
+                (f"{2 * n} students, 2 workers", large, 2)]
+        # The VM's speed drifts by tens of percent within minutes. The runs take turns, so
+        # a slow spell slows all three alike, and each run's fastest round is kept: noise
+        # only ever adds time.
+        timings: dict[str, list[float]] = {label: [] for label, _, _ in runs}
+        peaks = {label: (0, 0) for label, _, _ in runs}  # kB, the largest of all rounds
+        for _ in range(max(1, args.repeat)):
+            for label, klass, workers in runs:
+                elapsed, memory = grade(klass, workers)
+                timings[label].append(elapsed)
+                grader_kb, worker_kb = peaks[label]
+                peaks[label] = (max(grader_kb, memory.grader_kb),
+                                max(worker_kb, memory.worker_kb))
+        rows = [(label, min(timings[label]), peaks[label]) for label, _, _ in runs]
+    print(f"{'run':<26}{'wall s':>9}{'s/student':>11}{'grader MB':>11}{'worker MB':>11}"
+          "  every round, s")
+    for label, elapsed, (grader_kb, worker_kb) in rows:
         students = 2 * n if label.startswith(str(2 * n)) else n
         print(f"{label:<26}{elapsed:>9.1f}{elapsed / students:>11.2f}"
-              f"{memory.grader_kb / 1024:>11.0f}{memory.worker_kb / 1024:>11.0f}")
+              f"{grader_kb / 1024:>11.0f}{worker_kb / 1024:>11.0f}  "
+              + " ".join(f"{t:.1f}" for t in timings[label]))
     one, two, double = (r[1] for r in rows)
     print(f"\n2 workers vs 1: {one / two:.2f}x faster (target >= 1.7x)")
     print(f"2N vs N students: {double / two:.2f}x the time (linear: 2.0)")
