@@ -60,6 +60,38 @@ def use_profile(course: Course | None = None) -> None:
                                HealthCheck.filter_too_much, HealthCheck.differing_executors],
     )
     settings.load_profile(PROFILE)
+    _without_local_constants()
+
+
+def _without_local_constants() -> None:
+    """Make what Hypothesis draws depend on the check alone, not on what is imported.
+
+    Hypothesis (6.131 and later) also draws literal constants found in the source of every
+    "local" module (not the standard library nor site-packages) imported at that moment: here
+    the grader's own modules, the course's, and for `grader check` the student's file. The
+    examples of one check then changed with the process's history: a grading process drew
+    other examples after its first worker started (which imports grader.proxy and friends)
+    than before, and a student's own constants changed the examples their local check ran.
+    Without local constants, a check's examples are the same in `grader check`, `grader
+    grade`, the audit and nbgrader's kernels, in every process, on every machine (Hypothesis'
+    built-in constants, such as 1/3, 1e-5 and the limits of floats, still apply).
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # a Hypothesis without them: nothing to pin
+        return
+    if not hasattr(providers, "_get_local_constants"):
+        return
+    if getattr(providers._get_local_constants, "_grader_pinned", False):
+        return
+    none = providers.Constants()
+
+    def no_local_constants() -> Any:
+        return none
+
+    no_local_constants._grader_pinned = True  # type: ignore[attr-defined]
+    providers._get_local_constants = no_local_constants
+    providers.CONSTANTS_CACHE.cache.clear()  # what earlier draws combined with local ones
 
 
 @cache

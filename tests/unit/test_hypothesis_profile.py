@@ -58,3 +58,34 @@ def test_every_hypothesis_check_has_its_own_fixed_seed():
             assert isinstance(own, int), check.id
             seeds[check.id] = own
     assert len(seeds) > 50 and len(set(seeds.values())) == len(seeds)
+
+
+def test_a_checks_examples_do_not_depend_on_the_modules_imported(tmp_path):
+    # Hypothesis draws literal constants from the "local" modules imported so far. A grading
+    # process imports more of the grader once its first worker starts, and `grader check`
+    # imports the student's file: neither may change the examples a check runs.
+    import importlib.util
+    import sys
+
+    from grader.example_cache import _same
+    from grader.replay import _draw_examples
+
+    use_profile()
+    checks = [c.function for exercise in ("softmax_ce", "gradcheck", "optimizers")
+              for c in checks_for(exercise, include_hidden=True)
+              if getattr(c.function, "hypothesis", None) is not None][:12]
+    before = [_draw_examples(fn) for fn in checks]
+    path = tmp_path / "student_constants.py"
+    path.write_text("VALUES = [" + ", ".join(f"{0.1 * k + 0.0137:.4f}, {-7 * k - 3}"
+                                             for k in range(1, 400)) + "]\n")
+    spec = importlib.util.spec_from_file_location("student_constants", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["student_constants"] = module
+    try:
+        spec.loader.exec_module(module)
+        after = [_draw_examples(fn) for fn in checks]
+    finally:
+        del sys.modules["student_constants"]
+    assert sum(len(e) for e in before) > 50
+    for fn, b, a in zip(checks, before, after):
+        assert len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b)), fn.__qualname__
