@@ -1,14 +1,16 @@
-"""A check's examples, drawn once per process and replayed for every implementation.
+"""A check's examples, drawn once and replayed for every implementation.
 
-With a fixed seed, the examples Hypothesis draws for a check depend only on the check, as
+With a fixed seed, the examples Hypothesis draws for a check depend only on the check (not
+on what the process imported: grader.checks turns off Hypothesis' local constants), as
 long as every example passes: the engine decides what to draw next from what it drew
 before, and from an example's outcome only when that outcome is a failure (or an
 assumption, a `target`, an `st.data()` draw made inside the body, none of which a
 replayable check uses). So the examples a correct implementation meets are known before it
 runs: the examples Hypothesis draws for a body that does nothing.
 
-Grading a class draws them once per process. For each implementation, the body runs on
-fresh copies of those examples in the order Hypothesis would run them. If every example
+They are drawn once per grader and kept on disk (grader.example_cache); each grading
+process reads them at start-up. For each implementation, the body runs on fresh copies of
+those examples in the order Hypothesis would run them. If every example
 passes, Hypothesis would have passed the check on exactly these examples, and its engine,
 which costs about as much as all the rest of grading a correct implementation, is spared.
 If any example fails, the verdict and the smallest failing input come from Hypothesis
@@ -29,6 +31,8 @@ from typing import Any
 
 from hypothesis.internal.entropy import deterministic_PRNG
 
+from grader import example_cache
+
 _UNREPLAYABLE = ()  # what a check's examples are when it cannot be replayed
 # GRADER_REPLAY=0 runs every check through Hypothesis' engine: the same results, slower
 # (for benchmarks/ and comparisons).
@@ -42,10 +46,17 @@ class _Impl:
 def known_examples(fn: Callable[..., Any]) -> tuple[dict[str, Any], ...]:
     """The keyword arguments of every example Hypothesis runs for check `fn` when each
     passes, in order: explicit `@example`s first, then the drawn ones. Drawn once per
-    process; () when `fn` is not replayable."""
+    grader (grader.example_cache keeps them), read once per process; () when `fn` is not
+    replayable."""
     cached = getattr(fn, "_grader_known_examples", None)
     if cached is None:
-        cached = _draw_examples(fn)
+        if not _seeded(fn):
+            cached = _UNREPLAYABLE
+        else:  # drawn by an earlier run of the same grader, or drawn now and kept
+            cached = example_cache.lookup(fn, _Impl)
+            if cached is None:
+                cached = _draw_examples(fn)
+                example_cache.store(fn, cached, _Impl)
         fn._grader_known_examples = cached  # type: ignore[attr-defined]
     return cached
 
@@ -87,11 +98,9 @@ def disabled() -> Iterator[None]:
 
 
 def _draw_examples(fn: Callable[..., Any]) -> tuple[dict[str, Any], ...]:
-    hyp = getattr(fn, "hypothesis", None)
-    # Without a seed of its own (grader.checks gives every check one), Hypothesis seeds a
-    # check from a digest of its body's source, which the recording below stands in for.
-    if hyp is None or getattr(fn, "_hypothesis_internal_use_seed", None) is None:
+    if not _seeded(fn):
         return _UNREPLAYABLE
+    hyp = fn.hypothesis  # type: ignore[attr-defined]
     drawn: list[dict[str, Any]] = []
 
     def record(**kwargs: Any) -> None:
@@ -109,6 +118,13 @@ def _draw_examples(fn: Callable[..., Any]) -> tuple[dict[str, Any], ...]:
     if not all(_plain(value) for example in drawn for value in example.values()):
         return _UNREPLAYABLE
     return tuple(drawn)
+
+
+def _seeded(fn: Callable[..., Any]) -> bool:
+    # Without a seed of its own (grader.checks gives every check one), Hypothesis seeds a
+    # check from a digest of its body's source, which the recording stands in for.
+    return getattr(fn, "hypothesis", None) is not None \
+        and getattr(fn, "_hypothesis_internal_use_seed", None) is not None
 
 
 def _fresh(example: dict[str, Any], impl: Any) -> dict[str, Any]:

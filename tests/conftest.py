@@ -7,6 +7,9 @@ proof that they pass); `--submission DIR` runs them against a student's folder i
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,21 @@ from grader.course import load_course
 from grader.submission import find_exercise_file, load
 
 use_profile()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Known examples (grader.example_cache) go to a folder of this session's own, not the
+    # user's cache: the suite then also covers drawing them, and leaves nothing behind.
+    if "GRADER_CACHE_DIR" not in os.environ:
+        config._grader_cache_dir = tempfile.mkdtemp(prefix="grader-test-cache-")  # type: ignore[attr-defined]
+        os.environ["GRADER_CACHE_DIR"] = config._grader_cache_dir  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = getattr(config, "_grader_cache_dir", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop("GRADER_CACHE_DIR", None)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
