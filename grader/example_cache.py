@@ -15,8 +15,9 @@ a run faster, never different.
 
 Where: $GRADER_CACHE_DIR, else $XDG_CACHE_HOME/backprop-grader, else ~/.cache/backprop-grader
 (a folder only its owner can enter). GRADER_CACHE_DIR="" turns the cache off. Workers never
-see it (they see their submission only); where isolation is degraded to the grader's own uid
-without namespaces, student code could write it, as it could write the course's checks.
+see it (they see their submission only). Code that runs as the grader's own user could
+write it, as it could write the course's checks: student code where isolation is degraded
+to the grader's uid without namespaces, or in the kernels of nbgrader's own autograde.
 """
 
 from __future__ import annotations
