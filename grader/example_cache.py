@@ -74,6 +74,8 @@ def store(fn: Callable[..., Any], examples: tuple[dict[str, Any], ...],
           placeholder: Any) -> None:
     """Keep `examples` of check `fn` for later runs, if they read back exactly; failing to
     write is not an error (the next run draws them again)."""
+    if cache_dir() is None:
+        return  # nothing to keep them in: spare encoding and checking them
     try:
         trees = [_encode_example(e, placeholder) for e in examples]
         if any(not _same(_decode_example(t, placeholder), e) for t, e in zip(trees, examples)):
