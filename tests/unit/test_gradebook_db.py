@@ -493,11 +493,18 @@ def test_pivot_lists_every_status_that_is_not_a_plain_pass_or_fail_as_a_problem(
     assert table.loc["b", "problems"] == "softmax_ce, gradcheck"
 
 
-@pytest.mark.parametrize("odd", [None, float("nan"), 3])
-def test_gradebook_csv_is_written_exactly_as_pandas_writes_it(tmp_path, odd):
-    # write_csv skips importing pandas when the rows are plain; the file must be the one
-    # pandas writes, for plain rows and for rows with a missing value or mixed types.
-    from grader.gradebook import write_csv
+@pytest.mark.parametrize("column, odd, without_pandas", [
+    ("score", None, True), ("score", float("nan"), True), ("score", 3, True),
+    ("score", float("inf"), True), ("seed", None, True), ("seed", 2.5, True),
+    ("hidden", None, True), ("message", None, True), ("duration_s", float("nan"), True),
+    ("seed", 2**63, False), ("seed", "7", False), ("hidden", 1, False),
+    ("message", 3, False), ("score", [1], False)])
+def test_gradebook_csv_is_written_exactly_as_pandas_writes_it(tmp_path, column, odd,
+                                                              without_pandas):
+    # write_csv skips importing pandas where it can write what pandas writes (the rows of
+    # the written parts of an nbgrader assignment have missing values); the file must be
+    # the one pandas writes, for plain rows, missing values and mixed types alike.
+    from grader.gradebook import _csv_converters, write_csv
 
     messages = ["", "a, b", 'say "hi"', "two\nlines", "=1+2", "ünïcode ✓", " padded "]
     rows = [{"student": f"s{i}", "exercise": "ex", "check": "c", "score": 0.1 + 0.2 * i,
@@ -507,7 +514,18 @@ def test_gradebook_csv_is_written_exactly_as_pandas_writes_it(tmp_path, odd):
             for i, m in enumerate(messages)]
     for plain in (True, False):
         if not plain:
-            rows[1] = {**rows[1], "score": odd}
+            rows[1] = {**rows[1], column: odd}
+        assert (_csv_converters(rows, COLUMNS) is not None) == (plain or without_pandas)
         write_csv(rows, tmp_path / "ours.csv", COLUMNS)
         pd.DataFrame(rows, columns=COLUMNS).to_csv(tmp_path / "pandas.csv", index=False)
         assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+
+
+def test_gradebook_csv_leaves_values_of_other_kinds_to_pandas():
+    # Only str, int, float and bool are known to come out of the csv module as pandas
+    # writes them; a column of anything else is pandas' to write, even with one kind in it.
+    from grader.gradebook import _csv_converters
+
+    assert _csv_converters([{"a": None}, {"a": 1.5}], ["a"]) is not None
+    assert _csv_converters([{"a": None}, {"a": b"x"}], ["a"]) is None
+    assert _csv_converters([{"a": (1, 2)}, {"a": (3, 4)}], ["a"]) is None
