@@ -1,8 +1,11 @@
 """An nbgrader course directory as this grader sees it: config, folders, gradebook URL.
 
 `grader release nbgrader` writes COURSE_DIR/nbgrader_config.py; everything else reads the
-course back through nbgrader's own CourseDirectory, so custom folder names in that config
-(`submitted_directory`, `autograded_directory`, ...) are honoured the way nbgrader honours them.
+course back from that config as nbgrader's CourseDirectory reads it, so custom folder names in
+it (`submitted_directory`, `autograded_directory`, ...) are honoured the way nbgrader honours
+them. It is read without importing nbgrader (0.7 s: its package imports jupyter_server), so
+that `grader grade --nbgrader` can start grading first; tests/unit/test_nbgrader.py checks
+the result against nbgrader's own CourseDirectory.
 COURSE_DIR/grader_course is the copy of the course (course_config.py, tests/checks, solutions)
 both grading paths use, so they grade with the same checks whatever happens to the repository.
 """
@@ -44,15 +47,43 @@ class NbCourse:
         return Path(*map(str, parts))
 
 
+# What CourseDirectory gives for the settings read here when the config is silent. `root`
+# defaults to COURSE_DIR, and db_url (when empty) to ROOT/gradebook.db, as nbgrader computes it.
+COURSE_DIRECTORY_DEFAULTS = {"course_id": "", "db_url": "", "source_directory": "source",
+                             "release_directory": "release",
+                             "submitted_directory": "submitted",
+                             "autograded_directory": "autograded"}
+
+
 def read_course(course_dir: Path) -> NbCourse:
     """The nbgrader course at COURSE_DIR, from its nbgrader_config.py (nbgrader's defaults
     where the config is silent). Loading the config runs it, as nbgrader does, but leaves
     this process's environment as it was."""
-    from nbgrader.coursedir import CourseDirectory
+    from grader.course import CourseError
+
+    root = Path(course_dir).resolve()
+    settings = _course_directory_settings(root)
+    values = {}
+    for name, default in {**COURSE_DIRECTORY_DEFAULTS, "root": str(root)}.items():
+        value = settings.get(name, default)
+        if not isinstance(value, str):  # nbgrader refuses it too (a TraitError)
+            raise CourseError(f"{root / CONFIG_NAME}: CourseDirectory.{name} must be a "
+                              f"string, not {value!r}")
+        values[name] = value
+    course_root = os.path.abspath(values["root"])  # nbgrader: relative to the working folder
+    db_url = values["db_url"] or \
+        "sqlite:///" + os.path.abspath(os.path.join(course_root, "gradebook.db"))
+    return NbCourse(root=Path(course_root).resolve(), course_id=values["course_id"].strip(),
+                    db_url=db_url, source_dir=values["source_directory"],
+                    release_dir=values["release_directory"],
+                    submitted_dir=values["submitted_directory"],
+                    autograded_dir=values["autograded_directory"])
+
+
+def _course_directory_settings(root: Path) -> dict:
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
-    root = Path(course_dir).resolve()
     config = Config()
     if (root / CONFIG_NAME).is_file():
         # The config sets $GRADER_COURSE_ROOT for nbgrader's kernels; reading it must not
@@ -64,15 +95,7 @@ def read_course(course_dir: Path) -> NbCourse:
             if dict(os.environ) != saved:
                 os.environ.clear()
                 os.environ.update(saved)
-    coursedir = CourseDirectory(config=config)
-    if "root" not in config.get("CourseDirectory", {}):
-        coursedir.root = str(root)
-    db_url = coursedir.db_url or f"sqlite:///{root / 'gradebook.db'}"
-    return NbCourse(root=Path(coursedir.root).resolve(), course_id=coursedir.course_id or "",
-                    db_url=db_url, source_dir=coursedir.source_directory,
-                    release_dir=coursedir.release_directory,
-                    submitted_dir=coursedir.submitted_directory,
-                    autograded_dir=coursedir.autograded_directory)
+    return dict(config.get("CourseDirectory", {}))
 
 
 def tools_on_path() -> None:

@@ -61,6 +61,7 @@ class Assignment:
     exercises: list[str]
     released: dict[str, Released]
     checksums: dict[str, dict[str, str]]  # notebook -> grade id -> released checksum
+    checked: bool = False  # against nbgrader's gradebook (check_against_gradebook)
 
 
 @dataclass
@@ -75,7 +76,11 @@ class Student:
     problems: dict[str, LoadError] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
     extra: list[str] = field(default_factory=list)
-    timestamp: datetime | None = None
+
+    @property
+    def timestamp(self) -> datetime | None:
+        """When nbgrader collected it (timestamp.txt), read when it is published."""
+        return _timestamp(self.folder / "timestamp.txt")
 
 
 # ------------------------------------------------------------------------------- the run
@@ -86,23 +91,24 @@ def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None
                    quiet: bool = False) -> int:
     from grader.grade import GradingPool
 
-    # Started first: the grading processes load the checks while this one imports nbgrader
-    # and reads the course (forked before that, they do not carry nbgrader either).
+    # The grading processes are forked: they grade with the course this process has chosen
+    # when they start, so the course copy is chosen first. They start before nbgrader is
+    # imported (0.7 s), which they need not carry, and which waits until they are grading.
+    course = read_course(course_dir)
+    use_snapshot(course)
     pool = GradingPool(max(1, workers or _cores()))
     try:
-        return _grade_with(pool, course_dir, assignment, output, regrade=regrade, quiet=quiet)
+        return _grade_with(pool, course, assignment, output, regrade=regrade, quiet=quiet)
     finally:
         pool.close()
 
 
-def _grade_with(pool: GradingPool, course_dir: Path, assignment: str, output: Path | None, *,
+def _grade_with(pool: GradingPool, course: NbCourse, assignment: str, output: Path | None, *,
                 regrade: bool, quiet: bool) -> int:
     from grader.grade import Job
     from grader.gradebook_db import Gradebook, grader_key
 
-    course = read_course(course_dir)
-    use_snapshot(course)
-    work = load_assignment(course, assignment)
+    work = released_assignment(course, assignment)
     output = Path(output) if output else course.root / OUTPUT_NAME / assignment
     output.mkdir(parents=True, exist_ok=True)
     key = grader_key()
@@ -127,10 +133,14 @@ def _grade_with(pool: GradingPool, course_dir: Path, assignment: str, output: Pa
                     if regrade or not book.is_current(name, student.digest, key):
                         graded.add(name)
                         yield Job(name, str(student.staging), student.digest)
+                # While the first students are graded. A mismatch raises before any result
+                # is kept (closing the pool stops the grading of the others).
+                check_against_gradebook(work)
 
             interrupted = False
             try:
                 for result in pool.results(jobs()):
+                    check_against_gradebook(work)  # done once; kept before every result
                     student = students[result["student"]]
                     rows = assignment_rows(work, student, result["rows"])
                     digest = result["submission_hash"]
@@ -145,6 +155,7 @@ def _grade_with(pool: GradingPool, course_dir: Path, assignment: str, output: Pa
             except KeyboardInterrupt:
                 interrupted = True
             if not interrupted:
+                check_against_gradebook(work)  # when nobody needed grading
                 stored = book.rows()
                 for name in sorted(set(students) - graded):
                     problem = _publish_or_why(work, students[name],
@@ -174,13 +185,40 @@ def _cores() -> int:
 def load_assignment(course: NbCourse, assignment: str) -> Assignment:
     """The assignment as released, checked against the course the graders use: every test
     cell must be one check with that check's points, every hand-graded cell a written part."""
+    work = released_assignment(course, assignment)
+    check_against_gradebook(work)
+    return work
+
+
+def released_assignment(course: NbCourse, assignment: str) -> Assignment:
+    """The assignment's notebooks as released (release/ASSIGNMENT/<exercise>.ipynb, in
+    nbgrader's order, by name), read without nbgrader: enough to stage the students' code.
+    Nothing is graded from it before check_against_gradebook."""
+    from grader.course import load_course
+
+    folder = course.root / course.release_dir / assignment
+    exercises = load_course().exercises
+    names = sorted(p.stem for p in folder.glob("*.ipynb") if p.stem in exercises) \
+        if folder.is_dir() else []
+    return Assignment(course, assignment, names,
+                      {name: Released.read(folder / f"{name}.ipynb") for name in names}, {})
+
+
+def check_against_gradebook(work: Assignment) -> None:
+    """Check the released assignment against nbgrader's gradebook and the course the graders
+    use, once: the gradebook's notebooks must be the released ones, every test cell one check
+    with that check's points, every hand-graded cell a written part. Keeps the released
+    checksums of the answer cells."""
     from grader.checks import checks_for
     from grader.course import load_course
 
+    if work.checked:
+        return
+    course, assignment = work.course, work.name
     cells = nbgradebook.assignment_cells(course.db_url, course.course_id, assignment)
     loaded = load_course()
     problems = []
-    released, checksums = {}, {}
+    checksums = {}
     for notebook in cells.notebooks:
         if notebook not in loaded.exercises:
             problems.append(f"notebook {notebook!r} is not an exercise of the course")
@@ -196,17 +234,20 @@ def load_assignment(course: NbCourse, assignment: str) -> Assignment:
             problems.append(f"{notebook}: the graded cells differ from the course's checks "
                             f"({', '.join(odd[:4])})")
         path = course.root / course.release_dir / assignment / f"{notebook}.ipynb"
-        if not path.is_file():
+        if notebook not in work.released:
             problems.append(f"{path} is missing")
             continue
-        released[notebook] = Released.read(path)
         checksums[notebook] = {g: c for (nb, g), c in cells.checksums.items() if nb == notebook}
+    for notebook in sorted(set(work.exercises) - set(cells.notebooks)):
+        path = course.root / course.release_dir / assignment / f"{notebook}.ipynb"
+        problems.append(f"{path} is not in nbgrader's gradebook")
     if problems:
         raise nbgradebook.GradebookMismatch(
             f"assignment {assignment!r} does not match the course: " + "; ".join(problems)
             + f". Release it again: grader release nbgrader {course.root} --assignment "
             f"{assignment}")
-    return Assignment(course, assignment, list(released), released, checksums)
+    work.checksums.update(checksums)
+    work.checked = True
 
 
 def prepare(work: Assignment, name: str, staging_root: Path) -> Student:
@@ -234,7 +275,6 @@ def prepare(work: Assignment, name: str, staging_root: Path) -> Student:
     if folder.is_dir():
         student.extra = sorted(p.name for p in folder.iterdir()
                                if p.name not in expected and not p.name.startswith("."))
-    student.timestamp = _timestamp(folder / "timestamp.txt")
     return student
 
 
@@ -409,4 +449,5 @@ def _summary(work: Assignment, rows: list[dict], students: dict[str, Student],
     sys.stdout.flush()
 
 
-__all__ = ["class_frame", "class_rows", "grade_nbgrader", "load_assignment"]
+__all__ = ["check_against_gradebook", "class_frame", "class_rows", "grade_nbgrader",
+           "load_assignment", "released_assignment"]

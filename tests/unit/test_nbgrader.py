@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import os
 import re
 import subprocess
 import sys
@@ -435,3 +436,111 @@ def test_a_rerun_grades_nobody_again_but_rewrites_nbgraders_gradebook(course, ba
     restored = [c for c in cells if c["student"] == "control"
                 and c["grade_id"] == "test_gradient_rows_sum_to_zero"]
     assert [c["auto_score"] for c in restored] == [1.0]
+
+
+def test_the_grading_processes_grade_with_the_course_copy_made_at_release(course, tmp_path):
+    # Both grading paths must grade with COURSE_DIR/grader_course, whatever the repository
+    # has become since the release: here the copy's course version tells them apart.
+    import shutil
+
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy, ignore=shutil.ignore_patterns(
+        "submitted", "autograded", "grader_gradebook"))
+    config = copy / "grader_course" / "course_config.py"
+    config.chmod(0o600)
+    config.write_text(config.read_text().replace('COURSE_VERSION = "', 'COURSE_VERSION = "copy-'))
+    write_submission(copy, "control", ASSIGNMENT,
+                     {"softmax_ce.ipynb": _variants(_released(copy, "softmax_ce"))["control"]})
+    run = subprocess.run([str(GRADER), "grade", "--nbgrader", str(copy), ASSIGNMENT,
+                          "--workers", "1"], capture_output=True, text=True, timeout=600,
+                         cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    frame = pd.read_csv(copy / "grader_gradebook" / ASSIGNMENT / "gradebook.csv",
+                        keep_default_na=False)
+    graded = frame[~frame.check.str.startswith("written_")]
+    assert set(graded.course_version) == {f"copy-{load_course().version}"}
+
+
+def _as_nbgrader_reads_it(course_dir: Path):
+    # The course as nbgrader's own CourseDirectory gives it, for the same config.
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from grader.nbgrader.coursedir import NbCourse
+
+    root = Path(course_dir).resolve()
+    config = Config()
+    if (root / "nbgrader_config.py").is_file():
+        saved = dict(os.environ)  # the config sets $GRADER_COURSE_ROOT for the kernels
+        try:
+            config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    coursedir = CourseDirectory(config=config)
+    if "root" not in config.get("CourseDirectory", {}):
+        coursedir.root = str(root)
+    return NbCourse(root=Path(coursedir.root).resolve(), course_id=coursedir.course_id,
+                    db_url=coursedir.db_url or f"sqlite:///{root / 'gradebook.db'}",
+                    source_dir=coursedir.source_directory,
+                    release_dir=coursedir.release_directory,
+                    submitted_dir=coursedir.submitted_directory,
+                    autograded_dir=coursedir.autograded_directory)
+
+
+@pytest.mark.parametrize("config", [
+    None, "",
+    "c.CourseDirectory.course_id = ' spaced '\nc.CourseDirectory.submitted_directory = 'in'\n"
+    "c.CourseDirectory.autograded_directory = 'out'\nc.CourseDirectory.release_directory = 'r'\n"
+    "c.CourseDirectory.source_directory = 's'\nc.CourseDirectory.db_url = ''\n",
+    "c.CourseDirectory.root = 'elsewhere'\n",
+    "c.CourseDirectory.db_url = 'sqlite:////tmp/x.db'\nc.Exchange.root = '/tmp/ex'\n"])
+def test_the_course_is_read_as_nbgraders_course_directory_reads_it(config, tmp_path,
+                                                                   monkeypatch):
+    # read_course does not import nbgrader (so grading can start first): its defaults and
+    # rules must stay nbgrader's.
+    course_dir = tmp_path / "course dir"
+    course_dir.mkdir()
+    monkeypatch.chdir(tmp_path)  # a relative root is relative to the working folder
+    if config is not None:
+        (course_dir / "nbgrader_config.py").write_text("c = get_config()\n" + config)
+    assert read_course(course_dir) == _as_nbgrader_reads_it(course_dir)
+
+
+def test_the_course_written_at_release_is_read_as_nbgrader_reads_it(course):
+    assert read_course(course) == _as_nbgrader_reads_it(course)
+
+
+def test_a_course_setting_that_is_not_a_string_is_refused(tmp_path):
+    from grader.course import CourseError
+
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.submitted_directory = 5\n")
+    with pytest.raises(CourseError, match="submitted_directory must be a string"):
+        read_course(tmp_path)
+
+
+def test_an_assignment_that_does_not_match_nbgraders_gradebook_is_not_graded(course, tmp_path):
+    # Grading starts before nbgrader's gradebook is read; a mismatch found then must still
+    # stop the run with its reason, and keep no grade for anybody.
+    import shutil
+
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy, ignore=shutil.ignore_patterns(
+        "submitted", "autograded", "grader_gradebook"))
+    released = _released(copy, "softmax_ce")
+    (copy / "release" / ASSIGNMENT / "gradcheck.ipynb").unlink()
+    for student in ("a", "b"):
+        write_submission(copy, student, ASSIGNMENT,
+                         {"softmax_ce.ipynb": _variants(released)["control"]})
+    run = subprocess.run([str(GRADER), "grade", "--nbgrader", str(copy), ASSIGNMENT,
+                          "--workers", "2"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert "does not match the course" in run.stderr
+    assert "gradcheck.ipynb is missing" in run.stderr
+    nb_course = read_course(copy)
+    cells = nbgradebook.cell_grades(nb_course.db_url, nb_course.course_id, ASSIGNMENT)
+    assert not [c for c in cells if c["student"] in ("a", "b")]
+    assert not (copy / "grader_gradebook" / ASSIGNMENT / "gradebook.csv").exists()
+    assert not (copy / "autograded" / "a").exists() and not (copy / "autograded" / "b").exists()
