@@ -198,7 +198,7 @@ def released_assignment(course: NbCourse, assignment: str) -> Assignment:
 
     folder = course.root / course.release_dir / assignment
     exercises = load_course().exercises
-    names = sorted(p.stem for p in folder.glob("*.ipynb") if p.stem in exercises) \
+    names = sorted(p.stem for p in folder.glob("*.ipynb") if p.stem in exercises and p.is_file()) \
         if folder.is_dir() else []
     return Assignment(course, assignment, names,
                       {name: Released.read(folder / f"{name}.ipynb") for name in names}, {})
