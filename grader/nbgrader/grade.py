@@ -155,7 +155,6 @@ def _grade_with(pool: GradingPool, course: NbCourse, assignment: str, output: Pa
             except KeyboardInterrupt:
                 interrupted = True
             if not interrupted:
-                check_against_gradebook(work)  # when nobody needed grading
                 stored = book.rows()
                 for name in sorted(set(students) - graded):
                     problem = _publish_or_why(work, students[name],
