@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import os
 import re
 import subprocess
 import sys
@@ -462,22 +461,14 @@ def test_the_grading_processes_grade_with_the_course_copy_made_at_release(course
 
 
 def _as_nbgrader_reads_it(course_dir: Path):
-    # The course as nbgrader's own CourseDirectory gives it, for the same config.
+    # The course as nbgrader's own CourseDirectory gives it, for the same config settings.
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
 
-    from grader.nbgrader.coursedir import NbCourse
+    from grader.nbgrader.coursedir import NbCourse, _course_directory_settings
 
     root = Path(course_dir).resolve()
-    config = Config()
-    if (root / "nbgrader_config.py").is_file():
-        saved = dict(os.environ)  # the config sets $GRADER_COURSE_ROOT for the kernels
-        try:
-            config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+    config = Config({"CourseDirectory": _course_directory_settings(root)})
     coursedir = CourseDirectory(config=config)
     if "root" not in config.get("CourseDirectory", {}):
         coursedir.root = str(root)
