@@ -4,7 +4,11 @@
 unchanged in one process (`grader check`) or against a worker (`grader grade`):
   - `impl.softmax(x)` sends the arguments as plain data and decodes the answer by exact type;
   - a callable the check passes in (`f`, `loss_and_grads`, an optimizer class) stays here:
-    the worker calls back, and the check can count and inspect those calls;
+    the worker calls back, and the check can count and inspect those calls. What the worker
+    may call is a capability (grader.capabilities): an opaque number, valid until the check's
+    call returns, for a callable or an object with declared methods that the check handed to
+    that call. No name the worker sends is ever looked up as an attribute here, except a
+    declared public method of such an object;
   - objects the student creates stay in the worker and come back as `RemoteObject` handles;
   - arrays are mirrored, so in-place changes made by student code reach the check's arrays.
 Nothing the worker says is trusted: frames are validated (protocol.py), a worker that
@@ -26,11 +30,17 @@ from typing import Any
 import numpy as np
 
 from grader import protocol as P
+from grader.capabilities import exposed_methods
 from grader.failures import CheckFailure, MissingFunction, WorkerFailure, from_description
 from grader.loading import LoadError
 from grader.output_cap import DEFAULT_LIMIT, CappedOutput
 
 _RUNTIME_FILES = ("worker.py", "protocol.py", "loading.py")
+# Per call of a check into student code: far above what any solution needs (an optimizer per
+# config, an object per array), far below what costs the grading process real memory.
+MAX_CAPABILITIES = 1_000
+MAX_HANDLES = 10_000
+MAX_OBJECT_TYPES = 256
 # The folder NumPy is installed in: the worker runs with -S (no site module) and puts this
 # one folder on sys.path itself.
 NUMPY_HOME = os.path.dirname(os.path.dirname(os.path.abspath(np.__file__)))
@@ -84,8 +94,16 @@ class WorkerProcess:
         self.reader = os.fdopen(from_worker_r, "rb")
         self.mirror = P.Mirror("g")
         self.exercise_name = "exercise"  # set by load()
-        self._registry: dict[int, Any] = {}
-        self._registry_ids: dict[int, int] = {}
+        # Capabilities handed to the current call: number -> (object, methods student code
+        # may call, None for "call it, nothing else"). Numbers are never reused, and the
+        # table is emptied when the check's call returns, so a number from an earlier call
+        # or another check names nothing.
+        self._capabilities: dict[int, tuple[Any, frozenset[str] | None]] = {}
+        self._capability_ids: dict[int, int] = {}
+        self._next_capability = 0
+        self._call_depth = 0
+        self._handles_this_call = 0
+        self._remote_types: dict[str, type] = {}
         self._raised: dict[int, BaseException] = {}
         self._open_exchanges = 0  # nested when a callback calls student code
         hello = self._read()
@@ -129,8 +147,7 @@ class WorkerProcess:
     def reset(self) -> None:
         """Forget references between checks (arrays, objects, callables)."""
         self.mirror.clear()
-        self._registry.clear()
-        self._registry_ids.clear()
+        self._end_call_scope()
         self._raised.clear()
         reply = self._exchange({"op": "reset"})
         if reply.get("op") != "ok":
@@ -149,6 +166,10 @@ class WorkerProcess:
             return P.read_frame(self.reader)
         except (EOFError, OSError):
             raise self._died() from None
+        except MemoryError:  # a frame made to blow up when decoded: this student's loss
+            self.kill()
+            raise WorkerFailure("memory", "Your code sent back more data than the grader "
+                                          "accepts.") from None
         except P.ProtocolError as e:
             self.kill()
             raise WorkerFailure("forbidden", f"The worker broke the grading protocol ({e}): "
@@ -213,14 +234,25 @@ class WorkerProcess:
     def call(self, target: Any, method: str | None, label: str, args: tuple,
              kwargs: dict) -> Any:
         sent: list = []
+        self._call_depth += 1
         try:
-            message = {"op": "call", "target": target, "method": method, "label": label,
-                       "args": P.encode(tuple(args), self.mirror, self._refer, sent),
-                       "kwargs": P.encode(tuple(kwargs.items()), self.mirror, self._refer,
-                                          sent)}
-        except TypeError as e:  # the check passed something that cannot cross: a check bug
-            raise RuntimeError(f"cannot send the arguments of {label}: {e}") from None
-        return self._result(self._exchange(message), label)
+            try:
+                message = {"op": "call", "target": target, "method": method, "label": label,
+                           "args": P.encode(tuple(args), self.mirror, self._hand_over, sent),
+                           "kwargs": P.encode(tuple(kwargs.items()), self.mirror,
+                                              self._hand_over, sent)}
+            except TypeError as e:  # the check passed what cannot cross: a check bug
+                raise RuntimeError(f"cannot send the arguments of {label}: {e}") from None
+            return self._result(self._exchange(message), label)
+        finally:
+            self._call_depth -= 1
+            if self._call_depth == 0:
+                self._end_call_scope()
+
+    def _end_call_scope(self) -> None:
+        self._capabilities.clear()
+        self._capability_ids.clear()
+        self._handles_this_call = 0
 
     def get(self, name: str) -> Any:
         return self._result(self._exchange({"op": "get", "name": name}), name)
@@ -261,26 +293,21 @@ class WorkerProcess:
     def _serve_callback(self, message: dict) -> None:
         received: list = []
         try:
-            target = message.get("target")
-            if type(target) is not dict or len(target) != 1:
-                raise P.ProtocolError("bad callback target")
-            (tag, ident), = target.items()
-            fn = self._registry[int(ident)]
-            method = message.get("method")
+            fn, refused = self._callback_target(message.get("target"), message.get("method"))
             args = P.decode(message.get("args"), self.mirror, self._resolve, received)
             kwargs = P.decode_kwargs(message.get("kwargs"), self.mirror, self._resolve, received)
             if type(args) is not tuple:
                 raise P.ProtocolError("bad callback arguments")
-            if method is not None:
-                fn = getattr(fn, str(method))
-        except (P.ProtocolError, KeyError, ValueError, TypeError, AttributeError) as e:
+        except (P.ProtocolError, KeyError, ValueError, TypeError) as e:
             self.kill()
             raise WorkerFailure("forbidden", f"The worker made a malformed callback ({e}).") \
                 from None
         try:
+            if refused is not None:
+                raise refused
             result = fn(*args, **kwargs)
             reply = {"op": "callback_return",
-                     "value": P.encode(result, self.mirror, self._refer)}
+                     "value": P.encode(result, self.mirror, self._hand_back)}
         except (Exception, WorkerFailure) as e:  # re-raised in the check if it escapes
             if isinstance(e, WorkerFailure):
                 raise
@@ -291,25 +318,94 @@ class WorkerProcess:
                          for ref, a in P.changed(received, self.mirror)]
         self._send(reply)
 
-    def _refer(self, obj: Any) -> P.Ref:
+    def _callback_target(self, target: Any, method: Any) -> tuple[Any, Exception | None]:
+        """What a callback may call: a capability of the current call, itself or one of its
+        declared methods. Anything else is an attack (ProtocolError), except a well-formed
+        public method the object does not declare, which is honest code calling what the
+        exercise does not offer: an error in the student's code, not a verdict."""
+        if type(target) is not dict or len(target) != 1:
+            raise P.ProtocolError("bad callback target")
+        (tag, ident), = target.items()
+        capability = self._capabilities.get(ident) if tag in ("$c", "$g") \
+            and type(ident) is int else None
+        if capability is None:
+            raise P.ProtocolError("a callback that this call was not given")
+        obj, methods = capability
+        if method is None:
+            if methods is not None:
+                raise P.ProtocolError("a call of an object that is not callable")
+            return obj, None
+        if type(method) is not str or methods is None or not method.isidentifier() \
+                or method.startswith("_"):
+            raise P.ProtocolError("a callback naming an attribute")
+        if method not in methods:
+            return None, CheckFailure(
+                f"Your code called `{method}` on the object the check passed in; it offers "
+                f"only {', '.join(f'`{m}`' for m in sorted(methods))}, as the exercise says.")
+        return getattr(obj, method), None
+
+    def _hand_over(self, obj: Any) -> P.Ref:
+        """A reference for what the check passes to student code (`refer` of encode)."""
         if isinstance(obj, RemoteCallable) and obj._method is None and obj._object is None:
             return P.Ref("r", obj._name)
         if isinstance(obj, RemoteObject):
             return P.Ref("o", obj._ref_id)
-        key = id(obj)
-        if key not in self._registry_ids:
-            self._registry_ids[key] = len(self._registry) + 1
-            self._registry[self._registry_ids[key]] = obj
-        return P.Ref("c" if callable(obj) else "g", self._registry_ids[key])
+        methods = exposed_methods(obj)
+        if methods is None and not callable(obj):
+            raise TypeError(f"a {type(obj).__name__} object: hand student code a function, "
+                            "or an object whose class is marked with "
+                            "grader.capabilities.exposes")
+        return self._grant(obj, methods)
+
+    def _hand_back(self, obj: Any) -> P.Ref:
+        """A reference for what a callback returns: the student's own objects, what this
+        call was given, or an instance of a class that declares its methods (a handed-over
+        class constructed by student code). Never any other object of the grader's."""
+        if isinstance(obj, (RemoteCallable, RemoteObject)):
+            return self._hand_over(obj)
+        if id(obj) in self._capability_ids:
+            return self._grant(obj, self._capabilities[self._capability_ids[id(obj)]][1])
+        methods = exposed_methods(obj)
+        if methods is None:
+            raise TypeError(f"a callback returned a {type(obj).__name__}, which student code "
+                            "may not be handed")
+        return self._grant(obj, methods)
+
+    def _grant(self, obj: Any, methods: frozenset[str] | None) -> P.Ref:
+        number = self._capability_ids.get(id(obj))
+        if number is None:
+            if len(self._capabilities) >= MAX_CAPABILITIES:
+                raise WorkerFailure("forbidden", "Your code made the grader hand over more "
+                                                 "objects in one call than any solution needs.")
+            self._next_capability += 1
+            number = self._next_capability
+            self._capabilities[number] = (obj, methods)
+            self._capability_ids[id(obj)] = number
+        return P.Ref("c" if methods is None else "g", number)
 
     def _resolve(self, ref: P.Ref) -> Any:
-        if ref.kind == "o" and type(ref.id) is str:
-            return _remote_object_type(ref.id.partition(":")[2])(self, ref.id)
-        if ref.kind in ("c", "g") and type(ref.id) is int and ref.id in self._registry:
-            return self._registry[ref.id]
-        if ref.kind == "r" and type(ref.id) is str:
-            return RemoteCallable(self, ref.id, label=ref.id)
+        if ref.kind in ("c", "g") and type(ref.id) is int and ref.id in self._capabilities:
+            return self._capabilities[ref.id][0]
+        if ref.kind in ("o", "r"):
+            self._handles_this_call += 1
+            if self._handles_this_call > MAX_HANDLES:
+                raise P.ProtocolError("more handles in one call than any solution needs")
+            if ref.kind == "o" and type(ref.id) is str and len(ref.id) <= 100:
+                return self._remote_object_type(ref.id.partition(":")[2])(self, ref.id)
+            if ref.kind == "r" and type(ref.id) is str and len(ref.id) <= 100:
+                return RemoteCallable(self, ref.id, label=ref.id)
         raise P.ProtocolError("unknown reference")
+
+    def _remote_object_type(self, name: str) -> type:
+        """A RemoteObject subclass named like the student's class, for feedback messages
+        ("a value of type set"); a bounded number of them per worker."""
+        name = "".join(c for c in name if c.isalnum() or c == "_")[:60] or "object"
+        cls = self._remote_types.get(name)
+        if cls is None:
+            if len(self._remote_types) >= MAX_OBJECT_TYPES:
+                raise P.ProtocolError("more kinds of objects than any solution needs")
+            cls = self._remote_types[name] = type(name, (RemoteObject,), {})
+        return cls
 
 
 class RemoteCallable:
@@ -337,17 +433,6 @@ class RemoteObject:
             raise AttributeError(name)
         label = f"{type(self).__name__}.{name}"
         return RemoteCallable(self._worker, name, label, obj=self, method=name)
-
-
-_remote_types: dict[str, type] = {}
-
-
-def _remote_object_type(name: str) -> type:
-    """A RemoteObject subclass named like the student's class, for feedback messages."""
-    name = "".join(c for c in name if c.isalnum() or c == "_")[:60] or "object"
-    if name not in _remote_types:
-        _remote_types[name] = type(name, (RemoteObject,), {})
-    return _remote_types[name]
 
 
 class RemoteImplementation:

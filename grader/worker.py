@@ -67,7 +67,9 @@ class _GraderObject:
         self._worker, self._ref = worker, ref
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        # Only public methods are ever callable (the grader refuses the rest, and calls
+        # only those the check declared).
+        if name.startswith("_"):
             raise AttributeError(name)
         return _GraderCallable(self._worker, self._ref, name)
 

@@ -19,6 +19,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from grader.capabilities import exposes
 from grader.expect import expect, expect_close, expect_scalar, fmt
 from grader.strategies import examples, float_arrays, floats
 
@@ -358,6 +359,7 @@ def _expect_losses(losses, n_steps, what):
     return np.array([expect_scalar(x, what=f"{what}[{i}]") for i, x in enumerate(losses)])
 
 
+@exposes("step")
 class _RecordingSGD:
     """The grader's optimizer for run_optimizer: SGD that records what step receives."""
 
@@ -431,6 +433,7 @@ def test_run_optimizer_with_your_sgd_follows_the_closed_form(impl, seed, n_steps
 def _probe_classes(records):
     """Two grader optimizer classes that record how compare_optimizers uses them."""
 
+    @exposes("step")
     class ProbeSGD:
         def __init__(self, params, **kwargs):
             self.lr = kwargs.get("lr", 0.0)
