@@ -51,18 +51,68 @@ class Job:
 
 
 def grade_job(job: Job) -> dict[str, Any]:
-    """Grade one student (in a grading process); returns plain data for the gradebook."""
+    """Grade one student (in a grading pool's template process); returns plain data for the
+    gradebook.
+
+    The template copies the submission, then forks a fresh grading process that drops its
+    privileges and runs the checks against the student's worker (grader.grading_process);
+    the template starts and kills the workers for it (grader.launcher) and checks what
+    comes back against the course before it becomes rows."""
+    from grader import grading_process, isolation
+    from grader.launcher import DirectLauncher
+
     use_profile()
     course = load_course()
+    exercises = list(course.exercises.values())
     copy = private_copy(Path(job.folder))
+    isolation.seal(str(copy))  # readable by the grading process's uid, writable by none
+    # Found here, before the fork: the grading process may not read the original folder.
+    files = {ex_id: find_exercise_file(copy, ex_id) for ex_id in course.exercises}
+    unusable = {ex_id: unusable_exercise_file(Path(job.folder), ex_id)
+                for ex_id, path in files.items() if path is None}
+    launcher = DirectLauncher(worker_spec_for(copy, exercises))
+    try:
+        def work(remote: Any, level: str) -> dict[str, Any]:
+            return _grade_copy(course, files, unusable, remote)
+
+        try:
+            out, level = grading_process.run(
+                work, launcher, readable=(str(copy),),
+                deadline_s=sum(e.time_limit_s for e in exercises) + 10 * len(exercises) + 30)
+            results = _checked_results(out, course)
+        except grading_process.GradingProcessFailed as e:
+            return _failed_job(job, str(e))
+    finally:
+        launcher.close_all()
+        shutil.rmtree(copy, ignore_errors=True)
+    workers = ", ".join(out["levels"]) or "none (nothing ran)"
+    log = out["log"]
+    return {"student": job.student, "submission_hash": job.submission_hash,
+            "isolation": f"{workers}; grading process {level}",
+            "rows": gradebook_rows(job.student, results),
+            "logs": {"worker": log} if log else {}}
+
+
+def _grade_copy(course: Any, files: dict[str, Path | None], unusable: dict[str, str | None],
+                launcher: Any) -> dict[str, Any]:
+    """In the fresh grading process: every exercise's checks against the student's worker.
+    Returns plain data only (grading_process.run sends it as JSON)."""
+    from grader.proxy import WorkerProcess
+
     levels: set[str] = set()
-    worker = submission_worker(copy, list(course.exercises.values()), levels)
+
+    def start() -> WorkerProcess:
+        worker = WorkerProcess(launcher=launcher)
+        levels.add(worker.level)
+        return worker
+
+    worker = SubmissionWorker(start)
     try:
         results: list[CheckResult] = []
         for ex_id, exercise in course.exercises.items():
-            path = find_exercise_file(copy, ex_id)
+            path = files[ex_id]
             if path is None:
-                why = unusable_exercise_file(Path(job.folder), ex_id)
+                why = unusable[ex_id]
                 results += missing_results(
                     checks_for(ex_id, include_hidden=True), "bad_file" if why else "missing",
                     why or f"No {ex_id}.py or {ex_id}.ipynb was submitted.")
@@ -71,12 +121,43 @@ def grade_job(job: Job) -> dict[str, Any]:
             results += grade_exercise(exercise, session=session)
     finally:
         worker.discard()
-        shutil.rmtree(copy, ignore_errors=True)
-    log = _output_log(worker.started)
-    isolation = ", ".join(sorted(levels)) or "none (nothing ran)"
-    return {"student": job.student, "submission_hash": job.submission_hash,
-            "isolation": isolation, "rows": gradebook_rows(job.student, results),
-            "logs": {"worker": log} if log else {}}
+    return {"results": [[r.exercise, r.check, r.status, r.message, r.duration_s]
+                        for r in results],
+            "levels": sorted(levels), "log": _output_log(worker.started)}
+
+
+def _checked_results(out: dict[str, Any], course: Any) -> list[CheckResult]:
+    """The results a grading process sent, checked against the course: each a known check
+    once, a known status, a message; statement, visibility and points come from the check
+    itself, and a score only from "passed". A check it did not report is "crashed"."""
+    from grader.grading_process import GradingProcessFailed
+    from grader.results import STATUSES
+
+    checks = {(c.exercise, c.name): c for ex in course.exercises
+              for c in checks_for(ex, include_hidden=True)}
+    reported = out.get("results")
+    levels, log = out.get("levels"), out.get("log")
+    if type(reported) is not list or type(levels) is not list or type(log) is not str \
+            or not all(type(x) is str for x in levels):
+        raise GradingProcessFailed("the grading process sent a malformed result")
+    results: dict[tuple[str, str], CheckResult] = {}
+    for item in reported:
+        if type(item) is not list or len(item) != 5:
+            raise GradingProcessFailed("the grading process sent a malformed result")
+        exercise, name, status, message, duration = item
+        check = checks.get((exercise, name)) if type(exercise) is str and type(name) is str \
+            else None
+        if check is None or (exercise, name) in results or status not in STATUSES \
+                or type(message) is not str or type(duration) not in (int, float) \
+                or not 0 <= duration < 1e6:
+            raise GradingProcessFailed("the grading process sent a malformed result")
+        results[exercise, name] = CheckResult(
+            exercise, name, check.statement, check.hidden, status,
+            check.points if status == "passed" else 0.0, check.points, message[:20_000],
+            float(duration))
+    lost = [c for key, c in checks.items() if key not in results]
+    return [*results.values(), *missing_results(
+        lost, "crashed", "The grading process stopped before this check was run.")]
 
 
 _HEADING = re.compile(r"^=== \w+ \(.*\) ===$")  # worker.py's _mark_output
@@ -101,26 +182,38 @@ def _output_log(workers: list[Any]) -> str:
     return text
 
 
-def submission_worker(copy: Path, exercises: list[Any], levels: set[str]) -> SubmissionWorker:
-    """Workers for one submission, within limits that fit each of its exercises: the
-    largest memory limit, and CPU time for all of them (each exercise's wall-clock limit is
-    enforced by its own deadline)."""
+def worker_spec_for(copy: Path, exercises: list[Any]) -> Callable[[Path, int, int], Any]:
+    """How to start a worker on one submission (for grader.launcher), within limits that
+    fit each of its exercises: the largest memory limit, and CPU time for all of them (each
+    exercise's wall-clock limit is enforced by its own deadline)."""
     from grader import isolation
-    from grader.proxy import NUMPY_HOME, WorkerProcess, worker_arguments
+    from grader.proxy import NUMPY_HOME, worker_arguments
 
     limits = isolation.Limits(wall_time_s=sum(e.time_limit_s for e in exercises),
                               memory_mb=max(e.memory_limit_mb for e in exercises))
 
     def spec_for(runtime: Path, read_fd: int, write_fd: int) -> Any:
-        spec = isolation.worker_spec(sys.executable, runtime / "worker.py", copy, limits,
+        return isolation.worker_spec(sys.executable, runtime / "worker.py", copy, limits,
                                      extra_args=worker_arguments(read_fd, write_fd),
                                      pass_fds=(read_fd, write_fd),
                                      ro_paths=[runtime, NUMPY_HOME], uid=_worker_uid(),
                                      site=False)
-        levels.add(spec.level)
-        return spec
 
-    return SubmissionWorker(lambda: WorkerProcess(spec_for))
+    return spec_for
+
+
+def submission_worker(copy: Path, exercises: list[Any], levels: set[str]) -> SubmissionWorker:
+    """Workers for one submission, started from this process (the report's curves)."""
+    from grader.proxy import WorkerProcess
+
+    spec_for = worker_spec_for(copy, exercises)
+
+    def start() -> WorkerProcess:
+        worker = WorkerProcess(spec_for)
+        levels.add(worker.level)
+        return worker
+
+    return SubmissionWorker(start)
 
 
 def _worker_uid() -> int:
@@ -208,10 +301,18 @@ def _init_grading_process(next_slot: Any) -> None:
                 known_examples(check.function)
     except Exception:
         pass  # a course error: the first job reports it, for that student
+    # And what each student's fresh grading process needs, which it then inherits instead
+    # of importing again for every student.
+    import numpy.ma  # noqa: F401  (NumPy imports it lazily; some checks use it)
+
+    import grader.grading_process  # noqa: F401
+    import grader.proxy  # noqa: F401
+    from grader import isolation
+
+    isolation.detect()
     # What is loaded now lives as long as the process: kept out of every later garbage
     # collection, which would otherwise walk it again each time (about 1% of grading).
     gc.freeze()
-
 
 
 def _started() -> None:

@@ -541,9 +541,18 @@ def _base_env(extra: Mapping[str, str]) -> dict[str, str]:
         "MKL_NUM_THREADS": "1",
         "NUMEXPR_NUM_THREADS": "1",
         "VECLIB_MAXIMUM_THREADS": "1",
+        **blas_kernel_env(),
     }
     env.update(extra)
     return env
+
+
+def blas_kernel_env() -> dict[str, str]:
+    """The OpenBLAS kernel choice of the grader's environment (set on processors where
+    older builds compute wrong results), so that student code computes with the kernel the
+    checks and references compute with: another kernel differs in the last bits."""
+    return {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+            if k in os.environ}
 
 
 def _under(path: str, roots: Iterable[str]) -> bool:
@@ -596,7 +605,7 @@ def worker_spec(python: Path | str, worker_script: Path | str, submission_dir: P
     sub = os.path.realpath(submission_dir)
     if not os.path.isdir(sub):
         raise NotADirectoryError(sub)
-    _seal(sub)
+    seal(sub)
     prefix, base_prefix, exe = _python_layout(python)
     extra = [os.path.realpath(p) for p in ro_paths]
     python_paths = [prefix, base_prefix]
@@ -760,7 +769,7 @@ def _check_readable(paths: Sequence[str], uid: int, gid: int) -> None:
                                   "make it readable by others")
 
 
-def _seal(folder: str) -> None:
+def seal(folder: str) -> None:
     """Make a private copy readable and not writable by anyone but its owner. Symlinks are
     left alone (never followed): inside bwrap they point at nothing the worker may see."""
     for dirpath, _, filenames in os.walk(folder):

@@ -26,6 +26,14 @@ _CHUNK = 1 << 20
 _POLL_MS = 100
 
 
+def output_pipe() -> tuple[int, int]:
+    """(read end, write end) of a pipe for a child's output, both close-on-exec."""
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    with contextlib.suppress(OSError):  # fewer wake-ups for a flood; 64 KiB otherwise
+        fcntl.fcntl(read_fd, fcntl.F_SETPIPE_SZ, _CHUNK)
+    return read_fd, write_fd
+
+
 def _discard(fd: int, sink: int) -> int:
     try:
         return os.splice(fd, sink, _CHUNK)
@@ -36,11 +44,14 @@ def _discard(fd: int, sink: int) -> int:
 class CappedOutput:
     """A pipe for a child's output, drained by a thread that keeps at most `limit` bytes."""
 
-    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+    def __init__(self, limit: int = DEFAULT_LIMIT, read_fd: int | None = None) -> None:
+        """A new pipe; or, with `read_fd`, the read end of one made by whoever started the
+        child (grader.launcher), whose write end this process never held."""
         self.limit = limit
-        self._read_fd, self.write_fd = os.pipe2(os.O_CLOEXEC)
-        with contextlib.suppress(OSError):  # fewer wake-ups for a flood; 64 KiB otherwise
-            fcntl.fcntl(self._read_fd, fcntl.F_SETPIPE_SZ, _CHUNK)
+        if read_fd is None:
+            self._read_fd, self.write_fd = output_pipe()
+        else:
+            self._read_fd, self.write_fd = read_fd, -1
         self._head = bytearray()
         self._total = 0
         self._stop = threading.Event()

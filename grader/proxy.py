@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -32,8 +31,9 @@ import numpy as np
 from grader import protocol as P
 from grader.capabilities import exposed_methods
 from grader.failures import CheckFailure, MissingFunction, WorkerFailure, from_description
+from grader.launcher import DirectLauncher, Launcher, LauncherRefused
 from grader.loading import LoadError
-from grader.output_cap import DEFAULT_LIMIT, CappedOutput
+from grader.output_cap import CappedOutput
 
 _RUNTIME_FILES = ("worker.py", "protocol.py", "loading.py")
 # Per call of a check into student code: far above what any solution needs (an optimizer per
@@ -64,34 +64,19 @@ def runtime_dir() -> Path:
 class WorkerProcess:
     """One worker: started, spoken to, and killed with everything it started."""
 
-    def __init__(self, spec_for: Callable[[Path, int, int], Any] | None = None) -> None:
-        """Start a worker. `spec_for(runtime_dir, read_fd, write_fd)` returns an
-        isolation.WorkerSpec (argv, env, cwd, preexec, level); without it, a plain process."""
-        self.runtime = runtime_dir()
-        to_worker_r, to_worker_w = os.pipe()
-        from_worker_r, from_worker_w = os.pipe()
-        self.spec = spec_for(self.runtime, to_worker_r, from_worker_w) if spec_for else None
-        if self.spec is not None:
-            kwargs = self.spec.popen_kwargs()
-            kwargs["pass_fds"] = tuple({*kwargs.get("pass_fds", ()), to_worker_r, from_worker_w})
-        else:
-            kwargs = dict(args=[sys.executable, "-I", "-S", str(self.runtime / "worker.py"),
-                                *worker_arguments(to_worker_r, from_worker_w)],
-                          pass_fds=(to_worker_r, from_worker_w), start_new_session=True,
-                          cwd=str(self.runtime), env=_minimal_env())
-        self.level = self.spec.level if self.spec is not None else "process"
+    def __init__(self, spec_for: Callable[[Path, int, int], Any] | None = None, *,
+                 launcher: Launcher | None = None) -> None:
+        """Start a worker through `launcher` (grader.launcher), by default one in this
+        process that builds each worker's isolation with `spec_for(runtime_dir, read_fd,
+        write_fd)` (an isolation.WorkerSpec), or starts a plain process without it."""
+        self._launcher = launcher or DirectLauncher(spec_for)
+        started = self._launcher.start()
+        self._handle = started.handle
+        self.level = started.level
         # Student output is never feedback: a capped log for instructors (grader.output_cap).
-        limits = getattr(self.spec, "limits", None)
-        self.output = CappedOutput(limits.max_output_bytes if limits else DEFAULT_LIMIT)
-        try:
-            self.process = subprocess.Popen(stdin=subprocess.DEVNULL, stdout=self.output.write_fd,
-                                            stderr=self.output.write_fd, **kwargs)
-        finally:
-            self.output.child_started()
-        os.close(to_worker_r)
-        os.close(from_worker_w)
-        self.writer = os.fdopen(to_worker_w, "wb")
-        self.reader = os.fdopen(from_worker_r, "rb")
+        self.output = CappedOutput(started.output_limit, read_fd=started.output)
+        self.writer = os.fdopen(started.to_worker, "wb")
+        self.reader = os.fdopen(started.from_worker, "rb")
         self.mirror = P.Mirror("g")
         self.exercise_name = "exercise"  # set by load()
         # Capabilities handed to the current call: number -> (object, methods student code
@@ -118,12 +103,8 @@ class WorkerProcess:
     def kill(self) -> None:
         """Kill the worker's whole process group and reap it."""
         try:
-            os.killpg(self.process.pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
+            self._launcher.kill(self._handle)
+        except (LauncherRefused, OSError):
             pass
         for stream in (self.writer, self.reader):
             try:
@@ -133,12 +114,11 @@ class WorkerProcess:
 
     def close(self) -> None:
         self.kill()
-        if self.spec is not None:
-            from grader import isolation
-
-            isolation.cleanup(self.spec)
+        try:
+            self._launcher.close(self._handle)  # its cgroups and files too
+        except (LauncherRefused, OSError):
+            pass
         self.output.finish()  # after cleanup: nothing that could still write is left
-        shutil.rmtree(self.runtime, ignore_errors=True)
 
     def output_log(self) -> str:
         """What the worker printed (capped), for instructors only: never feedback."""
@@ -176,12 +156,10 @@ class WorkerProcess:
                                              "the channel was tampered with.") from None
 
     def _died(self) -> WorkerFailure:
-        code = self.process.poll()
-        if code is None:
-            try:
-                code = self.process.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                code = None
+        try:
+            code = self._launcher.wait(self._handle, 2.0)
+        except (LauncherRefused, OSError):
+            code = None
         self.kill()
         if code is not None and code < 0 and -code == 9:
             return WorkerFailure("memory", "Your code was killed, most likely for using more "
@@ -194,7 +172,12 @@ class WorkerProcess:
     @property
     def idle(self) -> bool:
         """Alive and not in the middle of an exchange (one cut short leaves it busy)."""
-        return self._open_exchanges == 0 and self.process.poll() is None
+        if self._open_exchanges:
+            return False
+        try:
+            return self._launcher.poll(self._handle) is None
+        except (LauncherRefused, OSError):
+            return False
 
     def _exchange(self, message: dict) -> dict:
         self._open_exchanges += 1
@@ -469,8 +452,10 @@ def _text(value: Any, limit: int) -> str:
     return text[:limit]
 
 
-def _minimal_env() -> dict[str, str]:
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
-           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
-           "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"}
-    return env
+def minimal_env() -> dict[str, str]:
+    """The environment of a worker started without isolation."""
+    from grader.isolation import blas_kernel_env
+
+    return {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+            "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1", **blas_kernel_env()}

@@ -109,7 +109,7 @@ def test_the_honest_twin_calls_f(session):
 
 @pytest.mark.parametrize("name", REFLECTIVE)
 def test_no_name_can_be_looked_up_on_a_function_handle(session, name):
-    impl = session("def use(f, x):\n    return raw_callback(f, %r, (x,))\n" % name)
+    impl = session(f"def use(f, x):\n    return raw_callback(f, {name!r}, (x,))\n")
     f = Counted()
     with pytest.raises(WorkerFailure) as failure:
         impl.use(f, np.ones(3))
@@ -117,11 +117,10 @@ def test_no_name_can_be_looked_up_on_a_function_handle(session, name):
     assert f.calls == 0 and f.secret == "hidden-check-source"
 
 
-@pytest.mark.parametrize("name", [n for n in REFLECTIVE if n != "step"] + [0, None.__class__
-                                                                          .__name__, ["step"]])
+@pytest.mark.parametrize("name", [*REFLECTIVE, 0, "NoneType", ["step"]])
 def test_only_declared_public_methods_of_an_object_handle(session, name):
     impl = session("def use(opt, params, grads):\n"
-                   "    return raw_callback(opt, %r, (params, grads))\n" % (name,))
+                   f"    return raw_callback(opt, {name!r}, (params, grads))\n")
     opt = Recording()
     params, grads = [np.ones(2)], [np.ones(2)]
     if type(name) is str and name.isidentifier() and not name.startswith("_"):
@@ -160,8 +159,7 @@ def test_an_object_without_declared_methods_cannot_be_handed_over(session):
                                     {"$r": "use"}, {"$o": "1:object"}, {"$c": True},
                                     {"$c": 1, "$g": 1}, ["$c", 1], "$c"])
 def test_forged_callback_ids_are_refused(session, target):
-    impl = session("def use(f, x):\n    return raw_callback(f, None, (x,), target=%r)\n"
-                   % (target,))
+    impl = session(f"def use(f, x):\n    return raw_callback(f, None, (x,), target={target!r})\n")
     f = Counted()
     with pytest.raises(WorkerFailure) as failure:
         impl.use(f, np.ones(3))
@@ -204,7 +202,7 @@ def test_an_id_from_another_check_names_nothing(tmp_path):
 @pytest.mark.parametrize("returned", ["module", "function", "frame", "class", "method"])
 def test_a_callback_result_that_is_code_does_not_cross(session, returned):
     impl = session("def use(g):\n    return g()\n")
-    value = {"module": lambda: os, "function": lambda: test_a_callback_result_that_is_code_does_not_cross,
+    value = {"module": lambda: os, "function": lambda: _session,
              "frame": lambda: sys._getframe(), "class": lambda: Counted,
              "method": lambda: Counted().__call__}[returned]
     with pytest.raises(TypeError, match="may not be handed"):

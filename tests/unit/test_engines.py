@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from grader.engines import SubmissionWorker, WorkerSession
@@ -55,7 +57,7 @@ def test_a_worker_cut_off_mid_call_is_not_passed_on(files):
 
 def test_a_session_without_a_shared_worker_closes_its_own(files):
     session = WorkerSession(files / "second.py", "second")
-    session.open()
-    worker = session._workers._worker
+    pid = session.open().pid()
     session.close()
-    assert worker.process.poll() is not None
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(pid, 0)
