@@ -42,10 +42,10 @@ from grader.launcher import DirectLauncher, RemoteLauncher, serve_request
 # Distinct from the workers' uids (isolation.WORKER_UID_BASE + pid, pids < 2**22) and from
 # every range Debian allocates.
 GRADING_UID_BASE = 10_000_000
-# Address space a grading process may add to what its template holds: ten times the peak an
-# honest student needs (about 20 MB), far below what one hostile frame could take (a 60 MB
-# frame of numbers decodes to about 700 MB).
-MEMORY_HEADROOM_MB = 768
+# Address space a grading process may add to what its template holds (about 175 MB): many
+# times what an honest student needs (tens of MB, thread stacks included), less than one
+# hostile frame takes to decode (a 60 MB frame of numbers: about 700 MB).
+MEMORY_HEADROOM_MB = 512
 # Its own threads (one per worker's output) and nothing else: it has no reason to fork.
 MAX_THREADS = 64
 MAX_RESULT_BYTES = 32 * 2**20
@@ -191,9 +191,9 @@ def run(work: Callable[[RemoteLauncher, str], dict[str, Any]], launcher: DirectL
                 level = _enter(uid, readable, pid_namespace)
                 _die_with(lifeline_r)  # the uid change cleared the death signal
                 result = {**work(RemoteLauncher(child_sock), level), "_level": level}
+                payload = json.dumps(result, allow_nan=False).encode()
             except BaseException:
-                result = {"_failed": traceback.format_exc()[-2000:]}
-            payload = json.dumps(result, allow_nan=False).encode()
+                payload = json.dumps({"_failed": traceback.format_exc()[-2000:]}).encode()
             view = memoryview(payload)
             while view:
                 view = view[os.write(result_w, view):]
@@ -208,7 +208,7 @@ def run(work: Callable[[RemoteLauncher, str], dict[str, Any]], launcher: DirectL
     finally:
         parent_sock.close()
         os.close(result_r)
-        status = _reap(pid, None if pid_namespace else uid)
+        status = _reap(pid, None if pid_namespace else uid, launcher)
         os.close(lifeline_w)
         if pid_namespace:
             _back_to_own_pid_namespace()
@@ -257,29 +257,35 @@ def _serve(pid: int, sock: socket.socket, result_fd: int, launcher: DirectLaunch
     return b"".join(chunks)
 
 
+def _kill(pid: int) -> None:
+    """Kill the grading process: its pid namespace dies with it; without one, its process
+    group (it made its own)."""
+    for kill in (os.kill, os.killpg):
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def raise_after_kill(pid: int, why: str) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
+    _kill(pid)
     raise GradingProcessFailed(f"the grading process {why}")
 
 
-def _reap(pid: int, uid: int | None) -> int:
+def _reap(pid: int, uid: int | None, launcher: DirectLauncher) -> int:
     """Wait for the child (killing it if it lingers), then kill anything left with its uid.
-    Returns its exit code, or minus the signal that ended it."""
+    Returns its exit code, or minus the signal that ended it.
+
+    The workers it left are reaped meanwhile: they are this process's children, and the
+    init of a pid namespace does not finish exiting before every member has been reaped."""
     deadline = time.monotonic() + 5
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             break
         if time.monotonic() > deadline:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
-            _, status = os.waitpid(pid, 0)
-            break
+            _kill(pid)
+        launcher.reap()
         time.sleep(0.002)
     if uid is not None:
         _kill_uid(uid)

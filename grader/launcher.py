@@ -150,6 +150,11 @@ class DirectLauncher:
             isolation.cleanup(running.spec)
         shutil.rmtree(running.runtime, ignore_errors=True)
 
+    def reap(self) -> None:
+        """Collect the exit status of every worker that has ended (without waiting)."""
+        for running in self._running.values():
+            running.process.poll()
+
     def close_all(self) -> None:
         for handle in list(self._running):
             self.close(handle)
