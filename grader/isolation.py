@@ -375,8 +375,8 @@ _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_u
                         ctypes.c_ulong]
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x20000, 0x4000000, 0x8000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
-    1, 2, 4, 32, 4096, 16384, 1 << 18)
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
+    1, 2, 4, 8, 32, 4096, 16384, 1 << 18)
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 
 
@@ -731,6 +731,14 @@ def worker_spec(python: Path | str, worker_script: Path | str, submission_dir: P
                       warnings=warnings, pass_fds=tuple(pass_fds),
                       uid=uid if "uid" in parts else None, limits=limits,
                       cgroups=tuple(cgroups))
+
+
+def private_proc() -> None:
+    """In a child, as root: a mount namespace of its own with a /proc of the pid namespace it
+    is in. Imports nothing (it runs between fork and exec)."""
+    _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
 def _unshare_mounts(needed: Sequence[str], hide: Sequence[Path | str], uid: int, gid: int,

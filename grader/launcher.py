@@ -88,6 +88,8 @@ class DirectLauncher:
                 kwargs = spec.popen_kwargs()
                 kwargs["pass_fds"] = tuple({*kwargs.get("pass_fds", ()), to_worker_r,
                                             from_worker_w})
+                if _in_new_pid_namespace():
+                    kwargs["preexec_fn"] = _with_own_proc(kwargs["preexec_fn"])
             else:
                 kwargs = dict(args=[sys.executable, "-I", "-S", str(runtime / "worker.py"),
                                     *worker_arguments(to_worker_r, from_worker_w)],
@@ -158,6 +160,28 @@ class DirectLauncher:
     def close_all(self) -> None:
         for handle in list(self._running):
             self.close(handle)
+
+
+def _in_new_pid_namespace() -> bool:
+    """Whether the children of this process are born into another pid namespace than its
+    own (a grading process's, grader.grading_process)."""
+    try:
+        return os.readlink("/proc/self/ns/pid_for_children") != os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return False
+
+
+def _with_own_proc(preexec: Callable[[], None] | None) -> Callable[[], None]:
+    """PREEXEC, after giving the child a /proc of its own pid namespace: bubblewrap looks
+    itself up in /proc by the pid it sees, which the host's /proc does not show."""
+    from grader import isolation
+
+    def mount_proc() -> None:
+        isolation.private_proc()
+        if preexec is not None:
+            preexec()
+
+    return mount_proc
 
 
 # ------------------------------------------------------------------ across a privilege drop
