@@ -29,8 +29,10 @@ class CheckResult:
     def __post_init__(self) -> None:
         # Every way student text becomes feedback ends here (an exception's message, a file
         # that does not load, a notebook's skipped cell, a folder's name): one place makes
-        # it printable for every report, whichever path built the message.
+        # it printable for every report, whichever path built the message. A worker's load
+        # error names its own status, so the status is worker text too.
         object.__setattr__(self, "message", printable(self.message))
+        object.__setattr__(self, "status", printable(self.status, newlines=False))
 
     @property
     def passed(self) -> bool:

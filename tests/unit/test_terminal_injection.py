@@ -211,6 +211,9 @@ def test_a_result_message_is_printable_however_it_was_built():
     result = CheckResult("softmax_ce", "c", "s", False, "error", 0.0, 1.0,
                          f"importing x.py raised: {PAYLOAD}")
     assert result.message == f"importing x.py raised: {SHOWN}"
+    # A worker's load error chooses its status: a worker's text too.
+    assert CheckResult("e", "c", "s", False, f"x{PAYLOAD}\n", 0.0, 1.0).status == \
+        f"x{SHOWN}\\n"
 
 
 def test_grader_check_text_is_printable_whatever_its_parts_hold():
