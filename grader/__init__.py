@@ -21,6 +21,7 @@ The data flow, one module per step:
     isolation.py      namespaces, uid, rlimits, cgroups for workers, and the level in force
     seccomp.py        the system call filter workers run under (hand-written BPF)
     output_cap.py     what a worker prints: a capped log for instructors, never feedback
+    printable.py      student text with its control sequences written out, for every sink
     limits.py         time limits and Ctrl-C inside the grading process
     gradebook.py      results as rows, written to CSV, pivoted
     gradebook_db.py   the durable SQLite gradebook: one transaction per student, resumable

@@ -8,6 +8,7 @@ the numbers reveal a known mistake.
 from __future__ import annotations
 
 from grader.loading import LoadError, short
+from grader.printable import printable
 
 __all__ = ["CheckFailure", "LoadError", "MissingFunction", "NotAttempted", "StudentCodeError",
            "WorkerFailure", "from_description"]
@@ -93,10 +94,21 @@ class WorkerFailure(BaseException):
 
 
 def from_description(d: dict) -> CheckFailure | StudentCodeError:
-    """The failure a description from grader.loading.describe_exception stands for."""
+    """The failure a description from grader.loading.describe_exception stands for.
+
+    Every field is text the student's code chose (an exception's message and type name, a
+    label, a place) and, from a worker, text the worker chose: each is made printable and
+    bounded here, where it enters the grader, so no sink downstream gets a control sequence.
+    """
     if d.get("kind") == "not_attempted":
-        return NotAttempted(str(d.get("function", "?")))
-    return StudentCodeError(str(d.get("function", "?")), str(d.get("type", "Exception")),
-                            str(d.get("text", "")), d.get("where") if isinstance(
-                                d.get("where"), str) else None,
+        return NotAttempted(_field(d.get("function", "?"), 200))
+    where = d.get("where")
+    return StudentCodeError(_field(d.get("function", "?"), 200),
+                            _field(d.get("type", "Exception"), 100),
+                            printable(str(d.get("text", ""))),
+                            _field(where, 200) if isinstance(where, str) else None,
                             bool(d.get("signature_mismatch", False)))
+
+
+def _field(value: object, limit: int) -> str:
+    return short(printable(str(value)), limit)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.course import load_course
+from grader.printable import printable
 from grader.results import CheckResult
 
 COLUMNS = ["student", "exercise", "check", "score", "max_score", "status", "message",
@@ -39,8 +40,10 @@ def rows(student: str, results: Iterable[CheckResult]) -> list[dict]:
 
 
 def write_csv(all_rows: list[dict], path: Path, columns: list[str] | None = None) -> None:
-    """The rows as CSV, written as pandas' `to_csv(index=False)` writes them."""
+    """The rows as CSV, written as pandas' `to_csv(index=False)` writes them, with every text
+    made printable (grader.printable): an instructor may well `cat` it."""
     columns = columns or COLUMNS
+    all_rows = _printable_rows(all_rows, columns)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
     converters = _csv_converters(all_rows, columns)
@@ -61,6 +64,23 @@ def write_csv(all_rows: list[dict], path: Path, columns: list[str] | None = None
 
         pd.DataFrame(all_rows, columns=columns).to_csv(tmp, index=False)
     tmp.replace(path)  # never leave a half-written gradebook behind
+
+
+def _printable_rows(all_rows: list[dict], columns: list[str]) -> list[dict]:
+    """ALL_ROWS with every text in COLUMNS made printable (copies of the rows, when any
+    text changes). A column is first tested as one string: that costs one scan, where
+    taking its values one by one would cost as much as writing the file."""
+    out = all_rows
+    for column in columns:
+        texts = "\n".join(v for row in all_rows if isinstance(v := row.get(column), str))
+        if printable(texts) == texts:
+            continue
+        if out is all_rows:
+            out = [dict(row) for row in all_rows]
+        for row in out:
+            if isinstance(value := row.get(column), str):
+                row[column] = printable(value)
+    return out
 
 
 def _missing(value: object) -> bool:
@@ -95,10 +115,16 @@ def _csv_converters(all_rows: list[dict], columns: list[str]) -> list | None:
 
 
 def totals(all_rows: list[dict]):
-    """Students x exercises: points earned, total, percent, and a row of maximum points."""
+    """Students x exercises: points earned, total, percent, and a row of maximum points, to
+    print: student names (the index) are made printable on one line, after the pivot, so
+    that two students whose names differ only in control characters stay two rows."""
     import pandas as pd
 
-    return pivot(pd.DataFrame(all_rows, columns=COLUMNS))
+    table = pivot(pd.DataFrame(all_rows, columns=COLUMNS))
+    if not table.empty:
+        table.index = pd.Index([printable(str(name), newlines=False) for name in table.index],
+                               name=table.index.name)
+    return table
 
 
 def pivot(frame):

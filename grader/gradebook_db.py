@@ -27,7 +27,10 @@ off by a kill has no new `students` row, so the next run grades them again.
 Bad input. Every value reaches SQLite as a bound parameter, never as SQL text, so a student
 folder named `'); DROP TABLE results;--` is just a name. Text that UTF-8 cannot encode (a
 folder name with invalid bytes, a message with a lone surrogate) is stored with backslash
-escapes instead of failing the student's transaction.
+escapes instead of failing the student's transaction. Messages are stored printable
+(grader.printable): whatever reads them back, a terminal included, gets no control sequence.
+Student names are stored as they are, being the key that identifies the student: what
+shows or exports them makes them printable.
 
 Only the trusted grader process writes this file; student code never gets a handle on it.
 """
@@ -49,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import grader
 from grader.gradebook import COLUMNS, pivot
+from grader.printable import printable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -385,7 +389,7 @@ class Gradebook:
 
         seed = row["seed"]
         return (student, text("exercise"), text("check"), float(row["score"]),
-                float(row["max_score"]), text("status"), text("message") or "",
+                float(row["max_score"]), text("status"), printable(text("message") or ""),
                 int(bool(row["hidden"])), number("duration_s"),
                 None if seed is None else int(seed), text("grader_version"),
                 text("course_version"), text("hypothesis_version"), text("numpy_version"))

@@ -3,8 +3,8 @@
 A worker's stdout and stderr share one pipe. A thread of the grading process reads that pipe
 to its end: it keeps the first `limit` bytes, counts the rest and throws it away, so a worker
 that floods its output is never blocked by a full pipe, and the grader's memory stays bounded.
-The text goes only to instructors (grader grade writes it to OUT/worker-logs/); checks never
-see it, so neither public nor hidden feedback can echo it.
+The text goes only to instructors (grader grade writes it to OUT/worker-logs/), made printable
+(grader.printable); checks never see it, so neither public nor hidden feedback can echo it.
 
     output = CappedOutput(limit=64 * 1024)
     proc = subprocess.Popen(..., stdout=output.write_fd, stderr=output.write_fd)
@@ -20,6 +20,8 @@ import fcntl
 import os
 import select
 import threading
+
+from grader.printable import printable
 
 DEFAULT_LIMIT = 64 * 1024
 _CHUNK = 1 << 20
@@ -101,8 +103,10 @@ class CappedOutput:
         return self.text()
 
     def text(self) -> str:
-        """What was kept so far, decoded leniently, with a note of what was dropped."""
-        text = bytes(self._head).decode("utf-8", errors="replace")
+        """What was kept so far, decoded leniently and made printable (instructors read the
+        log in a terminal: an escape sequence in it is shown, not obeyed), with a note of
+        what was dropped."""
+        text = printable(bytes(self._head).decode("utf-8", errors="replace"))
         dropped = self._total - len(self._head)
         if dropped > 0:
             text += (f"\n[... {dropped} more bytes of output were dropped: only the first "

@@ -1,6 +1,8 @@
 """Reports of check results: a text table for terminals, HTML for Jupyter.
 
-Everything shown is escaped for HTML: messages quote student values and names.
+Messages quote student values and names: the terminal text is made printable as a whole (no
+control sequence reaches the terminal, whatever part of it came from a student), and
+everything in the HTML is escaped.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 
 from grader.course import Exercise
 from grader.failures import NotAttempted
+from grader.printable import printable
 from grader.results import CheckResult
 
 
@@ -45,7 +48,9 @@ class ExerciseReport:
     def text(self) -> str:
         ex = self.exercise
         width = max([len(r.check) for r in self.results] + [len("check")]) + 2
-        lines = [f"{ex.id}: {ex.title}" + (f"  [{self.source}]" if self.source else ""),
+        # The source is a path under the student's folder, whose name may hold a newline.
+        source = f"  [{printable(self.source, newlines=False)}]" if self.source else ""
+        lines = [f"{ex.id}: {ex.title}{source}",
                  f"  {'check':<{width}}{'points':>8}  status"]
         for r in self.results:
             points = f"{fmt_points(r.score)}/{fmt_points(r.max_score)}"
@@ -69,11 +74,11 @@ class ExerciseReport:
             lines.append("")
             lines.append(f"  {label(r).upper()}: {r.check}: {r.statement}")
             lines.extend(f"    {line}" for line in r.message.splitlines())
-        return "\n".join(lines)
+        return printable("\n".join(lines))
 
     def html(self) -> str:
         ex = self.exercise
-        e = html.escape
+        e = _escaped
         rows = "".join(
             f"<tr><td><code>{e(r.check)}</code>{' <em>(hidden)</em>' if r.hidden else ''}"
             f"<br><small>{e(r.statement)}</small></td>"
@@ -90,6 +95,10 @@ class ExerciseReport:
 _COLORS = {"passed": "#080", "not attempted": "#886600"}
 
 
+def _escaped(text: str) -> str:
+    return html.escape(printable(text))
+
+
 @dataclass
 class Report:
     exercises: list[ExerciseReport]
@@ -103,7 +112,7 @@ class Report:
         score = sum(r.score for r in self.exercises)
         total = sum(r.max_score for r in self.exercises)
         verdict = "all checks passed" if self.all_passed else "some checks did not pass"
-        return f"{body}\n\n{fmt_points(score)}/{fmt_points(total)} points: {verdict}."
+        return printable(f"{body}\n\n{fmt_points(score)}/{fmt_points(total)} points: {verdict}.")
 
     def __str__(self) -> str:
         return self.text()

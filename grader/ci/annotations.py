@@ -18,6 +18,7 @@ from pathlib import Path
 from grader.ci import workflow
 from grader.course import Exercise
 from grader.loading import MAX_SOURCE_BYTES
+from grader.printable import printable
 from grader.report import fmt_points, label
 from grader.results import CheckResult
 
@@ -66,7 +67,11 @@ class Annotation:
         return "\n\n".join(parts)
 
     def command(self) -> str:
-        return workflow.error(self.message(), file=self.file, line=self.line, title=self.title())
+        # GitHub's log viewer renders ANSI sequences: the text is made printable, then escaped
+        # for the workflow command.
+        return workflow.error(printable(self.message()),
+                              file=printable(self.file, newlines=False) if self.file else None,
+                              line=self.line, title=printable(self.title(), newlines=False))
 
 
 def annotations(reports: list, workspace: Path | None = None) -> list[str]:

@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from grader.course import load_course
 from grader.loading import MAX_SOURCE_BYTES
 from grader.notebook import MAX_NOTEBOOK_BYTES
+from grader.printable import printable
 
 MAX_FILE_BYTES = max(MAX_SOURCE_BYTES, MAX_NOTEBOOK_BYTES)
 MANIFEST = "collected.json"
@@ -53,8 +54,9 @@ def collect(sources: list[Path], output: Path, exercise_ids: list[str] | None = 
             student, kind = _student_of(entry)
             if student is None:
                 if entry.is_symlink():
-                    print(f"grader collect: {entry} is a symbolic link; skipped (a link could "
-                          "point at any folder, the course's own included).", file=sys.stderr)
+                    print(f"grader collect: {_shown(entry)} is a symbolic link; skipped (a link "
+                          "could point at any folder, the course's own included).",
+                          file=sys.stderr)
                 continue
             if student in manifest:
                 manifest[student]["problems"].append(
@@ -81,8 +83,14 @@ def collect(sources: list[Path], output: Path, exercise_ids: list[str] | None = 
     print(f"Collected {len(manifest)} student(s), {files} exercise file(s), into {output}.")
     for student, record in manifest.items():
         for problem in record["problems"]:
-            print(f"  {student}: {problem}")
+            print(f"  {_shown(student)}: {_shown(problem)}")
     return 0
+
+
+def _shown(text: object) -> str:
+    """Student names (and messages quoting them) on one line without control sequences: the
+    instructor's terminal is the sink; collected.json keeps them exact."""
+    return printable(str(text), newlines=False)
 
 
 def _check_output(sources: list[Path], output: Path) -> str | None:

@@ -1,9 +1,10 @@
 """The job summary ($GITHUB_STEP_SUMMARY) in GitHub-flavoured Markdown.
 
 A table of exercises, then one table row and one folded block per check that did not pass.
-Messages quote student text: in table cells every character Markdown or HTML could act on is
-written as an HTML entity, and full messages sit in <pre> blocks, HTML-escaped, so nothing a
-student writes becomes a link, an image, markup, or a broken table.
+Messages quote student text: it is made printable (grader.printable), then in table cells
+every character Markdown or HTML could act on is written as an HTML entity, and full messages
+sit in <pre> blocks, HTML-escaped, so nothing a student writes becomes a link, an image,
+markup, a broken table or a control sequence.
 """
 
 from __future__ import annotations
@@ -11,23 +12,21 @@ from __future__ import annotations
 import html
 import re
 
+from grader.printable import printable
 from grader.report import fmt_points, label
 
 # Inline Markdown, HTML, table pipes, and what GitHub turns into links (www., http:, @name).
 _MARKDOWN = "\\`*_[]()<>!|~:.@"
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
 def pre(text: str) -> str:
-    """Text for a <pre> block: HTML-escaped, without control characters."""
-    return html.escape(_CONTROL.sub("", str(text)))
+    """Text for a <pre> block: printable (grader.printable), HTML-escaped."""
+    return html.escape(printable(str(text)))
 
 
 def cell(text: str) -> str:
-    """Text for one Markdown table cell, shown literally, on one line."""
-    flat = " ".join(_CONTROL.sub("", str(text)).split())
+    """Text for one Markdown table cell, printable, shown literally, on one line."""
+    flat = " ".join(printable(str(text)).split())
     return "".join(f"&#{ord(c)};" if c in _MARKDOWN or c in "&\"'" else c for c in flat)
 
 

@@ -46,6 +46,7 @@ from grader.nbgrader.submitted import (
     structure_notes,
     student_code,
 )
+from grader.printable import printable
 from grader.results import CheckResult
 
 if TYPE_CHECKING:
@@ -262,8 +263,8 @@ def prepare(work: Assignment, name: str, staging_root: Path) -> Student:
             continue  # grade_job records it as missing
         try:
             notebook = read_submitted(path)
-        except LoadError as e:
-            student.problems[exercise] = e
+        except LoadError as e:  # its message may quote the notebook: student text
+            student.problems[exercise] = LoadError(e.status, printable(e.message))
             continue
         released = work.released[exercise]
         student.notebooks[exercise] = notebook
@@ -433,8 +434,8 @@ def _summary(work: Assignment, rows: list[dict], students: dict[str, Student],
         if name in failed:
             notes.append(f"not written to nbgrader ({failed[name]}): nbgrader's gradebook keeps "
                          "what it had for this student, and the next run grades them again")
-        for note in notes:
-            print(f"  {name}: {note}")
+        for note in notes:  # names of students and of their files, messages: on one line each
+            print(f"  {printable(name, newlines=False)}: {printable(note, newlines=False)}")
     levels = sorted({str(r.get("isolation")) for r in rows if r.get("isolation")})
     print(f"\nGraded {len(graded)} student(s) in {elapsed:.1f} s; {len(students) - len(graded)} "
           "unchanged since the last run (their nbgrader grades were written again).")

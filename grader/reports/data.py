@@ -20,6 +20,7 @@ from grader.course import Course, load_course
 from grader.failures import NotAttempted
 from grader.gradebook_db import DB_COLUMNS, FILENAME, Gradebook
 from grader.late import Lateness, LatePolicy, parse_time, policy_from_course, utc_text
+from grader.printable import printable
 
 # Statuses where the student's code did not run as it should (everything but pass and fail).
 PROBLEM_STATUSES = ("error", "missing", "timeout", "crashed", "memory", "forbidden", "bad_file")
@@ -95,7 +96,8 @@ def build(rows: list[dict], times: dict[str, dict[str, tuple[str, str]]], *,
         row = dict(row)
         row["hidden"] = bool(row["hidden"])
         row["statement"] = statements.get((row["exercise"], row["check"]), row["check"])
-        message = row["message"] or ""
+        # A gradebook written before messages were stored printable, or by another tool.
+        row["message"] = message = printable(row["message"] or "")
         row["label"] = ("not attempted" if row["status"] == "failed"
                         and message.startswith(NotAttempted.PREFIX) else row["status"])
         by_student.setdefault(row["student"], []).append(row)

@@ -9,7 +9,9 @@ published; public ones `visible`), `tags` and `number`.
 
 `rows` are gradebook rows of ONE student (grader.gradebook.COLUMNS at least), as `grader
 grade` stores them and `grader ci` makes them; hidden checks' messages are already only
-their statements (grader.run), so nothing hidden leaks here.
+their statements (grader.run), so nothing hidden leaks here. Every text is made printable
+(grader.printable): JSON could carry an escape sequence, and Gradescope or `jq` would hand
+it to whoever reads the file.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.late import Lateness
+from grader.printable import printable
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
@@ -50,11 +53,11 @@ def results_json(rows: Sequence[Mapping[str, Any]], *,
             output = f"{row['statement']}\n{output}".rstrip("\n")
         counts[ex] = number = counts.get(ex, 0) + 1
         tests.append({
-            "name": f"{ex}: {row['check']}",
+            "name": printable(f"{ex}: {row['check']}", newlines=False),
             "score": float(row["score"]),
             "max_score": float(row["max_score"]),
             "status": "passed" if status == "passed" else "failed",
-            "output": output,
+            "output": printable(output),
             "visibility": hidden_visibility if row.get("hidden") else "visible",
             "tags": [ex, status],
             "number": f"{exercise_numbers[ex]}.{number}",
@@ -81,7 +84,7 @@ def results_json(rows: Sequence[Mapping[str, Any]], *,
     return {
         "score": round(raw - penalty, 6),
         "execution_time": round(sum(float(r.get("duration_s") or 0.0) for r in rows), 3),
-        "output": "\n".join(lines),
+        "output": printable("\n".join(lines)),
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,

@@ -7,9 +7,10 @@
   message, the late penalty per exercise, and their curves next to the reference's.
 
 Autoescape is on for every template, so a student named `<script>` or a message quoting
-`</pre>` is shown as text. The pages are self-contained (styles inline, pictures as data:
-URIs) and forbid scripts and remote loads by their Content-Security-Policy, so they can be
-mailed or uploaded as one file each and opened without a network.
+`</pre>` is shown as text; every value is made printable (grader.printable) first. The pages
+are self-contained (styles inline, pictures as data: URIs) and forbid scripts and remote
+loads by their Content-Security-Policy, so they can be mailed or uploaded as one file each
+and opened without a network.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from grader.late import LatePolicy
+from grader.printable import printable
 from grader.reports import analysis, plots
 from grader.reports.data import ClassData
 
@@ -32,9 +34,16 @@ TOP_CHECKS = 15  # the class report's ranking of the most failed checks
 @cache
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      finalize=_printable)
     env.filters["points"] = lambda x: f"{float(x):g}"
     return env
+
+
+def _printable(value: Any) -> Any:
+    # Every {{ value }} of the templates: plain text made printable before autoescape; markup
+    # the code built on purpose (Markup, a str subclass) is left as it is.
+    return printable(value) if type(value) is str else value
 
 
 def data_uri(png: bytes) -> str:

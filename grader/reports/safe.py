@@ -1,6 +1,8 @@
 """Making student-controlled text harmless where reports put it: spreadsheets, file names, XML.
 
-HTML is escaped by Jinja2's autoescape (grader/reports/html.py), not here.
+Every text is first made printable (grader.printable: no control sequence, nothing XML
+cannot hold), then kept from being read as a formula. HTML is escaped by Jinja2's autoescape
+(grader/reports/html.py), not here.
 """
 
 from __future__ import annotations
@@ -8,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import TYPE_CHECKING, Any
+
+from grader.printable import printable
 
 if TYPE_CHECKING:  # pandas only where frames are neutralised: `grader ci` runs without it
     import pandas as pd
@@ -19,10 +23,14 @@ _FORMULA_START = tuple("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
 
 
 def neutralise(value: Any) -> Any:
-    """VALUE, safe to put in a spreadsheet cell: a string that a spreadsheet would read as a
-    formula gets a leading apostrophe (shown as text, never evaluated). Numbers, including
-    negative ones, stay numbers: only strings can carry a formula."""
-    if isinstance(value, str) and value.lstrip(" ").startswith(_FORMULA_START):
+    """VALUE, safe to put in a spreadsheet cell: a string is made printable, and one that a
+    spreadsheet would read as a formula gets a leading apostrophe (shown as text, never
+    evaluated). Numbers, including negative ones, stay numbers: only strings can carry a
+    formula."""
+    if not isinstance(value, str):
+        return value
+    value = printable(value)
+    if value.lstrip(" ").startswith(_FORMULA_START):
         return "'" + value
     return value
 
@@ -41,6 +49,12 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         # not a string (None, a number in a mixed column) is left as it is.
         text = values.astype(object)
         is_text = pd.Series([isinstance(v, str) for v in text], index=text.index, dtype=bool)
+        # Tested as one string first: one scan, where most columns have nothing to change.
+        joined = "\n".join(text[is_text])
+        if printable(joined) != joined:
+            text = pd.Series([printable(v) if isinstance(v, str) else v for v in text],
+                             index=text.index, dtype=object)
+            out[column] = text
         first = text.where(is_text, "").astype(str).str.lstrip(" ").str[:1]
         risky = is_text & first.isin(_FORMULA_START)
         if risky.any():
@@ -70,11 +84,8 @@ def slugs(students: list[str]) -> dict[str, str]:
     return out
 
 
-# Characters XML 1.0 cannot contain at all (even escaped): most C0 controls, surrogates,
-# U+FFFE/U+FFFF. A student's exception message may hold any of them.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
 def xml_text(value: Any) -> str:
-    """VALUE as text an XML file can hold (ElementTree escapes <, & and quotes itself)."""
-    return _NOT_XML.sub("\ufffd", str(value))
+    """VALUE as text an XML file can hold (ElementTree escapes <, & and quotes itself): XML
+    1.0 cannot contain most C0 controls, surrogates or U+FFFE/U+FFFF at all, even escaped,
+    and printable() writes each of them out."""
+    return printable(str(value))

@@ -11,6 +11,7 @@ from grader.ci import workflow
 from grader.ci.annotations import MAX_ANNOTATIONS, annotations, definition_lines
 from grader.ci.summary import summary_markdown
 from grader.course import load_course
+from grader.printable import printable
 from grader.report import ExerciseReport
 from grader.reports.gradescope import write_results_json
 from grader.reports.junit import write_junit
@@ -56,7 +57,10 @@ def test_results_json_maps_statuses_and_hides_hidden_checks_until_published(tmp_
     assert [t["number"] for t in data["tests"]] == ["1.1", "1.2", "1.3", "1.4"]
     assert data["tests"][2]["tags"] == ["softmax_ce", "timeout"]
     assert data["tests"][1]["output"].startswith("The statement of b.\n50% off")
-    assert HOSTILE in data["tests"][1]["output"]  # JSON holds any text as it is
+    # All of the text, but its control characters written out: a reader of the JSON (jq in
+    # a terminal, Gradescope) would otherwise get them decoded.
+    assert printable(HOSTILE) in data["tests"][1]["output"]
+    assert "\x1b" not in data["tests"][1]["output"]
 
 
 def test_junit_has_failures_and_errors_and_only_xml_characters(tmp_path):

@@ -30,6 +30,7 @@ from grader.gradebook_db import (
     pivot,
     submission_hash,
 )
+from grader.printable import printable
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "grader test; course test; sha256 0"
@@ -147,8 +148,9 @@ def test_hostile_names_and_messages_survive_exactly(db):
     for i, name in enumerate(HOSTILE_NAMES):
         mine = [r for r in got if r["student"] == name]
         assert [r["check"] for r in mine] == [name + "c0", name + "c1"]
+        # Names are keys, kept exactly; a message is stored printable (no tab, no NUL).
         assert {(r["exercise"], r["message"], r["submission_hash"], r["isolation"])
-                for r in mine} == {(name or "ex", HOSTILE_NAMES[-1 - i], name, name)}
+                for r in mine} == {(name or "ex", printable(HOSTILE_NAMES[-1 - i]), name, name)}
     tables = sqlite3.connect(db).execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     assert sorted(t for (t,) in tables) == ["results", "schema_version", "students",
