@@ -31,12 +31,15 @@ from grader.checks import checks_for, use_profile
 from grader.course import load_course
 from grader.engines import SubmissionWorker, WorkerSession
 from grader.gradebook import rows as gradebook_rows
+from grader.printable import printable
 from grader.replay import known_examples
 from grader.results import CheckResult
 from grader.run import grade_exercise, missing_results
 from grader.submission import exercise_file_candidates, find_exercise_file
 
 MAX_COPY_FILES = 300
+# What the workers of one submission printed, kept: a few workers' output caps.
+MAX_LOG_CHARS = 1_000_000
 MAX_COPY_BYTES = 50 * 2**20
 
 
@@ -85,8 +88,9 @@ def grade_job(job: Job) -> dict[str, Any]:
     finally:
         launcher.close_all()
         shutil.rmtree(copy, ignore_errors=True)
-    workers = ", ".join(out["levels"]) or "none (nothing ran)"
-    log = out["log"]
+    # The levels the template started the workers at, not what the grading process says.
+    workers = ", ".join(sorted(launcher.levels)) or "none (nothing ran)"
+    log = printable(out["log"][:MAX_LOG_CHARS])
     return {"student": job.student, "submission_hash": job.submission_hash,
             "isolation": f"{workers}; grading process {level}",
             "rows": gradebook_rows(job.student, results),
@@ -99,14 +103,7 @@ def _grade_copy(course: Any, files: dict[str, Path | None], unusable: dict[str, 
     Returns plain data only (grading_process.run sends it as JSON)."""
     from grader.proxy import WorkerProcess
 
-    levels: set[str] = set()
-
-    def start() -> WorkerProcess:
-        worker = WorkerProcess(launcher=launcher)
-        levels.add(worker.level)
-        return worker
-
-    worker = SubmissionWorker(start)
+    worker = SubmissionWorker(lambda: WorkerProcess(launcher=launcher))
     try:
         results: list[CheckResult] = []
         for ex_id, exercise in course.exercises.items():
@@ -123,7 +120,7 @@ def _grade_copy(course: Any, files: dict[str, Path | None], unusable: dict[str, 
         worker.discard()
     return {"results": [[r.exercise, r.check, r.status, r.message, r.duration_s]
                         for r in results],
-            "levels": sorted(levels), "log": _output_log(worker.started)}
+            "log": _output_log(worker.started)}
 
 
 def _checked_results(out: dict[str, Any], course: Any) -> list[CheckResult]:
@@ -135,10 +132,8 @@ def _checked_results(out: dict[str, Any], course: Any) -> list[CheckResult]:
 
     checks = {(c.exercise, c.name): c for ex in course.exercises
               for c in checks_for(ex, include_hidden=True)}
-    reported = out.get("results")
-    levels, log = out.get("levels"), out.get("log")
-    if type(reported) is not list or type(levels) is not list or type(log) is not str \
-            or not all(type(x) is str for x in levels):
+    reported, log = out.get("results"), out.get("log")
+    if type(reported) is not list or type(log) is not str:
         raise GradingProcessFailed("the grading process sent a malformed result")
     results: dict[tuple[str, str], CheckResult] = {}
     for item in reported:
@@ -449,7 +444,8 @@ def _write_logs(output: Path, student: str, logs: dict[str, str]) -> None:
         for ex_id, text in logs.items():
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{ex_id}.log").write_text(
-                LOG_NOTE.format(student=student) + text, encoding="utf-8",
+                LOG_NOTE.format(student=printable(student, newlines=False)) + text,
+                encoding="utf-8",
                 errors="replace")
     except OSError as e:
         print(f"grader grade: could not write the output log of {student!r}: {e}",

@@ -72,6 +72,7 @@ class DirectLauncher:
         self._spec_for = spec_for
         self._running: dict[int, _Running] = {}
         self.started = 0
+        self.levels: set[str] = set()  # the isolation levels of the workers it started
 
     def start(self) -> Started:
         from grader.proxy import minimal_env, runtime_dir, worker_arguments
@@ -112,8 +113,9 @@ class DirectLauncher:
         self.started += 1
         self._running[self.started] = _Running(process, spec, runtime)
         limits = getattr(spec, "limits", None)
-        return Started(self.started, to_worker_w, from_worker_r, out_r,
-                       spec.level if spec is not None else "process",
+        level = spec.level if spec is not None else "process"
+        self.levels.add(level)
+        return Started(self.started, to_worker_w, from_worker_r, out_r, level,
                        limits.max_output_bytes if limits else DEFAULT_LIMIT)
 
     def _process(self, handle: int) -> subprocess.Popen:

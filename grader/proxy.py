@@ -34,6 +34,7 @@ from grader.failures import CheckFailure, MissingFunction, WorkerFailure, from_d
 from grader.launcher import DirectLauncher, Launcher, LauncherRefused
 from grader.loading import LoadError
 from grader.output_cap import CappedOutput
+from grader.printable import printable
 
 _RUNTIME_FILES = ("worker.py", "protocol.py", "loading.py")
 # Per call of a check into student code: far above what any solution needs (an optimizer per
@@ -41,6 +42,7 @@ _RUNTIME_FILES = ("worker.py", "protocol.py", "loading.py")
 MAX_CAPABILITIES = 1_000
 MAX_HANDLES = 10_000
 MAX_OBJECT_TYPES = 256
+LOAD_STATUSES = ("error", "bad_file")
 # The folder NumPy is installed in: the worker runs with -S (no site module) and puts this
 # one folder on sys.path itself.
 NUMPY_HOME = os.path.dirname(os.path.dirname(os.path.abspath(np.__file__)))
@@ -203,7 +205,9 @@ class WorkerProcess:
                    "cells": [[i, s] for i, s in cells] if cells is not None else []}
         reply = self._exchange(message)
         if reply.get("op") == "load_error":
-            raise LoadError(_text(reply.get("status"), 20) or "error",
+            status = reply.get("status")
+            # The worker names the status, so only a load error's own statuses are taken.
+            raise LoadError(status if status in LOAD_STATUSES else "error",
                             _text(reply.get("message"), 500))
         names, notes = reply.get("names"), reply.get("notes")
         if reply.get("op") != "loaded" or type(names) is not dict or type(notes) is not list:
@@ -447,9 +451,9 @@ class RemoteImplementation:
 
 
 def _text(value: Any, limit: int) -> str:
-    """A string the worker sent, as a bounded string (never formatted with repr)."""
+    """A string the worker sent, bounded and printable (never formatted with repr)."""
     text = value if type(value) is str else ""
-    return text[:limit]
+    return printable(text[:limit])
 
 
 def minimal_env() -> dict[str, str]:

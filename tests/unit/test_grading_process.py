@@ -181,7 +181,7 @@ def _honest(exercise: str = "softmax_ce") -> list[list]:
 
 
 def _out(results: list, **extra) -> dict:
-    return {"results": results, "levels": ["process"], "log": "", **extra}
+    return {"results": results, "log": "", **extra}
 
 
 def test_scores_come_from_the_course_not_from_the_grading_process():
@@ -202,7 +202,7 @@ FIRST = "{first}"  # stands for the name of softmax_ce's first check
 
 
 @pytest.mark.parametrize("bad", [
-    "not a dict", {"results": "x", "levels": [], "log": ""},
+    "not a dict", {"results": "x", "log": ""},
     _out([["softmax_ce", "no_such_check", "passed", "", 0.0]]),
     _out([["other_course", "x", "passed", "", 0.0]]),
     _out([[None, None, "passed", "", 0.0]]),
@@ -211,8 +211,8 @@ FIRST = "{first}"  # stands for the name of softmax_ce's first check
     _out([["softmax_ce", FIRST, "passed", "", -1.0]]),
     _out([["softmax_ce", FIRST, "passed", "", 0.0, 22.0]]),
     _out([["softmax_ce", FIRST, "failed", "", 0.0], ["softmax_ce", FIRST, "passed", "", 0.0]]),
-    {"results": [], "levels": [1], "log": ""},
-    {"results": [], "levels": [], "log": None},
+    {"results": [], "log": None},
+    {"results": None, "log": ""},
 ])
 def test_a_malformed_result_is_refused(bad):
     first = checks_for("softmax_ce", include_hidden=True)[0].name
