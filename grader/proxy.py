@@ -258,8 +258,9 @@ class WorkerProcess:
             kind = reply.get("kind")
             if kind == "missing":
                 raise MissingFunction(_text(reply.get("name"), 100), self.exercise_name)
-            if kind == "callback" and reply.get("token") in self._raised:
-                raise self._raised.pop(reply["token"])
+            token = reply.get("token")
+            if kind == "callback" and type(token) is int and token in self._raised:
+                raise self._raised.pop(token)
             if kind == "unsendable":
                 raise CheckFailure(f"`{label}` returned a value that cannot be checked "
                                    f"({_text(reply.get('text'), 200)}): return numbers, "
@@ -301,8 +302,15 @@ class WorkerProcess:
             token = len(self._raised) + 1
             self._raised[token] = e
             reply = {"op": "callback_raise", "token": token}
-        reply["sync"] = [[ref, P.encode(a, self.mirror)]
-                         for ref, a in P.changed(received, self.mirror)]
+        try:
+            reply["sync"] = [[ref, P.encode(a, self.mirror, self._hand_back)]
+                             for ref, a in P.changed(received, self.mirror)]
+        except (TypeError, ValueError, RecursionError) as e:
+            # Only a worker that sent one reference for two containers gets here: honest
+            # arguments changed by a check's callable are plain data or handles.
+            self.kill()
+            raise WorkerFailure("forbidden", f"The worker made a malformed callback ({e}).") \
+                from None
         self._send(reply)
 
     def _callback_target(self, target: Any, method: Any) -> tuple[Any, Exception | None]:
