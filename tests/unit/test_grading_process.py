@@ -231,3 +231,46 @@ def test_the_rows_are_those_the_checks_would_have_given():
         assert (r.statement, r.hidden, r.max_score) == (c.statement, c.hidden, c.points)
     assert json.dumps([r.message for r in rows[:len(checks)]]) == json.dumps(
         ["why"] * len(checks))
+
+
+def test_a_killed_template_takes_its_grading_process_and_workers_with_it(tmp_path):
+    """kill -9 of the template (as when `grader grade` is killed) while the worker is busy in
+    student code: the grading process dies by its death signal and the worker with it, by the
+    kernel, not by noticing that its channel closed."""
+    import signal
+    import time
+
+    from support import leftover_processes, processes, run_tmpdir
+
+    marker = run_tmpdir(tmp_path)
+    (marker / "spin.py").write_text("def spin():\n    while True:\n        pass\n")
+    (marker / "spin.py").chmod(0o644)
+    script = tmp_path / "template.py"
+    script.write_text(textwrap.dedent(f"""
+        from pathlib import Path
+        from grader import grading_process
+        from grader.engines import WorkerSession
+        from grader.launcher import DirectLauncher
+        from grader.proxy import RemoteImplementation, WorkerProcess
+        def grade(launcher, level):
+            worker = WorkerProcess(launcher=launcher)
+            names, notes = worker.load(Path({str(marker / "spin.py")!r}), "spin", None)
+            RemoteImplementation(worker, "spin", names, notes).spin()
+            return {{}}
+        grading_process.run(grade, DirectLauncher(), deadline_s=300,
+                            readable=({str(marker)!r},))
+    """))
+    before = processes()
+    template = subprocess.Popen([sys.executable, str(script)], cwd=ROOT,
+                                env={**os.environ, "TMPDIR": str(marker)},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not leftover_processes(before, marker) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(leftover_processes(before, marker)) == 1, "the worker should be running"
+    assert len(leftover_processes(before, script)) == 2  # the template and its child
+    time.sleep(0.5)  # in spin() by now
+    os.kill(template.pid, signal.SIGKILL)
+    template.wait(timeout=10)
+    assert leftover_processes(before, script, grace_s=2.0) == []
+    assert leftover_processes(before, marker, grace_s=2.0) == []
