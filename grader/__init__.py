@@ -13,11 +13,14 @@ The data flow, one module per step:
     report.py         text and HTML reports of results
     local_check.py    `grader check` and `check()` in a notebook, for students
     grade.py          `grader grade ROOT --output OUT`: a class in parallel, code in workers
+    grading_process.py  a fresh, unprivileged process per student, forked from a template
+    launcher.py       starting and killing workers for it: the part that keeps root
     loading.py        running student code and describing failures (shared by both engines)
     engines.py        where student code runs: in this process, or in a worker
     protocol.py       the data-only channel between the grader and a worker
     worker.py         the worker program, next to student code
     proxy.py          the grader's side: a worker process and handles that call into it
+    capabilities.py   what a check may hand to student code (functions, declared methods)
     isolation.py      namespaces, uid, rlimits, cgroups for workers, and the level in force
     seccomp.py        the system call filter workers run under (hand-written BPF)
     output_cap.py     what a worker prints: a capped log for instructors, never feedback
