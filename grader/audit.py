@@ -5,10 +5,14 @@ It grades, with every check (public and hidden):
   - the stubs: zero, and no check may crash;
   - the catalog of known-wrong implementations (tests/audit/catalog/<exercise>.toml, [[wrong]]):
     each must lose points ("killed"); one that keeps full marks is a survivor;
-  - the catalog of correct-but-different implementations ([[correct]]): full marks each.
+  - the catalog of correct-but-different implementations ([[correct]]): full marks each;
+  - the catalog of trivial implementations ([[trivial]]: constants, zeros, NaN, random
+    numbers, echoed inputs, steps that do nothing, ...): exactly 0 points each, since a check
+    pays only for real work (docs/authoring.md).
 A catalog entry is a patch of the reference (`find` -> `replace`; several edits as
 `[[wrong.patches]]` tables; each `find` must occur exactly once in the reference without its
-solution markers) or a whole file (`file`, relative to tests/audit/catalog/files/).
+solution markers), a whole file (`file`, relative to tests/audit/catalog/files/), or, for
+trivial ones mostly, the module's whole text (`source`).
 """
 
 from __future__ import annotations
@@ -26,16 +30,19 @@ import tomllib
 from grader.course import load_course
 
 REFERENCE_RUNS = 5
+KINDS = ("wrong", "correct", "trivial")
+ALL_KINDS = frozenset({"reference", "stub", *KINDS})
 
 
 @dataclass(frozen=True)
 class Entry:
     exercise: str
-    kind: str  # "wrong" or "correct"
+    kind: str  # "wrong", "correct" or "trivial"
     id: str
     description: str
     patches: tuple[tuple[str, str], ...] = ()
     file: str | None = None
+    source: str | None = None
 
 
 @dataclass
@@ -61,18 +68,22 @@ def load_catalog(exercise_ids: list[str]) -> list[Entry]:
         if not path.is_file():
             continue
         data = tomllib.loads(path.read_text())
-        for kind in ("wrong", "correct"):
+        for kind in KINDS:
             for item in data.get(kind, []):
                 patches = [(p["find"], p["replace"]) for p in item.get("patches", [])]
                 if "find" in item:
                     patches.insert(0, (item["find"], item["replace"]))
                 entries.append(Entry(ex_id, kind, item["id"], item["description"],
-                                     tuple(patches), item.get("file")))
+                                     tuple(patches), item.get("file"), item.get("source")))
     return entries
 
 
 def materialize(entry: Entry, folder: Path) -> Path:
     """Write the entry's implementation into `folder` and return its path."""
+    if entry.source is not None:
+        target = folder / f"{entry.exercise}.py"
+        target.write_text(entry.source)
+        return target
     if entry.file:
         source = catalog_dir() / "files" / entry.file
         target = folder / f"{entry.exercise}{source.suffix}"
@@ -120,7 +131,7 @@ def _run_job(job: tuple[str, str, str, object, str]) -> Outcome:
 
 
 def jobs(exercise_ids: list[str], engine: str = "inprocess",
-         kinds: frozenset[str] = frozenset({"reference", "stub", "wrong", "correct"}),
+         kinds: frozenset[str] = ALL_KINDS,
          reference_runs: int = REFERENCE_RUNS) -> list[tuple[str, str, str, object, str]]:
     course = load_course()
     out: list[tuple[str, str, str, object, str]] = []
@@ -138,10 +149,13 @@ def jobs(exercise_ids: list[str], engine: str = "inprocess",
     return out
 
 
-def judge(outcomes: list[Outcome]) -> tuple[list[str], dict[str, tuple[int, int]]]:
-    """Problems found (empty when the checks are proven), and kills per exercise."""
+def judge(outcomes: list[Outcome]) -> tuple[list[str], dict[str, tuple[int, int]],
+                                             dict[str, tuple[int, int]]]:
+    """Problems found (empty when the checks are proven), kills per exercise, and trivial
+    implementations that earned nothing per exercise."""
     problems: list[str] = []
     kills: dict[str, tuple[int, int]] = {}
+    zeros: dict[str, tuple[int, int]] = {}
     reference_runs: dict[str, list] = {}
     for o in outcomes:
         where = f"{o.exercise}/{o.job}"
@@ -165,6 +179,13 @@ def judge(outcomes: list[Outcome]) -> tuple[list[str], dict[str, tuple[int, int]
             kills[o.exercise] = (killed + (not survived), total + 1)
             if survived:
                 problems.append(f"SURVIVOR {where}: {o.description}")
+        elif o.kind == "trivial":
+            nothing, total = zeros.get(o.exercise, (0, 0))
+            zeros[o.exercise] = (nothing + (o.score == 0), total + 1)
+            if o.score != 0:
+                paid = [f"{c} ({s})" for c, s, _ in o.statuses if s == "passed"]
+                problems.append(f"TRIVIAL PAID {where}: {o.description}: {o.score:g} points "
+                                f"from {', '.join(paid)}")
         elif o.kind == "correct" and o.score != o.max_score:
             bad = [f"{c} ({s}): {m.splitlines()[0] if m else ''}"
                    for c, s, m in o.statuses if s != "passed"]
@@ -172,12 +193,12 @@ def judge(outcomes: list[Outcome]) -> tuple[list[str], dict[str, tuple[int, int]
     for ex_id, runs in reference_runs.items():
         if any(r != runs[0] for r in runs):
             problems.append(f"{ex_id}/reference: results differ between runs (not deterministic)")
-    return problems, kills
+    return problems, kills, zeros
 
 
 def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
           verbose: bool = False, engine: str = "inprocess",
-          kinds: frozenset[str] = frozenset({"reference", "stub", "wrong", "correct"}),
+          kinds: frozenset[str] = ALL_KINDS,
           reference_runs: int = REFERENCE_RUNS) -> int:
     """Grade the references, stubs and catalog; `engine="worker"` grades them the way
     `grader grade` does (in sandbox-less worker processes), to prove both engines agree."""
@@ -191,17 +212,20 @@ def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
             outcomes = list(pool.map(_run_job, all_jobs, chunksize=1))
     else:
         outcomes = [_run_job(j) for j in all_jobs]
-    problems, kills = judge(outcomes)
+    problems, kills, zeros = judge(outcomes)
     elapsed = time.perf_counter() - start
 
     print(f"Audit of {len(ids)} exercise(s), {len(all_jobs)} implementations graded "
           f"in {elapsed:.1f} s with {workers} process(es), engine {engine}.")
-    print(f"  {'exercise':<12}{'killed':>10}{'kill rate':>11}{'correct variants':>18}")
+    print(f"  {'exercise':<12}{'killed':>10}{'kill rate':>11}{'correct variants':>18}"
+          f"{'trivial earning 0':>19}")
     for ex_id in ids:
         killed, total = kills.get(ex_id, (0, 0))
         rate = f"{100 * killed / total:.0f}%" if total else "-"
         n_correct = sum(1 for o in outcomes if o.exercise == ex_id and o.kind == "correct")
-        print(f"  {ex_id:<12}{f'{killed}/{total}':>10}{rate:>11}{n_correct:>18}")
+        nothing, trivial = zeros.get(ex_id, (0, 0))
+        print(f"  {ex_id:<12}{f'{killed}/{total}':>10}{rate:>11}{n_correct:>18}"
+              f"{f'{nothing}/{trivial}':>19}")
     if verbose:
         for o in outcomes:
             if o.kind == "wrong":
@@ -216,7 +240,8 @@ def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
     proven = {"wrong": "every known-wrong implementation lost points",
               "reference": "references got full marks, identically every run",
               "stub": "stubs got zero without crashing",
-              "correct": "every correct variant got full marks"}
+              "correct": "every correct variant got full marks",
+              "trivial": "every trivial implementation earned 0"}
     print("\nNo problems: " + "; ".join(v for k, v in proven.items() if k in kinds) + ".")
     return 0
 
