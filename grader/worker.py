@@ -174,15 +174,17 @@ class Worker:
             return {"op": "protocol_error", "message": f"bad call: {loading.short(e)}"}
         try:
             if method is not None:
-                fn = getattr(fn, str(method))
+                # Looked up apart from the call: an AttributeError raised inside the method
+                # (a typo like self.learning_rate) is an error in it, not a missing method.
+                try:
+                    fn = getattr(fn, str(method))
+                except AttributeError:
+                    return {"op": "raise", "kind": "missing", "name": label,
+                            "sync": self.sync(received)}
             result = fn(*args, **kwargs)
         except GraderCallbackFailed as e:
             return {"op": "raise", "kind": "callback", "token": e.token,
                     "sync": self.sync(received)}
-        except AttributeError as e:
-            if method is not None and not hasattr(fn, str(method)):
-                return {"op": "raise", "kind": "missing", "name": f"{label}"}
-            return self.failure(label, e, received)
         except (Exception, SystemExit, GeneratorExit, KeyboardInterrupt) as e:
             return self.failure(label, e, received)
         try:

@@ -61,3 +61,31 @@ def test_a_session_without_a_shared_worker_closes_its_own(files):
     session.close()
     with pytest.raises(ProcessLookupError):  # killed and reaped
         os.kill(pid, 0)
+
+
+def test_an_attribute_error_inside_a_method_is_an_error_in_it_not_a_missing_method(tmp_path):
+    """A typo inside Momentum.step (self.learning_rate) is reported as the AttributeError it
+    is, by both engines; only a method that is not there is "missing"."""
+    from pathlib import Path
+
+    from grader.course import load_course
+    from grader.engines import InProcessSession
+    from grader.run import grade_exercise
+    from grader.stubs import strip_markers
+
+    root = Path(__file__).resolve().parents[2]
+    reference = strip_markers((root / "solutions" / "optimizers.py").read_text())
+    start = reference.index("class Momentum")
+    end = reference.index("class Adam")
+    momentum = reference[start:end].replace("v -= self.lr * g", "v -= self.learning_rate * g")
+    assert momentum != reference[start:end]
+    path = tmp_path / "optimizers.py"
+    path.write_text(reference[:start] + momentum + reference[end:])
+    exercise = load_course().exercise("optimizers")
+    for session in (WorkerSession(path, "optimizers"), InProcessSession(path, "optimizers")):
+        results = [r for r in grade_exercise(exercise, session=session, include_hidden=False)
+                   if r.status != "passed"]
+        assert results, type(session).__name__
+        assert all(r.status != "missing" for r in results), [r.message for r in results]
+        assert any("AttributeError" in r.message and "learning_rate" in r.message
+                   for r in results), [r.message for r in results]
