@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import sys
+import tokenize
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
@@ -41,6 +42,7 @@ def run_source(raw: bytes, filename: str, display_name: str, namespace: dict[str
     if len(raw) > MAX_SOURCE_BYTES:
         raise LoadError("bad_file", f"{display_name} is larger than "
                                  f"{MAX_SOURCE_BYTES // 2**20} MiB.")
+    _check_encoding(raw, display_name)
     try:
         code = compile(raw, filename, "exec", dont_inherit=True)
     except SyntaxError as e:
@@ -60,6 +62,27 @@ def run_source(raw: bytes, filename: str, display_name: str, namespace: dict[str
         line = student_line(e, filename)
         raise LoadError("error", f"importing {display_name} raised {type(e).__name__}: "
                                  f"{short(e)}{f' (line {line})' if line else ''}.") from None
+
+
+def _check_encoding(raw: bytes, display_name: str) -> None:
+    """Refuse a file Python itself would refuse to run: compile() lets bytes that are not
+    UTF-8 through in comments, `python file.py` does not. UTF-8 unless the file declares
+    another encoding (PEP 263), as Python reads it."""
+    try:
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+        except SyntaxError:  # also what a first line that is not UTF-8 gets: find its byte
+            raw.decode("utf-8")
+            raise
+        raw.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise LoadError("bad_file", f"{display_name} is not UTF-8 text (byte 0x{raw[e.start]:02x} "
+                                    f"on line {line}): Python refuses to run it. Save the file "
+                                    "as UTF-8.") from None
+    except (SyntaxError, LookupError) as e:  # a malformed or unknown encoding declaration
+        raise LoadError("bad_file", f"{display_name} declares an encoding Python cannot use: "
+                                    f"{short(e)}.") from None
 
 
 def run_cells(cells: list[tuple[int, str]], name: str, namespace: dict[str, Any],

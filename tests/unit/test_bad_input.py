@@ -80,6 +80,12 @@ def build(root) -> None:
         notebook(REFERENCE, [*stream_output(MAX_NOTEBOOK_BYTES // 2), deep_output])))
     (folder("notebook_absurdly_nested") / "softmax_ce.ipynb").write_text(
         '{"nbformat": 4, "metadata": {}, "cells": ' + nested(200_000) + "}")
+    # Encodings as Python reads a file: a Latin-1 byte in a comment is refused (Python
+    # refuses to run the file), the same file declaring its encoding (PEP 263) is graded.
+    (folder("latin1_comment") / "softmax_ce.py").write_bytes(
+        b"# r\xe9sum\xe9 of my work\n" + REFERENCE.encode())
+    (folder("latin1_declared") / "softmax_ce.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\n# r\xe9sum\xe9 of my work\n" + REFERENCE.encode())
     # A big data file must not push the exercise out of the private copy.
     with open(folder("big_data_first") / "a_data.bin", "wb") as f:
         f.truncate(MAX_COPY_BYTES - 1000)  # the exercise file would not fit after it
@@ -97,7 +103,8 @@ HOSTILE_NAME = b"=caf\xe9\nprints"
 
 
 STUDENTS = ["=caf\\xe9\nprints", "big_data_first", "bystander", "fifo",
-            "folder_named_like_the_file", "no_read_permission", "notebook_absurdly_nested",
+            "folder_named_like_the_file", "latin1_comment", "latin1_declared",
+            "no_read_permission", "notebook_absurdly_nested",
             "notebook_over_the_cap", "notebook_with_huge_outputs", "py_absurdly_nested",
             "py_over_the_copy_cap", "py_over_the_source_cap"]
 
@@ -213,3 +220,17 @@ def test_an_enormous_file_is_hashed_by_its_size_not_read(tmp_path, monkeypatch):
     assert gradebook_db.submission_hash(tmp_path, ["softmax_ce"]) == first
     (tmp_path / "softmax_ce.py").write_bytes(b"b" * 2001)
     assert gradebook_db.submission_hash(tmp_path, ["softmax_ce"]) != first
+
+
+def test_a_file_python_would_not_run_for_its_encoding_is_a_bad_file(graded):
+    assert_status(graded, "latin1_comment", "bad_file", "is not UTF-8 text (byte 0xe9 on line 1)",
+                  "Save the file as UTF-8")
+    assert_full_marks(graded, "latin1_declared")
+
+
+def test_grader_check_reads_encodings_as_grader_grade_does(tmp_path):
+    (tmp_path / "softmax_ce.py").write_bytes(b"# r\xe9sum\xe9\n" + REFERENCE.encode())
+    run = subprocess.run([str(GRADER), "check", "softmax_ce", "--submission", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0
+    assert "is not UTF-8 text (byte 0xe9 on line 1)" in run.stdout + run.stderr
