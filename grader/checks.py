@@ -44,6 +44,33 @@ class Check:
         return f"{self.exercise}::{self.name}"
 
 
+# The course secret in force for this process's checks (grader.course_secret): None while
+# students' and the audit's fixed seeds apply, set by instructor grading.
+_secret: str | None = None
+
+
+def use_course_secret(course: Course | None = None) -> str | None:
+    """Instructor grading: seed every check from the course secret too, so the graded
+    examples are not the ones students ran locally. Returns the secret's fingerprint, or
+    None when the course has no secret (the local examples are graded then)."""
+    from grader import course_secret
+
+    global _secret
+    course = course or load_course()
+    secret = course_secret.read(course.root)
+    if secret != _secret:
+        _secret = secret
+        checks_for.cache_clear()  # its checks carry the seeds of the other mode
+    return course_secret.fingerprint(secret) if secret is not None else None
+
+
+def secret_fingerprint() -> str | None:
+    """The fingerprint of the course secret the checks are seeded with, if any."""
+    from grader import course_secret
+
+    return course_secret.fingerprint(_secret) if _secret is not None else None
+
+
 def use_profile(course: Course | None = None) -> None:
     """Deterministic Hypothesis: same examples, same verdict, same text, on every run.
 
@@ -118,7 +145,8 @@ def checks_for(exercise_id: str, include_hidden: bool) -> tuple[Check, ...]:
         for name, fn in functions.items():
             if kind == "hidden":
                 _without_shrinking(fn)
-            _with_fixed_seed(fn, f"{course.seed}:{kind}/{exercise_id}::{name}")
+            identity = f"{course.seed}:{kind}/{exercise_id}::{name}"
+            _with_fixed_seed(fn, identity if _secret is None else f"{identity}:{_secret}")
             out.append(Check(exercise_id, name, _statement(fn, path), float(points[name]),
                              kind == "hidden", fn))
     return tuple(out)
@@ -151,7 +179,10 @@ def _with_fixed_seed(fn: Callable[..., Any], identity: str) -> None:
     # around every check, so all checks shared one seed; now each has its own.
     if getattr(fn, "hypothesis", None) is None:
         return
-    seed(_check_seed(identity))(fn)
+    value = _check_seed(identity)
+    if getattr(fn, "_hypothesis_internal_use_seed", None) != value:
+        fn.__dict__.pop("_grader_known_examples", None)  # drawn with the other seed
+    seed(value)(fn)
     fn._hypothesis_internal_database_key = None  # type: ignore[attr-defined]
 
 

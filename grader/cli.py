@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engine", choices=["inprocess", "worker"], default="inprocess",
                    help="run the implementations in this process or in workers, as `grade` does")
 
+    sub.add_parser("secret", help="create course_secret.txt: instructor grading draws its "
+                                  "examples from it, not from the ones students see")
+
     p = sub.add_parser("stubs", help="regenerate exercises/ from solutions/")
     p.add_argument("--check", action="store_true", help="only report stubs that are out of date")
 
@@ -125,6 +128,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "check":
         from grader.local_check import check
 
+        if args.hidden:  # the instructor's view of a grade: the graded examples
+            from grader.checks import use_course_secret
+
+            use_course_secret()
         report = check(*args.exercises, submission=args.submission, hidden=args.hidden)
         assert report is not None
         print(report.text())
@@ -190,6 +197,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return audit(args.exercises or None, workers=args.workers, verbose=args.verbose,
                      engine=args.engine)
+    if args.command == "secret":
+        return _secret()
     if args.command == "stubs":
         from grader.course import load_course
         from grader.stubs import stale_stubs, write_stubs
@@ -209,3 +218,22 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _secret() -> int:
+    from grader import course_secret
+    from grader.course import load_course
+
+    root = load_course().root
+    try:
+        path = course_secret.create(root)
+    except FileExistsError:
+        print(f"grader secret: {root / course_secret.FILENAME} exists already: a new secret "
+              "would change every graded example, so every score. Delete it yourself if you "
+              "really mean to.", file=sys.stderr)
+        return 1
+    fingerprint = course_secret.fingerprint(course_secret.read(root) or "")
+    print(f"Wrote {path} (fingerprint {fingerprint}). Keep it private, with solutions/: "
+          f"grader grade draws every check's examples from it. In CI, set the repository "
+          f"secret {course_secret.ENV} to its contents instead.")
+    return 0

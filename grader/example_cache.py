@@ -58,7 +58,7 @@ def cache_dir() -> Path | None:
 def lookup(fn: Callable[..., Any], placeholder: Any) -> tuple[dict[str, Any], ...] | None:
     """The stored examples of check `fn` (`placeholder` in the implementation's place),
     () for a check stored as not replayable, None when nothing usable is stored."""
-    entry = _entries(fn.__module__).get(fn.__qualname__)
+    entry = _entries(fn.__module__).get(_entry_name(fn))
     if type(entry) is not dict or entry.get("check") != _check_key(fn):
         return None
     stored = entry.get("examples")
@@ -83,7 +83,7 @@ def store(fn: Callable[..., Any], examples: tuple[dict[str, Any], ...],
     except (Unstorable, TypeError, P.ProtocolError):
         return
     entries = _entries(fn.__module__)
-    entries[fn.__qualname__] = {"check": _check_key(fn), "examples": trees if examples else None}
+    entries[_entry_name(fn)] = {"check": _check_key(fn), "examples": trees if examples else None}
     _write(fn.__module__, entries)
 
 
@@ -140,6 +140,12 @@ def _write(module: str, entries: dict[str, Any]) -> None:
             raise
     except OSError:
         pass
+
+
+def _entry_name(fn: Callable[..., Any]) -> str:
+    """A check's entry, one per seed: students' fixed seed and the course secret's seed
+    (instructor grading) each keep their examples."""
+    return f"{fn.__qualname__}#{getattr(fn, '_hypothesis_internal_use_seed', None)}"
 
 
 def _check_key(fn: Callable[..., Any]) -> str:

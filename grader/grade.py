@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.checks import checks_for, use_profile
+from grader.checks import checks_for, use_course_secret, use_profile
 from grader.course import load_course
 from grader.engines import SubmissionWorker, WorkerSession
 from grader.gradebook import rows as gradebook_rows
@@ -394,6 +394,8 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
         print(f"grader grade: {root} is not a folder of student folders.", file=sys.stderr)
         return 2
     course = load_course()
+    # Before the pool forks: its processes grade with the examples of the course secret.
+    secret = use_course_secret(course)
     output.mkdir(parents=True, exist_ok=True)
     key = grader_key()
     folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.is_symlink()
@@ -426,7 +428,18 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
     if not quiet:
         _summary(all_rows, len(jobs), skipped, workers, time.perf_counter() - start, output,
                  interrupted)
+        print(examples_note(secret))
     return 130 if interrupted else 0
+
+
+def examples_note(secret: str | None) -> str:
+    """One line for the end of an instructor's run: which examples graded the class."""
+    if secret is not None:
+        return (f"Examples: drawn from the course secret {secret} (not the ones students "
+                "ran locally).")
+    return ("Examples: the ones students run locally (no course secret: students who "
+            "recorded them could answer from a table). Run `grader secret` once, and keep "
+            "course_secret.txt private.")
 
 
 LOG_NOTE = ("# What {student}'s code printed while the checks (public and hidden) called "

@@ -155,8 +155,18 @@ def _grader_dir() -> Path:
     return Path(grader.__file__).resolve().parent
 
 
-@cache
 def grader_key(root: Path | None = None) -> str:
+    """What graded a row (see _grader_key), for the course secret now in force."""
+    from grader import checks
+
+    return _grader_key(root, checks.secret_fingerprint())
+
+
+grader_key.cache_clear = lambda: _grader_key.cache_clear()  # type: ignore[attr-defined]
+
+
+@cache
+def _grader_key(root: Path | None, secret: str | None) -> str:
     """What graded a row: grader and course versions and a hash of every file that decides a
     score. Computed once per run (cached): the key describes the grader that started.
 
@@ -182,6 +192,9 @@ def grader_key(root: Path | None = None) -> str:
     digest = hashlib.sha256(b"grader key v1\n")
     for package in ("hypothesis", "numpy"):
         digest.update(f"{package}={_version(package)}\n".encode())
+    # Instructor grading draws its examples from the course secret: another secret, or none,
+    # grades with other examples.
+    digest.update(f"secret={secret}\n".encode())
     for name, path in sorted(files):
         digest.update(f"{name}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n"
                       .encode("utf-8", "surrogateescape"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -62,9 +63,12 @@ def test_the_instructor_workflow_collects_grades_reports_and_uploads():
     uploads = [s for s in job["steps"] if str(s.get("uses", "")).startswith(
         "actions/upload-artifact")]
     assert uploads and uploads[-1]["with"]["path"] == "out/grades"
-    # The token reaches only the step that clones; inputs reach scripts only through env.
-    holders = [s.get("name") for s in job["steps"] if "secrets." in json.dumps(s)]
-    assert holders == ["Clone student repositories"]
+    # The token reaches only the step that clones, the course secret only the step that
+    # grades; inputs reach scripts only through env.
+    holders = {s.get("name"): sorted(set(re.findall(r"secrets\.(\w+)", json.dumps(s))))
+               for s in job["steps"] if "secrets." in json.dumps(s)}
+    assert holders == {"Clone student repositories": ["STUDENT_REPOS_TOKEN"],
+                       "Grade": ["GRADER_COURSE_SECRET"]}
     assert "secrets." not in json.dumps({k: v for k, v in workflow.items() if k != "jobs"})
     assert "${{" not in runs
 

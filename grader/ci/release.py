@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import grader
+from grader import course_secret
 from grader.course import Course, CourseError, import_path, load_course
 from grader.stubs import BEGIN, END, make_stub
 
@@ -158,13 +159,18 @@ def hidden_check_names(course: Course) -> set[str]:
 
 
 def find_leaks(files: dict[str, bytes], course: Course) -> list[str]:
-    """What in FILES gives away the solutions or the hidden checks, one line each."""
+    """What in FILES gives away the solutions, the hidden checks or the course secret, one
+    line each."""
     code = reference_lines(course)
     hidden = hidden_check_names(course)
+    secret = course_secret.read(course.root)
     leaks = []
     for relative, content in files.items():
         if relative.startswith(("solutions/", "tests/checks/hidden/")):
             leaks.append(f"{relative}: a file of {relative.split('/')[0]}/ is shipped")
+        if Path(relative).name == course_secret.FILENAME or (
+                secret is not None and secret.encode() in content):
+            leaks.append(f"{relative}: holds the course secret")
         text = content.decode("utf-8", errors="replace")
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip() in code:

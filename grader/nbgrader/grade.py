@@ -90,18 +90,23 @@ class Student:
 def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None, *,
                    workers: int | None = None, regrade: bool = False,
                    quiet: bool = False) -> int:
-    from grader.grade import GradingPool
+    from grader.checks import use_course_secret
+    from grader.grade import GradingPool, examples_note
 
     # The grading processes are forked: they grade with the course this process has chosen
     # when they start, so the course copy is chosen first. They start before nbgrader is
     # imported (0.7 s), which they need not carry, and which waits until they are grading.
     course = read_course(course_dir)
     use_snapshot(course)
+    secret = use_course_secret()  # before the pool forks, with the snapshot's secret
     pool = GradingPool(max(1, workers or _cores()))
     try:
-        return _grade_with(pool, course, assignment, output, regrade=regrade, quiet=quiet)
+        code = _grade_with(pool, course, assignment, output, regrade=regrade, quiet=quiet)
     finally:
         pool.close()
+    if not quiet:
+        print(examples_note(secret))
+    return code
 
 
 def _grade_with(pool: GradingPool, course: NbCourse, assignment: str, output: Path | None, *,

@@ -33,6 +33,7 @@ from typing import Any
 
 import nbformat
 
+from grader import course_secret
 from grader.course import Course, CourseError, load_course
 from grader.nbgrader.coursedir import CONFIG_MARKER, CONFIG_NAME, SNAPSHOT_NAME, tools_on_path
 from grader.nbgrader.notebooks import source_notebook
@@ -161,6 +162,9 @@ def _write_snapshot(course: Course, target: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=".grader_course-", dir=target.parent))
     ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", "*.pyc")
     shutil.copy2(course.root / "course_config.py", staging / "course_config.py")
+    secret = course.root / course_secret.FILENAME
+    if secret.is_file():  # grade --nbgrader draws its examples from it
+        shutil.copy2(secret, staging / course_secret.FILENAME)
     shutil.copytree(course.solutions_dir, staging / "solutions", ignore=ignore)
     shutil.copytree(course.checks_dir, staging / "tests" / "checks", ignore=ignore)
     os.chmod(staging, 0o700)  # solutions and hidden checks: the instructor's eyes only

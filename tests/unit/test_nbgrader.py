@@ -124,6 +124,9 @@ def test_gradebook_entries_and_course_copy(course):
     snapshot = course / "grader_course"
     assert (snapshot / "course_config.py").is_file()
     assert (snapshot / "tests" / "checks" / "hidden" / "test_softmax_ce.py").is_file()
+    # grade --nbgrader draws its examples from the course secret, which stays in this copy
+    assert (snapshot / "course_secret.txt").read_text() == \
+        (load_course().root / "course_secret.txt").read_text()
     assert snapshot.stat().st_mode & 0o077 == 0  # solutions: the instructor's eyes only
     config = (course / "nbgrader_config.py").read_text()
     assert "add_missing_cells = True" in config and "GRADER_COURSE_ROOT" in config
