@@ -248,7 +248,10 @@ def serve_request(sock: socket.socket, launcher: DirectLauncher) -> bool:
         if op == "start":
             if launcher.started >= MAX_WORKERS_PER_STUDENT:
                 raise LauncherRefused("too many workers for one student")
-            started = launcher.start()
+            try:
+                started = launcher.start()
+            except (OSError, subprocess.SubprocessError) as e:  # a full machine, say
+                raise LauncherRefused(f"the worker could not be started: {e}") from None
             fds = [started.to_worker, started.from_worker, started.output]
             reply: dict = {"op": "started", "handle": started.handle, "level": started.level,
                            "output_limit": started.output_limit}
