@@ -12,6 +12,12 @@ the mathematics, not from a copy of the answer:
 Adam's gradients are kept at |g| >= 0.1 (or exactly 0) wherever the tolerance is tight: the
 paper's "efficient" Adam folds the bias correction into the step size, which moves eps to
 eps/sqrt(1 - beta2**t); that is correct and differs from the formula by eps_hat/|g| < 1e-5.
+
+A check pays only for real work (docs/authoring.md): properties that steps doing nothing (or
+moving by constants, or at random) also satisfy -- Momentum(mu=0) equals your SGD, Adam is
+invariant to the gradient scale, the arrays are updated in place, compare_optimizers agrees
+with your run_optimizer -- are checked together with moves or losses computed here from the
+formulas. tests/audit/catalog/optimizers.toml ([[trivial]]) proves that such code earns 0.
 """
 
 import numpy as np
@@ -78,8 +84,12 @@ def _run_steps(impl, name, kwargs, params0, grad_seq):
 
 
 def _expect_moves(observed, expected, *, what, rtol, atol, alternatives=None,
-                  against="expected"):
-    """Compare per-step moves (T, P, ...) as a table: row k is step k+1, columns the entries."""
+                  against="expected", per_parameter=True):
+    """Compare per-step moves (T, P, ...) as a table: row k is step k+1, columns the entries.
+
+    per_parameter=False when axis 1 holds entries rather than parameters (mixed shapes
+    flattened): then no hint about which parameter is wrong.
+    """
     n_steps = expected.shape[0]
     o = observed.reshape(n_steps, -1)
     e = expected.reshape(n_steps, -1)
@@ -93,7 +103,8 @@ def _expect_moves(observed, expected, *, what, rtol, atol, alternatives=None,
                 diagnosis = why
                 break
         else:
-            diagnosis = _pattern(observed, expected, rtol, atol)
+            if per_parameter:
+                diagnosis = _pattern(observed, expected, rtol, atol)
     expect_close(o, e, what=f"{what} (row k = step k+1, columns: every entry of every "
                  "parameter)", rtol=rtol, atol=atol, diagnosis=diagnosis, against=against)
 
@@ -151,6 +162,34 @@ def _adam_alternatives(grads, lr, beta1, beta2, eps):
     ]
 
 
+def _expect_adam_direction(observed, grads, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, what,
+                           rtol=1e-4, atol=None, per_parameter=True):
+    """Each step moves along the formula's move -lr*m_hat/(sqrt(v_hat)+eps): observed row t
+    is one positive factor f_t (the same for every entry of every parameter) times it.
+
+    This pins every entry's direction and the ratios between entries from the contract's
+    formula, leaving out only the step's overall size (a missing bias correction changes
+    f_t alone; the exact size is checked elsewhere). Zero, constant, NaN or random moves
+    fail it.
+    """
+    formula = _adam_moves(grads, lr, beta1, beta2, eps)
+    n_steps = formula.shape[0]
+    o = observed.reshape(n_steps, -1)
+    e = formula.reshape(n_steps, -1)
+    with np.errstate(all="ignore"):
+        factors = np.sum(o * e, axis=1) / np.sum(e * e, axis=1)
+    if np.all(np.isfinite(factors) & (factors > 0)):
+        what = f"{what}, each step's formula move scaled by one factor ({fmt(factors, 4)})"
+        against = "f_t * (-lr*m_hat/(sqrt(v_hat)+eps))"
+    else:  # no positive factor fits some step: compare with the formula itself
+        factors = np.ones(n_steps)
+        against = "-lr*m_hat/(sqrt(v_hat)+eps)"
+    shape = (n_steps,) + (1,) * (formula.ndim - 1)
+    _expect_moves(observed, factors.reshape(shape) * formula, what=what, rtol=rtol,
+                  atol=1e-10 * lr if atol is None else atol, against=against,
+                  per_parameter=per_parameter)
+
+
 @given(case=trajectories(), lr=floats(1e-3, 1.0))
 @example(case=(np.array([[1.0, 2.0], [1.0, 2.0]]),
                np.array([[[1.0, -2.0], [3.0, 0.5]], [[-1.0, 4.0], [0.0, 2.0]],
@@ -191,12 +230,23 @@ def test_momentum_velocity_is_a_decaying_sum_of_gradients(impl, case, lr, mu):
 @example(case=(np.array([[1.0, 2.0], [1.0, 2.0]]),
                np.array([[[1.0, -2.0], [3.0, 0.5]], [[-1.0, 4.0], [0.0, 2.0]]])), lr=0.1)
 def test_momentum_with_mu_zero_is_sgd(impl, case, lr):
-    """Momentum with mu=0 makes exactly the same moves as your SGD with the same lr."""
+    """Momentum with mu=0 makes exactly SGD's moves, -lr*g per step, and so does your SGD with the same lr."""
     params, grads = case
     sgd = _run_steps(impl, "SGD", {"lr": lr}, params, grads)
     momentum = _run_steps(impl, "Momentum", {"lr": lr, "mu": 0.0}, params, grads)
-    _expect_moves(momentum, sgd, what="Momentum(mu=0)'s moves", rtol=1e-9, atol=1e-12,
-                  against="your SGD's moves")
+    shifted = np.concatenate([np.zeros_like(grads[:1]), -lr * grads[:-1]])
+    # Anchored to -lr*g (the same moves must also be your SGD's): two optimizers that agree
+    # on the same wrong moves (or on no move at all) earn nothing here.
+    _expect_moves(momentum, -lr * grads, what="Momentum(mu=0)'s moves", rtol=1e-9, atol=1e-12,
+                  against="-lr*g",
+                  alternatives=[(sgd, "Momentum(mu=0) makes the same moves as your SGD, but "
+                                 "both differ from -lr*g: see the SGD check."),
+                                (shifted, "p is updated with the old velocity before v is "
+                                 "updated: first v = mu*v - lr*g, then p += v."),
+                                (_momentum_moves(grads, lr, 0.9),
+                                 "Momentum ignores the mu it was given (uses 0.9).")])
+    _expect_moves(sgd, momentum, what="your SGD's moves", rtol=1e-9, atol=1e-12,
+                  against="your Momentum(mu=0)'s moves")
 
 
 @given(case=trajectories(elements=st.one_of(st.just(0.0), _adam_grads()), max_steps=2),
@@ -274,10 +324,16 @@ def test_adam_eps_outside_the_square_root_for_small_gradients(impl, case, lr):
                np.array([[[1.0, -2.0], [3.0, 0.5]], [[-1.0, 4.0], [0.2, 2.0]],
                          [[2.0, 2.0], [-3.0, 1.0]]])), c=10.0, lr=0.01)
 def test_adam_is_invariant_to_gradient_scale(impl, case, c, lr):
-    """Multiplying every gradient by c > 0 leaves Adam's moves unchanged (up to eps)."""
+    """Multiplying every gradient by c > 0 leaves Adam's moves unchanged (up to eps); each step moves along -m_hat/(sqrt(v_hat)+eps)."""
     params, grads = case
-    plain = _run_steps(impl, "Adam", {"lr": lr}, params, grads)
-    scaled = _run_steps(impl, "Adam", {"lr": lr}, params, c * grads)
+    # Explicit betas: a wrong default is the default_hyperparameters check's business.
+    kwargs = {"lr": lr, "beta1": 0.9, "beta2": 0.999}
+    plain = _run_steps(impl, "Adam", kwargs, params, grads)
+    # The anchor: the direction of every step from the contract's formula (its overall size
+    # is checked by the other Adam checks). Moves that are zero, constant or random are
+    # "invariant" too; they earn nothing.
+    _expect_adam_direction(plain, grads, lr=lr, what="Adam's moves")
+    scaled = _run_steps(impl, "Adam", kwargs, params, c * grads)
     _expect_moves(scaled, plain, what=f"Adam's moves with gradients times c={c:g}",
                   rtol=1e-4, atol=1e-10 * lr, against="its moves with the gradients as given")
 
@@ -304,15 +360,20 @@ def test_default_hyperparameters(impl):
 @example(seed=0, n_steps=3, name="Momentum")
 @example(seed=0, n_steps=3, name="Adam")
 def test_step_updates_the_given_arrays_in_place(impl, seed, n_steps, name):
-    """step(params, grads) updates the very array objects in params (any shapes), returns None and leaves grads unchanged."""
+    """step(params, grads) moves the very array objects in params (any shapes) by its update rule (Adam's up to one factor per step), returns None and leaves grads unchanged."""
     rng = np.random.default_rng(seed)
     shapes = [(2, 3), (3,), (2, 3), (1,)]
     params = [rng.standard_normal(s) for s in shapes]
-    grads = [[rng.standard_normal(s) + np.sign(rng.standard_normal(s)) for s in shapes]
-             for _ in range(n_steps)]
+    # Gradient entries of either sign with |g| >= 0.5: far from 0, so eps's placement in
+    # Adam (the paper's folded form) changes a move by < 1e-6 (relative).
+    grads = [[np.sign(rng.standard_normal(s)) * (0.5 + np.abs(rng.standard_normal(s)))
+              for s in shapes] for _ in range(n_steps)]
     live = [p.copy() for p in params]
     arrays = list(live)
-    optimizer = getattr(impl, name)(live, lr=0.01)
+    # Explicit hyperparameters: wrong defaults are the default_hyperparameters check's business.
+    kwargs = {"SGD": {}, "Momentum": {"mu": 0.9}, "Adam": {"beta1": 0.9, "beta2": 0.999}}[name]
+    optimizer = getattr(impl, name)(live, lr=0.01, **kwargs)
+    moves = []
     for t, g in enumerate(grads, start=1):
         before = [a.copy() for a in arrays]
         given_grads = [x.copy() for x in g]
@@ -328,6 +389,18 @@ def test_step_updates_the_given_arrays_in_place(impl, seed, n_steps, name):
         for i, (x, y) in enumerate(zip(given_grads, g)):
             expect(np.array_equal(x, y), f"{name}.step modified grads[{i}].",
                    diagnosis="compute `lr * g` as a new array instead of `g *= lr`.")
+        moves.append(np.concatenate([(a - b).ravel() for a, b in zip(arrays, before)]))
+    # The values of the same calls: in place is worth points only when the moves are right.
+    # Rows are steps; columns every entry of params[0], params[1], ... in order.
+    observed = np.stack(moves)
+    flat = np.stack([np.concatenate([x.ravel() for x in g]) for g in grads])
+    if name == "Adam":
+        _expect_adam_direction(observed, flat, lr=0.01, what="Adam(lr=0.01)'s moves",
+                               per_parameter=False)
+    else:
+        expected = -0.01 * flat if name == "SGD" else _momentum_moves(flat, 0.01, 0.9)
+        _expect_moves(observed, expected, what=f"{name}(lr=0.01)'s moves", rtol=1e-9,
+                      atol=1e-14, per_parameter=False)
 
 
 def _quadratic(curvatures, centres, calls):
@@ -512,11 +585,25 @@ def test_compare_optimizers_runs_every_config_from_a_fresh_copy(impl, seed, n_st
                      what=f"the losses of config {name!r} (lr={lr})", rtol=1e-9, atol=1e-12)
 
 
+def _momentum_quadratic_losses(curvatures, centres, params0, lr, mu, n_steps):
+    """Losses of Momentum (v = mu*v - lr*g; p += v) on the quadratic, from the formula."""
+    offsets = [np.array(p - c, dtype=np.float64) for p, c in zip(params0, centres)]
+    velocities = [np.zeros_like(d) for d in offsets]
+    losses = []
+    for _ in range(n_steps):
+        losses.append(sum(0.5 * a * np.sum(d ** 2) for a, d in zip(curvatures, offsets)))
+        for a, d, v in zip(curvatures, offsets, velocities):
+            v *= mu
+            v -= lr * a * d
+            d += v
+    return np.array(losses)
+
+
 @given(seed=st.integers(0, 2**16), n_steps=st.integers(1, 5))
 @example(seed=4, n_steps=4)
 @settings(max_examples=examples(15))
 def test_compare_optimizers_with_your_optimizers(impl, seed, n_steps):
-    """compare_optimizers with your SGD, Momentum and Adam gives each the losses of a separate run_optimizer from init_params."""
+    """compare_optimizers with your SGD, Momentum and Adam gives each the losses of a separate run_optimizer from init_params (SGD's and Momentum's as their formulas say, Adam's from the initial loss)."""
     rng = np.random.default_rng(seed)
     curvatures = [2.0, 0.5]
     centres = [rng.standard_normal(4), rng.standard_normal(4)]
@@ -530,11 +617,33 @@ def test_compare_optimizers_with_your_optimizers(impl, seed, n_steps):
     for i, (p, q) in enumerate(zip(init, originals)):
         expect(np.array_equal(p, q), f"compare_optimizers changed init_params[{i}].",
                diagnosis="deep-copy init_params for every run (copy.deepcopy).")
+    # Anchors, from the formulas: SGD's and Momentum's whole runs, and every run's first loss
+    # (the loss at init_params). Agreeing with your own run_optimizer alone pays nothing.
+    anchors = {"sgd": _quadratic_losses(curvatures, centres, originals, [0.1, 0.1], n_steps),
+               "momentum": _momentum_quadratic_losses(curvatures, centres, originals, 0.1, 0.8,
+                                                      n_steps),
+               "adam": _quadratic_losses(curvatures, centres, originals, [0.0, 0.0], 1)}
     for name, (cls, kwargs) in configs.items():
         observed = _expect_losses(result[name], n_steps, f"result[{name!r}]")
         params = [p.copy() for p in originals]
         alone = impl.run_optimizer(cls(params, **kwargs), _quadratic(curvatures, centres, []),
                                    params, n_steps)
         expected = _expect_losses(alone, n_steps, "run_optimizer's result")
+        anchor = anchors[name]
+        diagnosis = None
+        yours_too = np.allclose(observed, expected, rtol=1e-12, atol=1e-15)
+        if not np.isclose(observed[0], anchor[0], rtol=1e-9, atol=1e-12):
+            diagnosis = ("the first loss is not the loss at init_params: it is recorded before "
+                         "any step, from loss_and_grads(params).")
+        elif yours_too:
+            kind = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}[name]
+            diagnosis = (f"your run_optimizer with your {kind} gives these same losses: "
+                         f"{kind} or run_optimizer is off (see their checks).")
+        expect_close(observed[:len(anchor)], anchor,
+                     what=f"the losses of config {name!r}" + (" (the first one)" if name == "adam"
+                                                             else ""),
+                     rtol=1e-9, atol=1e-12,
+                     against="the loss at init_params" if name == "adam" else "expected",
+                     diagnosis=diagnosis)
         expect_close(observed, expected, what=f"the losses of config {name!r}", rtol=1e-12,
                      atol=1e-15, against="a separate run_optimizer from init_params")
