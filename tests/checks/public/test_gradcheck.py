@@ -307,10 +307,16 @@ def _array_pairs(draw):
     return draw(float_arrays(shape)), draw(float_arrays(shape))
 
 
+def _relative_error(a, b):
+    """The contract's formula, computed here."""
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
 @given(pair=_array_pairs())
 @example(pair=(np.array([0.0, -2.5, 1e-9]), np.array([0.0, 2.5, 3e-9])))
+@example(pair=(np.array([[3.0, -1.0], [0.0, 2e-9]]), np.array([[2.0, -1.0], [0.0, -2e-9]])))
 def test_relative_error_is_symmetric_and_between_0_and_1(impl, pair):
-    """relative_error(a, b) == relative_error(b, a), lies in [0, 1], and is exactly 0 when a equals b (even all zeros)."""
+    """relative_error(a, b) == relative_error(b, a), lies in [0, 1], is exactly 0 when a equals b (even all zeros), and equals the contract's formula on any arrays."""
     a, b = pair
     ab = expect_scalar(impl.relative_error(a.copy(), b.copy()), what="relative_error(a, b)",
                        nonfinite_hint=FLOOR_HINT)
@@ -326,6 +332,11 @@ def test_relative_error_is_symmetric_and_between_0_and_1(impl, pair):
         err = expect_scalar(impl.relative_error(same.copy(), same.copy()),
                             what=f"relative_error({label}, {label})", nonfinite_hint=FLOOR_HINT)
         expect(err == 0.0, f"relative_error({label}, {label}) is {err!r}, expected exactly 0.")
+    with _counts_only_with_values("Symmetry, the range [0, 1] and 0 for equal arrays count "
+                                  "only together with the contract's value."):
+        expect_close(ab, _relative_error(a, b), what=f"relative_error({fmt(a)}, {fmt(b)})",
+                     rtol=1e-12, atol=1e-15,
+                     against="the contract's formula")
 
 
 # --- mlp_loss_and_grads -----------------------------------------------------------------------
