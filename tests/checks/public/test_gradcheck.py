@@ -356,20 +356,72 @@ def _network(seed, n, d, h, c):
     return params, X, y
 
 
-def _mlp(impl, params, X, y):
+def _mlp(impl, params, X, y, hint=STABLE_HINT, what="the loss"):
     """Call mlp_loss_and_grads on copies; validate (loss, grads) and return float copies."""
     result = impl.mlp_loss_and_grads({k: v.copy() for k, v in params.items()}, X.copy(), y.copy())
+    return _validated(result, params, hint, what)
+
+
+def _validated(result, params, hint=STABLE_HINT, what="the loss"):
     expect(isinstance(result, tuple) and len(result) == 2,
            "mlp_loss_and_grads must return a tuple (loss, grads).")
-    loss = expect_scalar(result[0], what="the loss", nonfinite_hint=STABLE_HINT)
+    loss = expect_scalar(result[0], what=what, nonfinite_hint=hint)
     grads = result[1]
     expect(isinstance(grads, dict), f"grads is a {type(grads).__name__}, expected a dict with "
                                     "keys 'W1', 'b1', 'W2', 'b2'.")
     missing = [k for k in params if k not in grads]
     expect(not missing, f"grads lacks the key(s) {missing}; it needs 'W1', 'b1', 'W2', 'b2'.")
     out = {k: expect_array(grads[k], what=f"grads['{k}']", shape=params[k].shape,
-                           nonfinite_hint=STABLE_HINT) for k in params}
+                           nonfinite_hint=hint) for k in params}
     return loss, out
+
+
+def _contract_mlp(params, X, y):
+    """The contract's forward and backward pass (the formulas of the exercise's docstring),
+    computed here: the values that anchor the checks. The loss is log-sum-exp per row."""
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    n = X.shape[0]
+    rows = np.arange(n)
+    z1 = X @ W1.T + b1
+    a1 = np.maximum(0.0, z1)
+    z2 = a1 @ W2.T + b2
+    lse = np.logaddexp.reduce(z2, axis=1)
+    loss = float(np.mean(lse - z2[rows, y]))
+    dz2 = np.exp(z2 - lse[:, None])
+    dz2[rows, y] -= 1.0
+    dz2 /= n
+    dz1 = (dz2 @ W2) * (z1 > 0)
+    return loss, {"W1": dz1.T @ X, "b1": dz1.sum(axis=0), "W2": dz2.T @ a1,
+                  "b2": dz2.sum(axis=0)}
+
+
+def _expect_contract_loss(loss, params, X, y, why):
+    n = X.shape[0]
+    expected, _ = _contract_mlp(params, X, y)
+    # A factor N is a sum instead of a mean, unless N = 1 (a factor 1 names no mistake).
+    likely = likely_mistakes(*[(n, f"the loss is the mean over the batch (N={n}), not the "
+                                   "sum.")] * (n > 1))
+    with _counts_only_with_values(why):
+        expect_close(loss, expected, what=f"the loss (N={n})", rtol=1e-9, atol=1e-12,
+                     against="the contract's loss", likely=likely)
+
+
+def _expect_contract_values(loss, grads, params, X, y, why):
+    """The loss and every gradient of one call against the contract's values."""
+    _expect_contract_loss(loss, params, X, y, why)
+    _, expected = _contract_mlp(params, X, y)
+    n = X.shape[0]
+    slips = [(-1.0, "the sign is flipped: dz2 is softmax(z2) - onehot(y).")]
+    if n > 1:
+        slips += [(n, f"divide dz2 = softmax(z2) - onehot(y) by the batch size N={n}."),
+                  (1.0 / n, f"you divided by the batch size N={n} twice.")]
+    likely = likely_mistakes(*slips)
+    with _counts_only_with_values(why):
+        for key in ("b2", "W2", "b1", "W1"):
+            scale = max(1.0, float(np.max(np.abs(expected[key]))))
+            expect_close(grads[key], expected[key], what=f"grads['{key}']", rtol=1e-9,
+                         atol=1e-12 * scale, against="the contract's backward pass",
+                         likely=likely)
 
 
 @settings(max_examples=examples(25))
@@ -378,19 +430,28 @@ def _mlp(impl, params, X, y):
 @example(seed=7, n=3, d=2, h=3, c=3)
 @example(seed=11, n=4, d=3, h=3, c=2)
 def test_mlp_gradients_match_central_differences(impl, seed, n, d, h, c):
-    """Every gradient of mlp_loss_and_grads matches central differences of your own loss (away from ReLU kinks)."""
+    """Every gradient of mlp_loss_and_grads matches central differences of your own loss (away from ReLU kinks), and that loss is the contract's mean cross-entropy."""
     params, X, y = _network(seed, n, d, h, c)
     z1 = X @ params["W1"].T + params["b1"]
     assume(np.min(np.abs(z1)) > 1e-3)  # central differences are meaningless across a kink
-    _, grads = _mlp(impl, params, X, y)
+    loss, grads = _mlp(impl, params, X, y)
     eps = 1e-5
-    if agrees_along_random_directions(lambda q: _mlp(impl, q, X, y)[0], params, grads,
-                                      seed=seed, eps=eps):
-        return  # entry by entry (below) only to explain a disagreement
-    likely = likely_mistakes((n, f"divide dz2 = softmax(z2) - onehot(y) by the batch size N={n}."),
-                     (1.0 / n, f"you divided by the batch size N={n} twice, or your loss sums "
-                               "over the batch instead of averaging (see the loss check)."),
-                     (-1.0, "the sign is flipped: dz2 is softmax(z2) - onehot(y)."))
+    if not agrees_along_random_directions(lambda q: _mlp(impl, q, X, y)[0], params, grads,
+                                          seed=seed, eps=eps):
+        _expect_entries_match_central_differences(impl, params, X, y, grads, eps)
+    # A constant loss has zero gradients that match its own central differences.
+    _expect_contract_loss(loss, params, X, y, "Gradients that match your own loss count only "
+                                              "together with the right loss.")
+
+
+def _expect_entries_match_central_differences(impl, params, X, y, grads, eps):
+    """Entry by entry, to explain a disagreement along random directions."""
+    n = X.shape[0]
+    likely = likely_mistakes(
+        (n, f"divide dz2 = softmax(z2) - onehot(y) by the batch size N={n}."),
+        (1.0 / n, f"you divided by the batch size N={n} twice, or your loss sums over the "
+                  "batch instead of averaging (see the loss check)."),
+        (-1.0, "the sign is flipped: dz2 is softmax(z2) - onehot(y)."))
     for key in ("b2", "W2", "b1", "W1"):
         numeric = np.zeros_like(params[key])
         for i in np.ndindex(params[key].shape):
@@ -414,7 +475,7 @@ def test_mlp_gradients_match_central_differences(impl, seed, n, d, h, c):
 @example(seed=0, a=-1000.0, c=3, n=3)
 @example(seed=3, a=2.0, c=3, n=3)
 def test_mlp_loss_pinned_values(impl, seed, a, c, n):
-    """With W2 = 0 the loss is exact: log(C) when b2 = 0, and logaddexp(a, 0) for b2 = [a, 0], y = 1 (|a| <= 1000)."""
+    """With W2 = 0 the loss is exact: log(C) when b2 = 0, and logaddexp(a, 0) for b2 = [a, 0], y = 1 (|a| <= 1000); logit rows [1000, 0] and [1, 0] with labels [0, 1] give (log(1 + e^-1000) + log(1 + e)) / 2."""
     params, X, _ = _network(seed, n, 2, 3, c)
     params["W2"] = np.zeros((c, 3))
     params["b2"] = np.zeros(c)
@@ -433,17 +494,47 @@ def test_mlp_loss_pinned_values(impl, seed, a, c, n):
                  diagnosis=("-log(p + 1e-12) saturates near 27.6: compute the loss as "
                             "logsumexp(z2 row) - z2[y] from the shifted logits.")
                  if a > 30 and 27 < loss < 28 else None)
+    _expect_rows_of_different_scales(impl)
+
+
+# One hidden unit passes X through: z2 = [[1000, 0], [1, 0]], labels [0, 1].
+SCALES = ({"W1": np.array([[1.0]]), "b1": np.zeros(1), "W2": np.array([[1.0], [0.0]]),
+           "b2": np.zeros(2)}, np.array([[1000.0], [1.0]]), np.array([0, 1]))
+SCALES_HINT = ("the logit rows are [1000, 0] and [1, 0]: subtract each row's own maximum, "
+               "np.max(z2, axis=1, keepdims=True). Without a shift exp(1000) overflows; with "
+               "one maximum for the whole batch (np.max(z2) = 1000) the second row becomes "
+               "[-999, -1000], whose exp underflows to 0, and log(0) = -inf.")
+
+
+def _expect_rows_of_different_scales(impl):
+    params, X, y = SCALES
+    what = "the loss for logit rows [1000, 0] and [1, 0] with labels [0, 1]"
+    loss, _ = _mlp(impl, params, X, y, hint=SCALES_HINT, what=what)
+    z2 = np.maximum(0.0, X @ params["W1"].T + params["b1"]) @ params["W2"].T + params["b2"]
+    rows = np.arange(len(y))
+    expected = float(np.mean(np.logaddexp.reduce(z2, axis=1) - z2[rows, y]))  # about 0.6566
+    with np.errstate(all="ignore"):
+        by_column = z2 - np.max(z2, axis=0)
+        column_loss = float(np.mean(np.log(np.sum(np.exp(by_column), axis=1))
+                                    - by_column[rows, y]))
+    diagnosis = None
+    if np.isclose(loss, column_loss, rtol=1e-9):
+        diagnosis = ("this is what subtracting each column's maximum (axis=0) gives: "
+                     "subtract each row's, np.max(z2, axis=1, keepdims=True).")
+    expect_close(loss, expected, what=what, rtol=1e-9, atol=1e-12,
+                 against="(log(1 + e^-1000) + log(1 + e)) / 2",
+                 diagnosis=diagnosis)
 
 
 @settings(max_examples=examples(15))
 @given(seed=seeds(), n=st.integers(1, 4), unit=st.integers(0, 2))
 @example(seed=3, n=3, unit=0)
 def test_mlp_relu_derivative_is_0_at_the_kink(impl, seed, n, unit):
-    """A hidden unit with z1 == 0 exactly (its W1 row and b1 are 0) gets zero gradients: ReLU's derivative is 0 at the kink."""
+    """A hidden unit with z1 == 0 exactly (its W1 row and b1 are 0) gets zero gradients (ReLU's derivative is 0 at the kink), and every other value is the contract's."""
     params, X, y = _network(seed, n, 2, 3, 3)
     params["W1"][unit] = 0.0
     params["b1"][unit] = 0.0
-    _, grads = _mlp(impl, params, X, y)
+    loss, grads = _mlp(impl, params, X, y)
     kink = "ReLU's derivative is 0 where z1 == 0 (the contract): mask with z1 > 0, not z1 >= 0."
     expect_close(grads["b1"][unit], 0.0, what=f"grads['b1'][{unit}] for a unit with z1 == 0",
                  rtol=0.0, atol=1e-12, diagnosis=kink)
@@ -452,18 +543,21 @@ def test_mlp_relu_derivative_is_0_at_the_kink(impl, seed, n, unit):
     expect_close(grads["W2"][:, unit], np.zeros(3), what=f"grads['W2'][:, {unit}] for a unit "
                  "with a1 == 0", rtol=0.0, atol=1e-12,
                  diagnosis="dW2 = dz2.T @ a1, and a1 = max(0, z1) is 0 for this unit.")
+    # Zero gradients are right at the kink for anything that returns zeros.
+    _expect_contract_values(loss, grads, params, X, y, "Zero gradients at the kink count only "
+                            "together with the right loss and gradients elsewhere.")
 
 
 @settings(max_examples=examples(15))
 @given(seed=seeds(), n=st.integers(1, 4))
 @example(seed=5, n=3)
 def test_mlp_leaves_params_and_inputs_unchanged(impl, seed, n):
-    """mlp_loss_and_grads leaves the params dict (same arrays, same values), X and y unchanged."""
+    """mlp_loss_and_grads leaves the params dict (same arrays, same values), X and y unchanged, and returns the contract's loss and gradients."""
     params, X, y = _network(seed, n, 3, 4, 3)
     given_params = {k: v.copy() for k, v in params.items()}
     arrays = dict(given_params)
     given_X, given_y = X.copy(), y.copy()
-    impl.mlp_loss_and_grads(given_params, given_X, given_y)
+    result = impl.mlp_loss_and_grads(given_params, given_X, given_y)
     expect(set(given_params) == set(params) and
            all(given_params[k] is arrays[k] for k in params),
            "mlp_loss_and_grads replaced entries of the params dict it was given.",
@@ -473,6 +567,9 @@ def test_mlp_leaves_params_and_inputs_unchanged(impl, seed, n):
     expect(not changed, f"mlp_loss_and_grads modified params {changed} in place.")
     expect(np.array_equal(given_X, X) and np.array_equal(given_y, y),
            "mlp_loss_and_grads modified X or y.")
+    loss, grads = _validated(result, params)
+    _expect_contract_values(loss, grads, params, X, y, "Leaving the inputs alone counts only "
+                            "together with the right loss and gradients.")
 
 
 # --- gradient_check ---------------------------------------------------------------------------
