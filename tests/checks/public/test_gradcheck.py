@@ -598,7 +598,7 @@ GC_SHAPES = st.sampled_from([(1,), (5,), (2, 3), (3, 1, 2), (4, 4)])
 @example(seed=2, layout="base.T (a transposed view)", num_checks=10, check_seed=4)
 def test_gradient_check_is_tiny_for_a_correct_gradient(impl, seed, layout, num_checks,
                                                        check_seed):
-    """gradient_check returns a float below 1e-7 for a correct gradient, on any shape or view, and gives x back exactly."""
+    """gradient_check returns a float below 1e-7 for a correct gradient and 1/3 for one twice too large, on any shape or view, and gives x back exactly."""
     shape, view = LAYOUTS[layout]
     base = np.clip(rng_array(seed, shape), -3.0, 3.0)
     x = view(base)
@@ -623,16 +623,36 @@ def test_gradient_check_is_tiny_for_a_correct_gradient(impl, seed, layout, num_c
            f"gradient_check returned {worst:.6g} for an exact analytic gradient (x = {layout}); "
            "central differences with eps=1e-5 agree to about 1e-9 here, so expected below 1e-7.",
            diagnosis=diagnosis)
+    # The same call with every entry of analytic_grad twice the true one: 0 (or any constant)
+    # cannot be both answers.
+    worst = expect_scalar(impl.gradient_check(counted, given_x, 2.0 * grad_f(x),
+                                              num_checks=num_checks, seed=check_seed),
+                          what=f"gradient_check(...) for x = {layout}", nonfinite_hint=FLOOR_HINT)
+    _expect_restored(given_x, x, "gradient_check")
+    with _counts_only_with_values("A tiny result for a correct gradient counts only together "
+                                  "with the right error for a wrong one."):
+        expect_close(worst, 1.0 / 3.0, what=f"gradient_check with analytic_grad = 2 * the true "
+                     f"gradient (x = {layout}, num_checks={num_checks})", rtol=1e-6, atol=1e-9,
+                     against="|1 - 2| / (1 + 2)",
+                     diagnosis=_worst_diagnosis(worst, 1.0 / 3.0, num_checks, every_entry=True))
 
 
 @given(x=st.sampled_from([np.array([0.1, 0.5, 0.7, -1.7, 1.3]),
                           np.array([[0.5, 0.2], [-0.1, 0.123]])]),
        check_seed=st.integers(0, 3))
 def test_gradient_check_restores_x_exactly(impl, x, check_seed):
-    """After gradient_check returns, x holds exactly (bit for bit) its original values."""
+    """After gradient_check returns, x holds exactly (bit for bit) its original values, and the result is the relative error of the analytic gradient given."""
     f, grad_f = FUNCTIONS["sum(sin(x) * roll(x, 1))"]
     # Each draw perturbs and restores one entry of at most 5: 12 draws visit most of them.
-    _gradient_check(impl, f, x, grad_f(x), num_checks=12, seed=check_seed)
+    # Every entry of analytic_grad is k times the true one (no true entry is near 0 here), so
+    # every drawn entry has the error (k - 1) / (k + 1), which changes with the seed.
+    k = 2.0 + check_seed
+    worst = _gradient_check(impl, f, x, k * grad_f(x), num_checks=12, seed=check_seed)
+    with _counts_only_with_values("Giving x back counts only together with the right error."):
+        expect_close(worst, (k - 1) / (k + 1), what=f"gradient_check with analytic_grad = {k:g} "
+                     "* the true gradient", rtol=1e-6, atol=1e-9,
+                     against=f"|1 - {k:g}| / (1 + {k:g})",
+                     diagnosis=_worst_diagnosis(worst, (k - 1) / (k + 1), 12, every_entry=True))
 
 
 # 146 calls of f per example, and 6 k x 5 shapes x 2 parities is a small space.
@@ -642,7 +662,7 @@ def test_gradient_check_restores_x_exactly(impl, x, check_seed):
 @example(seed=0, shape=(5,), first=0, k=2.0, check_seed=0)
 @example(seed=2, shape=(2, 3), first=1, k=-1.0, check_seed=1)
 def test_gradient_check_reports_the_worst_entry(impl, seed, shape, first, k, check_seed):
-    """gradient_check returns the largest entry-wise relative error, and draws from every entry of x (the last one too)."""
+    """gradient_check returns the largest entry-wise relative error (with its 1e-8 floor for tiny gradients), and draws from every entry of x (the last one too)."""
     x = _x_for_gradient_check(seed, shape)
     f, grad_f = FUNCTIONS["sum(exp(x/2)) + log(sum(exp(x)))"]
     g = grad_f(x)
@@ -651,7 +671,7 @@ def test_gradient_check_reports_the_worst_entry(impl, seed, shape, first, k, che
     worst = _gradient_check(impl, f, x, k * g, num_checks=3, seed=check_seed)
     expect_close(worst, expected, what=f"gradient_check with analytic_grad = {k:g} * the true "
                  "gradient", rtol=1e-6, atol=1e-9, against=f"|1 - {k:g}| / (1 + |{k:g}|)",
-                 diagnosis=_worst_diagnosis(worst, expected, 3))
+                 diagnosis=_worst_diagnosis(worst, expected, 3, every_entry=True))
     # Two levels of error, alternating over the entries: 20 uniform draws miss every entry of
     # the larger level with probability at most 2**-20, so the maximum is that level's error,
     # while a mean, a sum or the first draw's error is not.
@@ -674,6 +694,21 @@ def test_gradient_check_reports_the_worst_entry(impl, seed, shape, first, k, che
     expect_close(worst, expected, what="gradient_check with one wrong entry, x[1, 1] of a 2x2 "
                  "x, num_checks=50", rtol=1e-6, atol=1e-9, against="that entry's relative error",
                  diagnosis=_worst_diagnosis(worst, expected, 50))
+    # Tiny gradients: f = 1e-10 * sum(x) has the gradient 1e-10 everywhere (central differences
+    # give it to about 1e-20), and analytic_grad is 3e-10 everywhere, so every entry's error
+    # is 2e-10 / max(1e-8, 4e-10) = 0.02: the floor applies. Without it, 2e-10 / 4e-10 = 0.5.
+    x = _x_for_gradient_check(seed, shape)
+    worst = _gradient_check(impl, lambda z: 1e-10 * float(np.sum(z)), x, np.full(shape, 3e-10),
+                            num_checks=3, seed=check_seed)
+    diagnosis = None
+    if np.isclose(worst, 0.5, rtol=1e-6):
+        diagnosis = ("without the floor, tiny gradients get large relative errors: divide "
+                     "by max(1e-8, |num| + |ana|), not by |num| + |ana|.")
+    elif np.isclose(worst, 2e-10 / (1e-8 + 4e-10), rtol=1e-6):
+        diagnosis = "the 1e-8 is a floor, max(1e-8, |num| + |ana|), not something to add."
+    expect_close(worst, 0.02, what="gradient_check of f = 1e-10 * sum(x) with analytic_grad = "
+                 "3e-10 everywhere", rtol=1e-6, atol=1e-12,
+                 against="2e-10 / max(1e-8, 1e-10 + 3e-10)", diagnosis=diagnosis)
 
 
 LOW_FACTOR = 1.1  # its error, 0.1/2.1, is below that of every k the check draws
@@ -692,7 +727,12 @@ def _two_level_diagnosis(worst, top, low):
     return None
 
 
-def _worst_diagnosis(worst, expected, num_checks):
+def _worst_diagnosis(worst, expected, num_checks, every_entry=False):
+    """`every_entry`: every entry of analytic_grad has the same error, so whichever entries
+    are drawn, their maximum, mean, first and last are that error."""
+    if worst < 1e-6 and every_entry:
+        return ("every entry has this error, yet the result is about 0: is analytic_grad "
+                "compared with the central difference at each drawn entry?")
     if worst < 1e-6:
         return ("the wrong entry was never checked: draw from all x.size entries "
                 "(rng.integers(0, x.size): the upper bound is excluded) or per axis.")
@@ -701,7 +741,7 @@ def _worst_diagnosis(worst, expected, num_checks):
     if abs(worst - expected) <= 1e-3 * expected:
         return ("close, but not to 1e-6: is the numerical estimate a central difference "
                 "(f(x + eps) - f(x - eps)) / (2*eps)?")
-    if worst < expected:
+    if worst < expected and not every_entry:
         return "return the largest entry-wise error, not the mean or the first."
     if worst > 1.0:
         return "a relative error is at most 1: divide by max(1e-8, |numeric| + |analytic|)."
