@@ -175,13 +175,33 @@ def test_gradient_check_finds_one_wrong_entry_on_any_shape(impl, seed, layout, f
     expect_close(worst, expected, what="gradient_check", rtol=1e-6, atol=1e-9)
 
 
+def _sin_plus_3(z):
+    return 3.0 + float(np.sum(np.sin(z)))
+
+
+# A scale or sign slip in numerical_gradient is graded by the value checks; here the result
+# only has to be central differences up to one of them (the anchor of "0 for a constant").
+SLIPS = (1.0, 2.0, 0.5, -1.0, -2.0, -0.5)
+
+
 @given(shape=st.sampled_from([(1,), (3,), (2, 2)]), check_seed=st.integers(0, 5))
 def test_gradient_check_is_zero_where_both_gradients_are_zero(impl, shape, check_seed):
-    """gradient_check returns 0 (not NaN) when f does not depend on x and the analytic gradient is 0."""
+    """gradient_check returns 0 (not NaN) when f does not depend on x and the analytic gradient is 0, and 0.1 when it is 1e-9 (the 1e-8 floor); numerical_gradient of a constant is 0, and of 3 + sum(sin(x)) central differences."""
     x = np.linspace(-1.0, 1.0, int(np.prod(shape))).reshape(shape)
     worst = expect_scalar(impl.gradient_check(lambda z: 3.0, x, np.zeros(shape), num_checks=4,
                                               seed=check_seed), what="gradient_check")
     expect(worst == 0.0, "gradient_check must be 0 here")
+    # The anchor: 1e-9 / max(1e-8, 0 + 1e-9) = 0.1 at every entry (without the floor: 1).
+    tiny = expect_scalar(impl.gradient_check(lambda z: 3.0, x, np.full(shape, 1e-9),
+                                             num_checks=4, seed=check_seed),
+                         what="gradient_check with analytic_grad = 1e-9")
+    expect_close(tiny, 0.1, what="gradient_check with analytic_grad = 1e-9 for a constant f",
+                 rtol=1e-9, atol=1e-12)
     grad = expect_array(impl.numerical_gradient(lambda z: 3.0, x.copy()),
                         what="numerical_gradient", shape=shape)
     expect(np.all(grad == 0.0), "numerical_gradient of a constant must be 0")
+    grad = expect_array(impl.numerical_gradient(_sin_plus_3, x.copy()),
+                        what="numerical_gradient of 3 + sum(sin(x))", shape=shape)
+    expected = ref.numerical_gradient(_sin_plus_3, x.copy())
+    expect(any(np.allclose(grad, k * expected, rtol=1e-6, atol=1e-9) for k in SLIPS),
+           "numerical_gradient of 3 + sum(sin(x)) is not central differences (about cos(x))")

@@ -1,5 +1,7 @@
 """Public checks for exercise 2, gradient checking. Calculus and properties only: no reference needed."""
 
+from contextlib import contextmanager
+
 import numpy as np
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
@@ -93,6 +95,51 @@ def _numerical_gradient(impl, f, x, **kwargs):
     return grad, given_x, counted.calls
 
 
+def _central_differences(f, x, eps=1e-5):
+    """The contract's formula, computed here on a copy of x: the anchor of hygiene checks."""
+    z = np.array(x, dtype=np.float64)
+    grad = np.zeros(z.shape)
+    for i in np.ndindex(*z.shape):
+        old = z[i]
+        z[i] = old + eps
+        f_plus = f(z)
+        z[i] = old - eps
+        f_minus = f(z)
+        z[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+@contextmanager
+def _counts_only_with_values(note):
+    """Add to a failure of the values the reason a hygiene check looks at them."""
+    try:
+        yield
+    except CheckFailure as failure:
+        raise CheckFailure(failure.summary, [*failure.details, note],
+                           failure.diagnosis) from None
+
+
+# A slip of scale or sign (dividing by eps or 4*eps, f(x - eps) - f(x + eps)) is graded by the
+# value checks; a hygiene check asks only that the result be central differences up to one.
+SLIPS = (1.0, 2.0, 0.5, -1.0, -2.0, -0.5)
+
+
+def _expect_central_differences(grad, f, x, eps, what, hygiene):
+    """Hygiene pays only with real work: `grad` must be central differences of f at x with
+    this eps, up to one of SLIPS (the same f values give the same differences, so 1e-6 is
+    a wide margin)."""
+    expected = _central_differences(f, x, eps)
+    for k in SLIPS:
+        if np.allclose(grad, k * expected, rtol=1e-6, atol=1e-6):
+            return
+    with _counts_only_with_values(f"{hygiene} counts only together with a result that is "
+                                  "central differences of f (up to a scale or sign slip, "
+                                  "which the other checks grade)."):
+        expect_close(grad, expected, what=what, rtol=1e-6, atol=1e-6,
+                     against="central differences", likely=NUMGRAD_LIKELY)
+
+
 def _expect_restored(given_x, x, what):
     if np.array_equal(given_x, x):
         return
@@ -169,24 +216,29 @@ def test_numerical_gradient_works_on_views_and_any_shape(impl, seed, layout):
 @example(x=np.array([0.1, 0.5, 0.7, -1.7, 1.3]), eps=1e-5)
 @example(x=np.array([[0.5, 0.2], [-0.1, 0.123]]), eps=1e-5)
 def test_numerical_gradient_restores_x_exactly(impl, x, eps):
-    """After numerical_gradient returns, x holds exactly (bit for bit) its original values."""
+    """After numerical_gradient returns, x holds exactly (bit for bit) its original values, and the result is central differences of f (a wrong scale or sign is graded by other checks)."""
     f = FUNCTIONS["sum(sin(x) * roll(x, 1))"][0]
-    _, given_x, _ = _numerical_gradient(impl, f, x, eps=eps)
+    grad, given_x, _ = _numerical_gradient(impl, f, x, eps=eps)
     _expect_restored(given_x, x, "numerical_gradient")
+    _expect_central_differences(grad, f, x, eps, what=f"numerical_gradient of f(x) = sum(sin(x) "
+                                f"* roll(x, 1)) with eps={eps:g}", hygiene="Giving x back")
 
 
 @given(x=float_arrays(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), -3, 3))
 @example(x=np.array([0.5, 1.0, -2.0]))
 @example(x=np.zeros((2, 3)))
 def test_numerical_gradient_calls_f_at_most_2n_plus_1_times(impl, x):
-    """numerical_gradient calls f at most 2*x.size + 1 times (two evaluations per entry)."""
-    _, _, calls = _numerical_gradient(impl, _logsumexp, x)
+    """numerical_gradient calls f at most 2*x.size + 1 times (two evaluations per entry) and returns central differences of f (a wrong scale or sign is graded by other checks)."""
+    grad, _, calls = _numerical_gradient(impl, _logsumexp, x)
     n = x.size
     expect(calls <= 2 * n + 1,
            f"numerical_gradient called f {calls} times for x of size {n}; at most "
            f"2*{n} + 1 = {2 * n + 1} calls are allowed.",
            diagnosis="evaluate f(x + eps*e_i) and f(x - eps*e_i) once each per entry; "
                      "f(x) itself is not needed for central differences.")
+    _expect_central_differences(grad, _logsumexp, x, 1e-5,
+                                what="numerical_gradient of f(x) = log(sum(exp(x)))",
+                                hygiene="Calling f at most 2n+1 times")
 
 
 @given(x=float_arrays(hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=4), -3, 3),
@@ -255,10 +307,16 @@ def _array_pairs(draw):
     return draw(float_arrays(shape)), draw(float_arrays(shape))
 
 
+def _relative_error(a, b):
+    """The contract's formula, computed here."""
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
 @given(pair=_array_pairs())
 @example(pair=(np.array([0.0, -2.5, 1e-9]), np.array([0.0, 2.5, 3e-9])))
+@example(pair=(np.array([[3.0, -1.0], [0.0, 2e-9]]), np.array([[2.0, -1.0], [0.0, -2e-9]])))
 def test_relative_error_is_symmetric_and_between_0_and_1(impl, pair):
-    """relative_error(a, b) == relative_error(b, a), lies in [0, 1], and is exactly 0 when a equals b (even all zeros)."""
+    """relative_error(a, b) == relative_error(b, a), lies in [0, 1], is exactly 0 when a equals b (even all zeros), and equals the contract's formula on any arrays."""
     a, b = pair
     ab = expect_scalar(impl.relative_error(a.copy(), b.copy()), what="relative_error(a, b)",
                        nonfinite_hint=FLOOR_HINT)
@@ -274,6 +332,11 @@ def test_relative_error_is_symmetric_and_between_0_and_1(impl, pair):
         err = expect_scalar(impl.relative_error(same.copy(), same.copy()),
                             what=f"relative_error({label}, {label})", nonfinite_hint=FLOOR_HINT)
         expect(err == 0.0, f"relative_error({label}, {label}) is {err!r}, expected exactly 0.")
+    with _counts_only_with_values("Symmetry, the range [0, 1] and 0 for equal arrays count "
+                                  "only together with the contract's value."):
+        expect_close(ab, _relative_error(a, b), what=f"relative_error({fmt(a)}, {fmt(b)})",
+                     rtol=1e-12, atol=1e-15,
+                     against="the contract's formula")
 
 
 # --- mlp_loss_and_grads -----------------------------------------------------------------------
@@ -293,20 +356,72 @@ def _network(seed, n, d, h, c):
     return params, X, y
 
 
-def _mlp(impl, params, X, y):
+def _mlp(impl, params, X, y, hint=STABLE_HINT, what="the loss"):
     """Call mlp_loss_and_grads on copies; validate (loss, grads) and return float copies."""
     result = impl.mlp_loss_and_grads({k: v.copy() for k, v in params.items()}, X.copy(), y.copy())
+    return _validated(result, params, hint, what)
+
+
+def _validated(result, params, hint=STABLE_HINT, what="the loss"):
     expect(isinstance(result, tuple) and len(result) == 2,
            "mlp_loss_and_grads must return a tuple (loss, grads).")
-    loss = expect_scalar(result[0], what="the loss", nonfinite_hint=STABLE_HINT)
+    loss = expect_scalar(result[0], what=what, nonfinite_hint=hint)
     grads = result[1]
     expect(isinstance(grads, dict), f"grads is a {type(grads).__name__}, expected a dict with "
                                     "keys 'W1', 'b1', 'W2', 'b2'.")
     missing = [k for k in params if k not in grads]
     expect(not missing, f"grads lacks the key(s) {missing}; it needs 'W1', 'b1', 'W2', 'b2'.")
     out = {k: expect_array(grads[k], what=f"grads['{k}']", shape=params[k].shape,
-                           nonfinite_hint=STABLE_HINT) for k in params}
+                           nonfinite_hint=hint) for k in params}
     return loss, out
+
+
+def _contract_mlp(params, X, y):
+    """The contract's forward and backward pass (the formulas of the exercise's docstring),
+    computed here: the values that anchor the checks. The loss is log-sum-exp per row."""
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    n = X.shape[0]
+    rows = np.arange(n)
+    z1 = X @ W1.T + b1
+    a1 = np.maximum(0.0, z1)
+    z2 = a1 @ W2.T + b2
+    lse = np.logaddexp.reduce(z2, axis=1)
+    loss = float(np.mean(lse - z2[rows, y]))
+    dz2 = np.exp(z2 - lse[:, None])
+    dz2[rows, y] -= 1.0
+    dz2 /= n
+    dz1 = (dz2 @ W2) * (z1 > 0)
+    return loss, {"W1": dz1.T @ X, "b1": dz1.sum(axis=0), "W2": dz2.T @ a1,
+                  "b2": dz2.sum(axis=0)}
+
+
+def _expect_contract_loss(loss, params, X, y, why):
+    n = X.shape[0]
+    expected, _ = _contract_mlp(params, X, y)
+    # A factor N is a sum instead of a mean, unless N = 1 (a factor 1 names no mistake).
+    likely = likely_mistakes(*[(n, f"the loss is the mean over the batch (N={n}), not the "
+                                   "sum.")] * (n > 1))
+    with _counts_only_with_values(why):
+        expect_close(loss, expected, what=f"the loss (N={n})", rtol=1e-9, atol=1e-12,
+                     against="the contract's loss", likely=likely)
+
+
+def _expect_contract_values(loss, grads, params, X, y, why):
+    """The loss and every gradient of one call against the contract's values."""
+    _expect_contract_loss(loss, params, X, y, why)
+    _, expected = _contract_mlp(params, X, y)
+    n = X.shape[0]
+    slips = [(-1.0, "the sign is flipped: dz2 is softmax(z2) - onehot(y).")]
+    if n > 1:
+        slips += [(n, f"divide dz2 = softmax(z2) - onehot(y) by the batch size N={n}."),
+                  (1.0 / n, f"you divided by the batch size N={n} twice.")]
+    likely = likely_mistakes(*slips)
+    with _counts_only_with_values(why):
+        for key in ("b2", "W2", "b1", "W1"):
+            scale = max(1.0, float(np.max(np.abs(expected[key]))))
+            expect_close(grads[key], expected[key], what=f"grads['{key}']", rtol=1e-9,
+                         atol=1e-12 * scale, against="the contract's backward pass",
+                         likely=likely)
 
 
 @settings(max_examples=examples(25))
@@ -315,19 +430,28 @@ def _mlp(impl, params, X, y):
 @example(seed=7, n=3, d=2, h=3, c=3)
 @example(seed=11, n=4, d=3, h=3, c=2)
 def test_mlp_gradients_match_central_differences(impl, seed, n, d, h, c):
-    """Every gradient of mlp_loss_and_grads matches central differences of your own loss (away from ReLU kinks)."""
+    """Every gradient of mlp_loss_and_grads matches central differences of your own loss (away from ReLU kinks), and that loss is the contract's mean cross-entropy."""
     params, X, y = _network(seed, n, d, h, c)
     z1 = X @ params["W1"].T + params["b1"]
     assume(np.min(np.abs(z1)) > 1e-3)  # central differences are meaningless across a kink
-    _, grads = _mlp(impl, params, X, y)
+    loss, grads = _mlp(impl, params, X, y)
     eps = 1e-5
-    if agrees_along_random_directions(lambda q: _mlp(impl, q, X, y)[0], params, grads,
-                                      seed=seed, eps=eps):
-        return  # entry by entry (below) only to explain a disagreement
-    likely = likely_mistakes((n, f"divide dz2 = softmax(z2) - onehot(y) by the batch size N={n}."),
-                     (1.0 / n, f"you divided by the batch size N={n} twice, or your loss sums "
-                               "over the batch instead of averaging (see the loss check)."),
-                     (-1.0, "the sign is flipped: dz2 is softmax(z2) - onehot(y)."))
+    if not agrees_along_random_directions(lambda q: _mlp(impl, q, X, y)[0], params, grads,
+                                          seed=seed, eps=eps):
+        _expect_entries_match_central_differences(impl, params, X, y, grads, eps)
+    # A constant loss has zero gradients that match its own central differences.
+    _expect_contract_loss(loss, params, X, y, "Gradients that match your own loss count only "
+                                              "together with the right loss.")
+
+
+def _expect_entries_match_central_differences(impl, params, X, y, grads, eps):
+    """Entry by entry, to explain a disagreement along random directions."""
+    n = X.shape[0]
+    likely = likely_mistakes(
+        (n, f"divide dz2 = softmax(z2) - onehot(y) by the batch size N={n}."),
+        (1.0 / n, f"you divided by the batch size N={n} twice, or your loss sums over the "
+                  "batch instead of averaging (see the loss check)."),
+        (-1.0, "the sign is flipped: dz2 is softmax(z2) - onehot(y)."))
     for key in ("b2", "W2", "b1", "W1"):
         numeric = np.zeros_like(params[key])
         for i in np.ndindex(params[key].shape):
@@ -351,7 +475,7 @@ def test_mlp_gradients_match_central_differences(impl, seed, n, d, h, c):
 @example(seed=0, a=-1000.0, c=3, n=3)
 @example(seed=3, a=2.0, c=3, n=3)
 def test_mlp_loss_pinned_values(impl, seed, a, c, n):
-    """With W2 = 0 the loss is exact: log(C) when b2 = 0, and logaddexp(a, 0) for b2 = [a, 0], y = 1 (|a| <= 1000)."""
+    """With W2 = 0 the loss is exact: log(C) when b2 = 0, and logaddexp(a, 0) for b2 = [a, 0], y = 1 (|a| <= 1000); logit rows [1000, 0] and [1, 0] with labels [0, 1] give (log(1 + e^-1000) + log(1 + e)) / 2."""
     params, X, _ = _network(seed, n, 2, 3, c)
     params["W2"] = np.zeros((c, 3))
     params["b2"] = np.zeros(c)
@@ -370,17 +494,47 @@ def test_mlp_loss_pinned_values(impl, seed, a, c, n):
                  diagnosis=("-log(p + 1e-12) saturates near 27.6: compute the loss as "
                             "logsumexp(z2 row) - z2[y] from the shifted logits.")
                  if a > 30 and 27 < loss < 28 else None)
+    _expect_rows_of_different_scales(impl)
+
+
+# One hidden unit passes X through: z2 = [[1000, 0], [1, 0]], labels [0, 1].
+SCALES = ({"W1": np.array([[1.0]]), "b1": np.zeros(1), "W2": np.array([[1.0], [0.0]]),
+           "b2": np.zeros(2)}, np.array([[1000.0], [1.0]]), np.array([0, 1]))
+SCALES_HINT = ("the logit rows are [1000, 0] and [1, 0]: subtract each row's own maximum, "
+               "np.max(z2, axis=1, keepdims=True). Without a shift exp(1000) overflows; with "
+               "one maximum for the whole batch (np.max(z2) = 1000) the second row becomes "
+               "[-999, -1000], whose exp underflows to 0, and log(0) = -inf.")
+
+
+def _expect_rows_of_different_scales(impl):
+    params, X, y = SCALES
+    what = "the loss for logit rows [1000, 0] and [1, 0] with labels [0, 1]"
+    loss, _ = _mlp(impl, params, X, y, hint=SCALES_HINT, what=what)
+    z2 = np.maximum(0.0, X @ params["W1"].T + params["b1"]) @ params["W2"].T + params["b2"]
+    rows = np.arange(len(y))
+    expected = float(np.mean(np.logaddexp.reduce(z2, axis=1) - z2[rows, y]))  # about 0.6566
+    with np.errstate(all="ignore"):
+        by_column = z2 - np.max(z2, axis=0)
+        column_loss = float(np.mean(np.log(np.sum(np.exp(by_column), axis=1))
+                                    - by_column[rows, y]))
+    diagnosis = None
+    if np.isclose(loss, column_loss, rtol=1e-9):
+        diagnosis = ("this is what subtracting each column's maximum (axis=0) gives: "
+                     "subtract each row's, np.max(z2, axis=1, keepdims=True).")
+    expect_close(loss, expected, what=what, rtol=1e-9, atol=1e-12,
+                 against="(log(1 + e^-1000) + log(1 + e)) / 2",
+                 diagnosis=diagnosis)
 
 
 @settings(max_examples=examples(15))
 @given(seed=seeds(), n=st.integers(1, 4), unit=st.integers(0, 2))
 @example(seed=3, n=3, unit=0)
 def test_mlp_relu_derivative_is_0_at_the_kink(impl, seed, n, unit):
-    """A hidden unit with z1 == 0 exactly (its W1 row and b1 are 0) gets zero gradients: ReLU's derivative is 0 at the kink."""
+    """A hidden unit with z1 == 0 exactly (its W1 row and b1 are 0) gets zero gradients (ReLU's derivative is 0 at the kink), and every other value is the contract's."""
     params, X, y = _network(seed, n, 2, 3, 3)
     params["W1"][unit] = 0.0
     params["b1"][unit] = 0.0
-    _, grads = _mlp(impl, params, X, y)
+    loss, grads = _mlp(impl, params, X, y)
     kink = "ReLU's derivative is 0 where z1 == 0 (the contract): mask with z1 > 0, not z1 >= 0."
     expect_close(grads["b1"][unit], 0.0, what=f"grads['b1'][{unit}] for a unit with z1 == 0",
                  rtol=0.0, atol=1e-12, diagnosis=kink)
@@ -389,18 +543,21 @@ def test_mlp_relu_derivative_is_0_at_the_kink(impl, seed, n, unit):
     expect_close(grads["W2"][:, unit], np.zeros(3), what=f"grads['W2'][:, {unit}] for a unit "
                  "with a1 == 0", rtol=0.0, atol=1e-12,
                  diagnosis="dW2 = dz2.T @ a1, and a1 = max(0, z1) is 0 for this unit.")
+    # Zero gradients are right at the kink for anything that returns zeros.
+    _expect_contract_values(loss, grads, params, X, y, "Zero gradients at the kink count only "
+                            "together with the right loss and gradients elsewhere.")
 
 
 @settings(max_examples=examples(15))
 @given(seed=seeds(), n=st.integers(1, 4))
 @example(seed=5, n=3)
 def test_mlp_leaves_params_and_inputs_unchanged(impl, seed, n):
-    """mlp_loss_and_grads leaves the params dict (same arrays, same values), X and y unchanged."""
+    """mlp_loss_and_grads leaves the params dict (same arrays, same values), X and y unchanged, and returns the contract's loss and gradients."""
     params, X, y = _network(seed, n, 3, 4, 3)
     given_params = {k: v.copy() for k, v in params.items()}
     arrays = dict(given_params)
     given_X, given_y = X.copy(), y.copy()
-    impl.mlp_loss_and_grads(given_params, given_X, given_y)
+    result = impl.mlp_loss_and_grads(given_params, given_X, given_y)
     expect(set(given_params) == set(params) and
            all(given_params[k] is arrays[k] for k in params),
            "mlp_loss_and_grads replaced entries of the params dict it was given.",
@@ -410,6 +567,9 @@ def test_mlp_leaves_params_and_inputs_unchanged(impl, seed, n):
     expect(not changed, f"mlp_loss_and_grads modified params {changed} in place.")
     expect(np.array_equal(given_X, X) and np.array_equal(given_y, y),
            "mlp_loss_and_grads modified X or y.")
+    loss, grads = _validated(result, params)
+    _expect_contract_values(loss, grads, params, X, y, "Leaving the inputs alone counts only "
+                            "together with the right loss and gradients.")
 
 
 # --- gradient_check ---------------------------------------------------------------------------
@@ -438,7 +598,7 @@ GC_SHAPES = st.sampled_from([(1,), (5,), (2, 3), (3, 1, 2), (4, 4)])
 @example(seed=2, layout="base.T (a transposed view)", num_checks=10, check_seed=4)
 def test_gradient_check_is_tiny_for_a_correct_gradient(impl, seed, layout, num_checks,
                                                        check_seed):
-    """gradient_check returns a float below 1e-7 for a correct gradient, on any shape or view, and gives x back exactly."""
+    """gradient_check returns a float below 1e-7 for a correct gradient and 1/3 for one twice too large, on any shape or view, and gives x back exactly."""
     shape, view = LAYOUTS[layout]
     base = np.clip(rng_array(seed, shape), -3.0, 3.0)
     x = view(base)
@@ -463,16 +623,36 @@ def test_gradient_check_is_tiny_for_a_correct_gradient(impl, seed, layout, num_c
            f"gradient_check returned {worst:.6g} for an exact analytic gradient (x = {layout}); "
            "central differences with eps=1e-5 agree to about 1e-9 here, so expected below 1e-7.",
            diagnosis=diagnosis)
+    # The same call with every entry of analytic_grad twice the true one: 0 (or any constant)
+    # cannot be both answers.
+    worst = expect_scalar(impl.gradient_check(counted, given_x, 2.0 * grad_f(x),
+                                              num_checks=num_checks, seed=check_seed),
+                          what=f"gradient_check(...) for x = {layout}", nonfinite_hint=FLOOR_HINT)
+    _expect_restored(given_x, x, "gradient_check")
+    with _counts_only_with_values("A tiny result for a correct gradient counts only together "
+                                  "with the right error for a wrong one."):
+        expect_close(worst, 1.0 / 3.0, what=f"gradient_check with analytic_grad = 2 * the true "
+                     f"gradient (x = {layout}, num_checks={num_checks})", rtol=1e-6, atol=1e-9,
+                     against="|1 - 2| / (1 + 2)",
+                     diagnosis=_worst_diagnosis(worst, 1.0 / 3.0, num_checks, every_entry=True))
 
 
 @given(x=st.sampled_from([np.array([0.1, 0.5, 0.7, -1.7, 1.3]),
                           np.array([[0.5, 0.2], [-0.1, 0.123]])]),
        check_seed=st.integers(0, 3))
 def test_gradient_check_restores_x_exactly(impl, x, check_seed):
-    """After gradient_check returns, x holds exactly (bit for bit) its original values."""
+    """After gradient_check returns, x holds exactly (bit for bit) its original values, and the result is the relative error of the analytic gradient given."""
     f, grad_f = FUNCTIONS["sum(sin(x) * roll(x, 1))"]
     # Each draw perturbs and restores one entry of at most 5: 12 draws visit most of them.
-    _gradient_check(impl, f, x, grad_f(x), num_checks=12, seed=check_seed)
+    # Every entry of analytic_grad is k times the true one (no true entry is near 0 here), so
+    # every drawn entry has the error (k - 1) / (k + 1), which changes with the seed.
+    k = 2.0 + check_seed
+    worst = _gradient_check(impl, f, x, k * grad_f(x), num_checks=12, seed=check_seed)
+    with _counts_only_with_values("Giving x back counts only together with the right error."):
+        expect_close(worst, (k - 1) / (k + 1), what=f"gradient_check with analytic_grad = {k:g} "
+                     "* the true gradient", rtol=1e-6, atol=1e-9,
+                     against=f"|1 - {k:g}| / (1 + {k:g})",
+                     diagnosis=_worst_diagnosis(worst, (k - 1) / (k + 1), 12, every_entry=True))
 
 
 # 146 calls of f per example, and 6 k x 5 shapes x 2 parities is a small space.
@@ -482,7 +662,7 @@ def test_gradient_check_restores_x_exactly(impl, x, check_seed):
 @example(seed=0, shape=(5,), first=0, k=2.0, check_seed=0)
 @example(seed=2, shape=(2, 3), first=1, k=-1.0, check_seed=1)
 def test_gradient_check_reports_the_worst_entry(impl, seed, shape, first, k, check_seed):
-    """gradient_check returns the largest entry-wise relative error, and draws from every entry of x (the last one too)."""
+    """gradient_check returns the largest entry-wise relative error (with its 1e-8 floor for tiny gradients), and draws from every entry of x (the last one too)."""
     x = _x_for_gradient_check(seed, shape)
     f, grad_f = FUNCTIONS["sum(exp(x/2)) + log(sum(exp(x)))"]
     g = grad_f(x)
@@ -491,7 +671,7 @@ def test_gradient_check_reports_the_worst_entry(impl, seed, shape, first, k, che
     worst = _gradient_check(impl, f, x, k * g, num_checks=3, seed=check_seed)
     expect_close(worst, expected, what=f"gradient_check with analytic_grad = {k:g} * the true "
                  "gradient", rtol=1e-6, atol=1e-9, against=f"|1 - {k:g}| / (1 + |{k:g}|)",
-                 diagnosis=_worst_diagnosis(worst, expected, 3))
+                 diagnosis=_worst_diagnosis(worst, expected, 3, every_entry=True))
     # Two levels of error, alternating over the entries: 20 uniform draws miss every entry of
     # the larger level with probability at most 2**-20, so the maximum is that level's error,
     # while a mean, a sum or the first draw's error is not.
@@ -514,6 +694,21 @@ def test_gradient_check_reports_the_worst_entry(impl, seed, shape, first, k, che
     expect_close(worst, expected, what="gradient_check with one wrong entry, x[1, 1] of a 2x2 "
                  "x, num_checks=50", rtol=1e-6, atol=1e-9, against="that entry's relative error",
                  diagnosis=_worst_diagnosis(worst, expected, 50))
+    # Tiny gradients: f = 1e-10 * sum(x) has the gradient 1e-10 everywhere (central differences
+    # give it to about 1e-20), and analytic_grad is 3e-10 everywhere, so every entry's error
+    # is 2e-10 / max(1e-8, 4e-10) = 0.02: the floor applies. Without it, 2e-10 / 4e-10 = 0.5.
+    x = _x_for_gradient_check(seed, shape)
+    worst = _gradient_check(impl, lambda z: 1e-10 * float(np.sum(z)), x, np.full(shape, 3e-10),
+                            num_checks=3, seed=check_seed)
+    diagnosis = None
+    if np.isclose(worst, 0.5, rtol=1e-6):
+        diagnosis = ("without the floor, tiny gradients get large relative errors: divide "
+                     "by max(1e-8, |num| + |ana|), not by |num| + |ana|.")
+    elif np.isclose(worst, 2e-10 / (1e-8 + 4e-10), rtol=1e-6):
+        diagnosis = "the 1e-8 is a floor, max(1e-8, |num| + |ana|), not something to add."
+    expect_close(worst, 0.02, what="gradient_check of f = 1e-10 * sum(x) with analytic_grad = "
+                 "3e-10 everywhere", rtol=1e-6, atol=1e-12,
+                 against="2e-10 / max(1e-8, 1e-10 + 3e-10)", diagnosis=diagnosis)
 
 
 LOW_FACTOR = 1.1  # its error, 0.1/2.1, is below that of every k the check draws
@@ -532,7 +727,12 @@ def _two_level_diagnosis(worst, top, low):
     return None
 
 
-def _worst_diagnosis(worst, expected, num_checks):
+def _worst_diagnosis(worst, expected, num_checks, every_entry=False):
+    """`every_entry`: every entry of analytic_grad has the same error, so whichever entries
+    are drawn, their maximum, mean, first and last are that error."""
+    if worst < 1e-6 and every_entry:
+        return ("every entry has this error, yet the result is about 0: is analytic_grad "
+                "compared with the central difference at each drawn entry?")
     if worst < 1e-6:
         return ("the wrong entry was never checked: draw from all x.size entries "
                 "(rng.integers(0, x.size): the upper bound is excluded) or per axis.")
@@ -541,7 +741,7 @@ def _worst_diagnosis(worst, expected, num_checks):
     if abs(worst - expected) <= 1e-3 * expected:
         return ("close, but not to 1e-6: is the numerical estimate a central difference "
                 "(f(x + eps) - f(x - eps)) / (2*eps)?")
-    if worst < expected:
+    if worst < expected and not every_entry:
         return "return the largest entry-wise error, not the mean or the first."
     if worst > 1.0:
         return "a relative error is at most 1: divide by max(1e-8, |numeric| + |analytic|)."
