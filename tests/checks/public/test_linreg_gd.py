@@ -320,8 +320,7 @@ def test_gradient_descent_loss_never_increases_for_a_small_learning_rate(impl, s
     expect(final <= losses[-1] + 1e-12 * (1.0 + losses[0]),
            f"the loss at the returned w, b is {fmt(final)}, above the last recorded loss "
            f"losses[-1] = {fmt(losses[-1])}: with lr={lr:.6g} the last update cannot go uphill.",
-           diagnosis="losses[k] is the loss at the parameters before update k, computed with "
-                     "mean((X @ w + b - y)**2).")
+           "losses[k] is mean((X @ w + b - y)**2) at the w, b before update k.")
 
 
 @settings(max_examples=examples(15))
