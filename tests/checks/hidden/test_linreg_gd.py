@@ -1,7 +1,7 @@
 """Hidden checks for exercise 3: agreement with the reference, on inputs students don't see."""
 
 import numpy as np
-from hypothesis import assume, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from grader.course import reference
@@ -84,12 +84,14 @@ def test_gradient_descent_edge_cases(impl, d, seed, m):
     # Anchor (zeros and do-nothing steps pass the two cases above): with m <= d examples the
     # fit is underdetermined, and gradient descent from zero stays in the row space of [X, 1],
     # so it converges to the minimum-norm solution, which lstsq returns.
-    m = min(m, d)
-    X, y, _ = _data(seed + 7, m, d, 1.0)
-    A = np.hstack([X, np.ones((m, 1))])
+    X, y, _ = _data(seed + 7, min(m, d), d, 1.0)
+    A = np.hstack([X, np.ones((len(X), 1))])
     eigenvalues = np.linalg.eigvalsh(A @ A.T)
+    if eigenvalues[-1] > 50 * eigenvalues[0]:  # ill-conditioned rows (rare): keep one
+        X, y, A = X[:1], y[:1], A[:1]
+        eigenvalues = np.linalg.eigvalsh(A @ A.T)
+    m = len(X)
     kappa = eigenvalues[-1] / eigenvalues[0]
-    assume(kappa < 50)
     lr = m / (2.0 * eigenvalues[-1])  # 1/L
     # Enough steps to reach 1e-13 even at half this rate, so the last steps do not matter.
     n_iters = int(np.ceil(np.log(1e-13) / np.log(1.0 - 0.5 / kappa))) + 10
