@@ -66,10 +66,11 @@ def test_gradient_descent_matches_reference(impl, seed, m, d, n_iters, lr_fracti
     expect_close(observed, np.array(losses), what="losses", rtol=1e-8, atol=1e-12)
 
 
-@given(d=st.integers(1, 4), seed=seeds())
-@example(d=1, seed=0)
-def test_gradient_descent_edge_cases(impl, d, seed):
-    """gradient_descent with n_iters=0 returns zeros and no losses; with y = 0 it stays at zero with zero losses."""
+@given(d=st.integers(1, 4), seed=seeds(), m=st.integers(1, 2))
+@example(d=1, seed=0, m=1)
+@example(d=3, seed=0, m=2)
+def test_gradient_descent_edge_cases(impl, d, seed, m):
+    """gradient_descent with n_iters=0 returns zeros and no losses; with y = 0 it stays at zero with zero losses; with fewer examples than features it reaches the minimum-norm exact fit."""
     X, y, _ = _data(seed, 4, d, 1.0)
     result = impl.gradient_descent(X.copy(), y.copy(), lr=0.01, n_iters=0)
     expect(isinstance(result, tuple) and len(result) == 3, "must return (w, b, losses)")
@@ -80,3 +81,25 @@ def test_gradient_descent_edge_cases(impl, d, seed):
     expect(np.array_equal(expect_array(result[0], what="w", shape=(d,)), np.zeros(d)), "w = 0")
     expect(expect_scalar(result[1], what="b") == 0.0, "b = 0")
     expect([expect_scalar(v, what="loss") for v in result[2]] == [0.0] * 5, "zero losses")
+    # Anchor (zeros and do-nothing steps pass the two cases above): with m <= d examples the
+    # fit is underdetermined, and gradient descent from zero stays in the row space of [X, 1],
+    # so it converges to the minimum-norm solution, which lstsq returns.
+    X, y, _ = _data(seed + 7, min(m, d), d, 1.0)
+    A = np.hstack([X, np.ones((len(X), 1))])
+    eigenvalues = np.linalg.eigvalsh(A @ A.T)
+    if eigenvalues[-1] > 50 * eigenvalues[0]:  # ill-conditioned rows (rare): keep one
+        X, y, A = X[:1], y[:1], A[:1]
+        eigenvalues = np.linalg.eigvalsh(A @ A.T)
+    m = len(X)
+    kappa = eigenvalues[-1] / eigenvalues[0]
+    lr = m / (2.0 * eigenvalues[-1])  # 1/L
+    # Enough steps to reach 1e-13 even at half this rate, so the last steps do not matter.
+    n_iters = int(np.ceil(np.log(1e-13) / np.log(1.0 - 0.5 / kappa))) + 10
+    theta = np.linalg.lstsq(A, y, rcond=None)[0]
+    result = impl.gradient_descent(X.copy(), y.copy(), lr=lr, n_iters=n_iters)
+    expect(isinstance(result, tuple) and len(result) == 3, "must return (w, b, losses)")
+    scale = 1.0 + float(np.max(np.abs(theta)))
+    expect_close(result[0], theta[:d], what="w", rtol=1e-8, atol=1e-9 * scale,
+                 against="the minimum-norm w")
+    expect_close(result[1], theta[d], what="b", rtol=1e-8, atol=1e-9 * scale,
+                 against="the minimum-norm b")

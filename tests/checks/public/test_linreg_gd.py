@@ -30,15 +30,22 @@ def _data(seed, m, d):
 
 
 def _predict(impl, X, w, b):
-    return expect_array(impl.predict(X.copy(), w.copy(), b), what=f"predict(X, w, b) for X of "
-                        f"shape {X.shape}", shape=(X.shape[0],))
+    return _predict_result(impl.predict(X.copy(), w.copy(), b), X.shape)
+
+
+def _predict_result(result, X_shape):
+    return expect_array(result, what=f"predict(X, w, b) for X of shape {X_shape}",
+                        shape=(X_shape[0],))
 
 
 def _gradients(impl, X, y, w, b):
-    result = impl.mse_gradients(X.copy(), y.copy(), w.copy(), b)
+    return _gradients_result(impl.mse_gradients(X.copy(), y.copy(), w.copy(), b), X.shape[1])
+
+
+def _gradients_result(result, d):
     expect(isinstance(result, tuple) and len(result) == 2,
            "mse_gradients must return a tuple (dw, db).")
-    dw = expect_array(result[0], what="dw", shape=(X.shape[1],))
+    dw = expect_array(result[0], what="dw", shape=(d,))
     db = expect_scalar(result[1], what="db")
     return dw, db
 
@@ -50,10 +57,14 @@ DIVERGED_HINT = ("the steps diverged: is a step going uphill (w += ...), or is t
 def _descend(impl, X, y, strict_list=False, **kwargs):
     """Run gradient_descent on copies; validate (w, b, losses). Only the history check insists
     that losses is a list (the contract's type); elsewhere any sequence of numbers will do."""
-    result = impl.gradient_descent(X.copy(), y.copy(), **kwargs)
+    return _descent_result(impl.gradient_descent(X.copy(), y.copy(), **kwargs), X.shape[1],
+                           strict_list, kwargs.get("n_iters", 100))
+
+
+def _descent_result(result, d, strict_list, n_iters):
     expect(isinstance(result, tuple) and len(result) == 3,
            "gradient_descent must return a tuple (w, b, losses).")
-    w = expect_array(result[0], what="w", shape=(X.shape[1],), nonfinite_hint=DIVERGED_HINT)
+    w = expect_array(result[0], what="w", shape=(d,), nonfinite_hint=DIVERGED_HINT)
     b = expect_scalar(result[1], what="b", nonfinite_hint=DIVERGED_HINT)
     losses = result[2]
     sequence = isinstance(losses, (list, tuple)) or (type(losses) is np.ndarray
@@ -61,9 +72,9 @@ def _descend(impl, X, y, strict_list=False, **kwargs):
     expect(type(losses) is list if strict_list else sequence,
            f"losses is {'a' if sequence else 'a value of type'} {type(losses).__name__}, "
            "expected a list of floats (append each loss to a list).")
-    expect(len(losses) == kwargs.get("n_iters", 100),
+    expect(len(losses) == n_iters,
            f"losses has {len(losses)} entries, expected one per iteration "
-           f"(n_iters={kwargs.get('n_iters', 100)}).",
+           f"(n_iters={n_iters}).",
            diagnosis="record exactly one loss per iteration, before the update.")
     values = np.array([expect_scalar(v, what=f"losses[{i}]", nonfinite_hint=DIVERGED_HINT)
                        for i, v in enumerate(losses)])
@@ -74,6 +85,85 @@ def _lipschitz(X):
     """L = (2/m) * largest eigenvalue of A.T @ A for A = [X, 1]: lr = 1/L is always safe."""
     A = np.hstack([X, np.ones((X.shape[0], 1))])
     return 2.0 / X.shape[0] * float(np.linalg.eigvalsh(A.T @ A)[-1])
+
+
+# --- anchors: values computed here from the contract's formulas -------------------------------
+# A property that constants, zeros or a step that does nothing also satisfy (matching your own
+# loss, losses that never rise, inputs left alone, shapes) pays only together with one of these
+# values of the same call (docs/authoring.md, "A check pays only for real work").
+
+def _contract_gradients(X, y, w, b):
+    """The contract's gradient: r = X @ w + b - y, dw = (2/m) X.T @ r, db = (2/m) sum(r)."""
+    m = X.shape[0]
+    r = X @ w + b - y
+    return (2.0 / m) * (X.T @ r), float((2.0 / m) * np.sum(r))
+
+
+def _mse(X, y, w, b):
+    """The loss at (w, b), from the contract's formula."""
+    return float(np.mean((X @ w + b - y) ** 2))
+
+
+def _expect_predict_value(pred, X, w, b):
+    expect_close(pred, X @ w + b, what=f"predict(X, w, b={b:g})", rtol=1e-12,
+                 atol=1e-12 * (1 + float(np.max(np.abs(X) @ np.abs(w))) + abs(b)),
+                 against="X @ w + b")
+
+
+def _expect_mse_value(loss, y_pred, y):
+    expect_close(loss, np.mean((y_pred - y) ** 2), what="mse_loss(y_pred, y)", rtol=1e-12,
+                 atol=1e-15, against="mean((y_pred - y)**2)")
+
+
+def _expect_along_gradient(dw, db, X, y, w, b):
+    """(dw, db) is a positive multiple of the contract's gradient: the direction is pinned here;
+    the factor (2/m) is graded by the gradient checks."""
+    dw_true, db_true = _contract_gradients(X, y, w, b)
+    g, o = np.append(dw_true, db_true), np.append(dw, db)
+    k = float(o @ g / (g @ g))
+    m = X.shape[0]
+    terms = (2.0 / m) * (np.abs(np.hstack([X, np.ones((m, 1))])).T @ np.abs(X @ w + b - y))
+    off = float(np.linalg.norm(o - k * g))
+    parallel = off <= 1e-9 * float(np.linalg.norm(g)) + 1e-12 * float(np.linalg.norm(terms))
+    expect(k > 0 and parallel,
+           "(dw, db) from mse_gradients does not point along the gradient of the MSE.",
+           f"observed dw={fmt(dw)}, db={fmt(db)}",
+           f"(2/m) X.T @ r, (2/m) sum(r) with r = X @ w + b - y: dw={fmt(dw_true)}, "
+           f"db={fmt(db_true)}",
+           diagnosis="the sign is flipped: the residual is predict - y, not y - predict."
+           if parallel and k < 0 else None)
+
+
+def _expect_first_loss(losses, y):
+    expect_close(losses[0], np.mean(y ** 2), what="losses[0]", rtol=1e-12, atol=1e-12,
+                 against="mean(y**2), the loss at w = 0, b = 0",
+                 diagnosis="losses[0] is the loss at the zero initialisation: record the loss "
+                           "before updating w and b.")
+
+
+def _expect_downhill(X, y, w, b, losses, lr, n_iters):
+    """The loss at the returned w, b (computed here) is below losses[0] by at least
+    lr * |gradient at 0|**2 / 8, a quarter of what one exact step guarantees for lr <= 1/L
+    (every caller passes such an lr). A step half as long still lowers it by 3/8 of that."""
+    d = X.shape[1]
+    dw0, db0 = _contract_gradients(X, y, np.zeros(d), 0.0)
+    required = lr * (float(dw0 @ dw0) + db0 * db0) / 8.0
+    final = _mse(X, y, w, b)
+    expect(final <= losses[0] - required,
+           f"after {n_iters} step(s) with lr={lr:.6g} the loss at the returned w, b is "
+           f"{fmt(final)}: not downhill from losses[0] = {fmt(losses[0])}.",
+           f"it must be at most losses[0] - lr*|gradient at 0|**2/8 = "
+           f"{fmt(losses[0] - required)} (one exact step of lr <= 1/L lowers the loss by at least "
+           "lr*|gradient|**2/2).",
+           f"returned w={fmt(w)}, b={fmt(b)}",
+           diagnosis="w and b are still 0: the update (w -= lr * dw, b -= lr * db) is missing "
+                     "or uses a zero gradient." if not np.any(w) and b == 0 else None)
+
+
+def _expect_real_descent(result, X, y, lr, n_iters):
+    w, b, losses = result
+    _expect_first_loss(losses, y)
+    _expect_downhill(X, y, w, b, losses, lr, n_iters)
 
 
 # --- predict and mse_loss ---------------------------------------------------------------------
@@ -158,7 +248,7 @@ def test_mse_gradients_pinned_values(impl):
 @example(seed=0, m=5, d=2, b=0.5)
 @example(seed=1, m=2, d=3, b=-1.0)
 def test_mse_gradients_match_central_differences(impl, seed, m, d, b):
-    """dw and db equal central differences of your own mse_loss(X @ w + b, y), for any m and d (m != d too)."""
+    """dw and db equal central differences of your own mse_loss(X @ w + b, y) and the formula (2/m) X.T @ r, (2/m) sum(r), for any m and d (m != d too)."""
     X, y = _data(seed, m, d)
     w = rng_array(seed + 2, (d,))
     dw, db = _gradients(impl, X, y, w, b)
@@ -175,6 +265,15 @@ def test_mse_gradients_match_central_differences(impl, seed, m, d, b):
                  against="central differences of your loss", likely=_gradient_likely(m))
     expect_close(db, numeric_b, what="db", rtol=1e-6, atol=1e-7 * scale,
                  against="central differences of your loss", likely=_gradient_likely(m))
+    # Anchor: a constant loss with zero gradients matches its own central differences.
+    dw_true, db_true = _contract_gradients(X, y, w, b)
+    r = X @ w + b - y
+    rounding = 1e-12 * (1.0 + (2.0 / m) * float(np.max(np.abs(X).T @ np.abs(r))))
+    expect_close(dw, dw_true, what="dw", rtol=1e-9, atol=rounding,
+                 against="(2/m) X.T @ r", likely=_gradient_likely(m))
+    expect_close(db, db_true, what="db", rtol=1e-9,
+                 atol=1e-12 * (1.0 + (2.0 / m) * float(np.sum(np.abs(r)))),
+                 against="(2/m) sum(r)", likely=_gradient_likely(m))
 
 
 # --- gradient_descent -------------------------------------------------------------------------
@@ -190,10 +289,7 @@ def test_gradient_descent_first_step_is_exact(impl, seed, m, d, lr):
     likely = likely_mistakes(*_gradient_likely(m).items(),
                      (1.0 / lr, f"multiply the step by the learning rate lr={lr:g}."),
                      (-1.0, "the step went uphill: update w -= lr * dw (and b -= lr * db)."))
-    expect_close(losses[0], np.mean(y ** 2), what="losses[0]", rtol=1e-12, atol=1e-12,
-                 against="mean(y**2), the loss at w = 0, b = 0",
-                 diagnosis="losses[0] is the loss at the zero initialisation: record the loss "
-                           "before updating w and b.")
+    _expect_first_loss(losses, y)
     scale = float(np.max(np.abs(X.T @ y))) * lr
     expect_close(w, lr * (2.0 / m) * (X.T @ y), what=f"w after one step (lr={lr:g})", rtol=1e-9,
                  atol=1e-12 * (1 + scale), against="-lr * dw at w = 0, b = 0", likely=likely)
@@ -206,10 +302,10 @@ def test_gradient_descent_first_step_is_exact(impl, seed, m, d, lr):
 @given(seed=seeds(), m=st.integers(2, 8), d=st.integers(1, 4))
 @example(seed=0, m=6, d=2)
 def test_gradient_descent_loss_never_increases_for_a_small_learning_rate(impl, seed, m, d):
-    """With a small learning rate (lr = 1/L, L the curvature of the loss) the losses never increase."""
+    """With lr = 1/L (L the curvature of the loss) the losses start at mean(y**2), never increase, and the returned w, b are downhill of the last loss."""
     X, y = _data(seed, m, d)
     lr = 1.0 / _lipschitz(X)
-    _, _, losses = _descend(impl, X, y, lr=lr, n_iters=30)
+    w, b, losses = _descend(impl, X, y, lr=lr, n_iters=30)
     rises = np.flatnonzero(losses[1:] > losses[:-1] + 1e-12 * (1.0 + losses[0]))
     expect(len(rises) == 0,
            f"with lr={lr:.6g} the loss went up, from losses[{rises[0] if len(rises) else 0}] to "
@@ -217,6 +313,14 @@ def test_gradient_descent_loss_never_increases_for_a_small_learning_rate(impl, s
            f"losses: {fmt(losses)}",
            diagnosis="for a small enough step, gradient descent only goes downhill: check the "
                      "sign of the update (w -= lr * dw) and the scale of the gradient (2/m).")
+    # Anchors: constant or merely decreasing lists never rise either.
+    _expect_first_loss(losses, y)
+    _expect_downhill(X, y, w, b, losses, lr, 30)
+    final = _mse(X, y, w, b)
+    expect(final <= losses[-1] + 1e-12 * (1.0 + losses[0]),
+           f"the loss at the returned w, b is {fmt(final)}, above the last recorded loss "
+           f"losses[-1] = {fmt(losses[-1])}: with lr={lr:.6g} the last update cannot go uphill.",
+           "losses[k] is mean((X @ w + b - y)**2) at the w, b before update k.")
 
 
 @settings(max_examples=examples(15))
@@ -247,15 +351,12 @@ def test_gradient_descent_converges_to_least_squares(impl, seed, d, noise):
 @example(seed=0, m=3, d=2, n_iters=1)
 @example(seed=1, m=4, d=2, n_iters=5)
 def test_gradient_descent_history_semantics(impl, seed, m, d, n_iters):
-    """losses is a list of n_iters floats, losses[k] the loss before update k; defaults are lr=0.1, n_iters=100."""
+    """losses is a list of n_iters floats, losses[k] the loss before update k, the run goes downhill; defaults are lr=0.1, n_iters=100."""
     X, y = _data(seed, m, d)
     lr = 0.5 / _lipschitz(X)
     w, b, losses = _descend(impl, X, y, strict_list=True, lr=lr, n_iters=n_iters)
     _, _, longer = _descend(impl, X, y, strict_list=True, lr=lr, n_iters=n_iters + 1)
-    expect_close(losses[0], np.mean(y ** 2), what="losses[0]", rtol=1e-12, atol=1e-12,
-                 against="mean(y**2), the loss at w = 0, b = 0",
-                 diagnosis="losses[0] is the loss at the zero initialisation: record the loss "
-                           "before updating w and b.")
+    _expect_first_loss(losses, y)
     expect_close(longer[:n_iters], losses, what=f"the first {n_iters} losses of a run with "
                  f"n_iters={n_iters + 1}", rtol=1e-12, atol=1e-15,
                  against=f"the losses of a run with n_iters={n_iters}")
@@ -265,6 +366,7 @@ def test_gradient_descent_history_semantics(impl, seed, m, d, n_iters):
                  against=f"the loss at the w, b returned after {n_iters} steps",
                  diagnosis="losses[k] is the loss at the parameters before update k, i.e. at the "
                            "w, b that n_iters=k returns.")
+    _expect_downhill(X, y, w, b, losses, lr, n_iters)  # anchor: a step that does nothing fails
     default = _descend(impl, PINNED_X, PINNED_Y)
     explicit = _descend(impl, PINNED_X, PINNED_Y, lr=0.1, n_iters=100)
     expect_close(default[0], explicit[0], what="w from gradient_descent(X, y)", rtol=1e-12,
@@ -276,23 +378,32 @@ def test_gradient_descent_history_semantics(impl, seed, m, d, n_iters):
 @given(seed=seeds(), m=st.integers(1, 5), d=st.integers(1, 4))
 @example(seed=0, m=3, d=2)
 def test_inputs_not_modified(impl, seed, m, d):
-    """predict, mse_loss, mse_gradients and gradient_descent leave X, y, w and y_pred exactly as they were."""
+    """predict, mse_loss, mse_gradients and gradient_descent leave X, y, w and y_pred exactly as they were, and return real values from them."""
     X, y = _data(seed, m, d)
     w = rng_array(seed + 2, (d,))
     y_pred = rng_array(seed + 3, (m,))
+    lr = min(0.01, 1.0 / _lipschitz(X))
     arrays = {"X": X.copy(), "y": y.copy(), "w": w.copy(), "y_pred": y_pred.copy()}
-    calls = [("predict", lambda a: impl.predict(a["X"], a["w"], 0.5)),
-             ("mse_loss", lambda a: impl.mse_loss(a["y_pred"], a["y"])),
-             ("mse_gradients", lambda a: impl.mse_gradients(a["X"], a["y"], a["w"], 0.5)),
-             ("gradient_descent", lambda a: impl.gradient_descent(a["X"], a["y"], lr=0.01,
-                                                                  n_iters=3))]
+    # Each call is graded twice: its inputs are left alone (hygiene), and its result is a real
+    # value (an anchor computed here), so that a function returning garbage earns nothing.
+    calls = [("predict", lambda a: impl.predict(a["X"], a["w"], 0.5),
+              lambda r: _expect_predict_value(_predict_result(r, X.shape), X, w, 0.5)),
+             ("mse_loss", lambda a: impl.mse_loss(a["y_pred"], a["y"]),
+              lambda r: _expect_mse_value(expect_scalar(r, what="mse_loss(y_pred, y)"),
+                                          y_pred, y)),
+             ("mse_gradients", lambda a: impl.mse_gradients(a["X"], a["y"], a["w"], 0.5),
+              lambda r: _expect_along_gradient(*_gradients_result(r, d), X, y, w, 0.5)),
+             ("gradient_descent", lambda a: impl.gradient_descent(a["X"], a["y"], lr=lr,
+                                                                  n_iters=3),
+              lambda r: _expect_real_descent(_descent_result(r, d, False, 3), X, y, lr, 3))]
     originals = {"X": X, "y": y, "w": w, "y_pred": y_pred}
-    for name, call in calls:
-        call(arrays)
+    for name, call, anchor in calls:
+        result = call(arrays)
         changed = [k for k in arrays if not np.array_equal(arrays[k], originals[k])]
         expect(not changed, f"{name} modified its input(s) {changed} in place.",
                diagnosis="compute into new arrays (r = y_pred - y) instead of updating an "
                          "argument with -=, += or /=.")
+        anchor(result)
 
 
 @given(m=st.integers(1, 7), d=st.integers(1, 5), seed=seeds())
@@ -300,9 +411,10 @@ def test_inputs_not_modified(impl, seed, m, d):
 @example(m=2, d=5, seed=1)
 @example(m=7, d=3, seed=2)
 def test_any_number_of_examples_and_features(impl, m, d, seed):
-    """Works for any m >= 1 examples and d >= 1 features: dw and w have shape (d,), db and b are numbers."""
+    """Works for any m >= 1 examples and d >= 1 features: predict is X @ w + b, dw (d,) and db point along the gradient, w (d,) and b come downhill from mean(y**2)."""
     X, y = _data(seed, m, d)
     w = rng_array(seed + 2, (d,))
-    _predict(impl, X, w, 0.5)
-    _gradients(impl, X, y, w, 0.5)
-    _descend(impl, X, y, lr=0.01, n_iters=2)
+    _expect_predict_value(_predict(impl, X, w, 0.5), X, w, 0.5)
+    _expect_along_gradient(*_gradients(impl, X, y, w, 0.5), X, y, w, 0.5)
+    lr = min(0.01, 1.0 / _lipschitz(X))
+    _expect_real_descent(_descend(impl, X, y, lr=lr, n_iters=2), X, y, lr, 2)
