@@ -71,9 +71,10 @@ def test_a_gradient_not_divided_by_n_fails_with_a_diagnosis_and_the_smallest_inp
     results = not_divided_by_n
     grad = results["gradient_matches_central_differences"]
     assert grad.status == "failed" and grad.score == 0
-    assert "dlogits does not match central differences." in grad.message
+    assert "dlogits does not match central differences of your loss." in grad.message
     assert "Likely mistake:" in grad.message
-    assert "divide the gradient by the batch size N=" in grad.message
+    assert "every entry is N times the expected for every batch size" in grad.message
+    assert "divide by the batch size N." in grad.message
     assert "Smallest failing input:" in grad.message
     assert "case = (array(" in grad.message
     # the mistake does not touch the loss: those checks still pass
