@@ -65,3 +65,26 @@ def _marked(before: set[int], marker: Path) -> list[bytes]:
         if str(marker).encode() in cmdline:
             found.append(cmdline[:300])
     return found
+
+
+# Student-side code for attack tests: a callback frame written by hand on the worker's channel
+# (the worker's own refusals are skipped), as hostile code can. A refused callback re-raises
+# the grader's exception in the check, as an honest one would.
+RAW_CALLBACK = '''
+import protocol as _P
+
+
+def raw_callback(handle, method, args=(), target=None):
+    w = handle._worker
+    if target is None:
+        target = {"$" + handle._ref.kind: handle._ref.id}
+    w.send({"op": "callback", "target": target, "method": method,
+            "args": _P.encode(tuple(args), w.mirror, w.refer), "kwargs": {"$t": []}})
+    reply = _P.read_frame(w.reader)
+    if reply["op"] == "callback_return":
+        return _P.decode(reply["value"], w.mirror, w.resolve)
+    if reply["op"] == "callback_raise":
+        import __main__  # worker.py
+        raise __main__.GraderCallbackFailed(reply["token"])
+    raise RuntimeError("refused: " + reply["op"])
+'''

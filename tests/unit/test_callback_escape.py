@@ -18,7 +18,15 @@ import subprocess
 
 import pandas as pd
 import pytest
-from support import GRADER, ROOT, course_copy, leftover_processes, processes, run_tmpdir
+from support import (
+    GRADER,
+    RAW_CALLBACK,
+    ROOT,
+    course_copy,
+    leftover_processes,
+    processes,
+    run_tmpdir,
+)
 
 from grader.nbgrader.release import release_nbgrader
 from grader.nbgrader.synthetic import fill_notebook, write_submission
@@ -33,21 +41,8 @@ REFERENCE = {ex: strip_markers((ROOT / "solutions" / f"{ex}.py").read_text())
 # Distinctive text of a hidden check: it must never appear in any feedback.
 HIDDEN_MARK = "def test_"
 
-RAW = '''
-import protocol as _P
-
-
-def _raw(handle, method, args=(), target=None):
-    """A callback frame written by hand: the worker's own refusals are skipped."""
-    w = handle._worker
-    if target is None:
-        target = {"$" + handle._ref.kind: handle._ref.id}
-    w.send({"op": "callback", "target": target, "method": method,
-            "args": _P.encode(tuple(args), w.mirror, w.refer), "kwargs": {"$t": []}})
-    reply = _P.read_frame(w.reader)
-    if reply["op"] == "callback_return":
-        return _P.decode(reply["value"], w.mirror, w.resolve)
-    raise RuntimeError("refused")
+RAW = RAW_CALLBACK + '''
+_raw = raw_callback
 
 
 def _escape(f):

@@ -14,31 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import RAW_CALLBACK
 
 from grader.capabilities import exposes
 from grader.engines import WorkerSession
 from grader.failures import CheckFailure, WorkerFailure
 
-# Student-side helpers: a raw callback frame to the grader, and a raw reply to a call.
-RAW = '''
-import protocol as _P
-
-def _worker_of(handle):
-    return handle._worker
-
-def raw_callback(handle, method, args=(), target=None):
-    w = handle._worker
-    if target is None:
-        target = {"$" + handle._ref.kind: handle._ref.id}
-    w.send({"op": "callback", "target": target, "method": method,
-            "args": _P.encode(tuple(args), w.mirror, w.refer), "kwargs": {"$t": []}})
-    reply = _P.read_frame(w.reader)
-    if reply["op"] == "callback_return":
-        return _P.decode(reply["value"], w.mirror, w.resolve)
-    if reply["op"] == "callback_raise":
-        import __main__  # worker.py: the grader's exception is re-raised in the check
-        raise __main__.GraderCallbackFailed(reply["token"])
-    raise RuntimeError("refused: " + reply["op"])
+# Student-side helpers: a raw callback frame to the grader (support.RAW_CALLBACK), and a raw
+# reply to a call.
+RAW = RAW_CALLBACK + '''
 
 def raw_return(handle, value_tree):
     w = handle._worker
