@@ -279,6 +279,9 @@ def _drawn_relative_case(seed: int) -> tuple[list, list, float, str]:
     return a.tolist(), b.tolist(), expected, "the contract's formula on a drawn pair"
 
 
+# Pinned values, and a drawn case only so that no table of them answers the check (the
+# course secret draws it when instructors grade): two draws are enough for that.
+@settings(max_examples=examples(8))
 @given(seed=seeds())
 @example(seed=0)
 def test_relative_error_pinned_values(impl, seed):

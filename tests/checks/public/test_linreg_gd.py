@@ -230,6 +230,9 @@ def test_mse_loss_pinned_values(impl, y, c):
 
 # --- mse_gradients ----------------------------------------------------------------------------
 
+# Pinned values, and a drawn case only so that no table of them answers the check (the
+# course secret draws it when instructors grade): two draws are enough for that.
+@settings(max_examples=examples(8))
 @given(seed=seeds())
 @example(seed=0)
 def test_mse_gradients_pinned_values(impl, seed):
