@@ -12,7 +12,7 @@ XOR" is asked of most of several seeds, never of one.
 """
 
 import numpy as np
-from hypothesis import example, given, settings
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
 from grader.expect import expect, expect_array, expect_close, expect_scalar, fmt
@@ -152,8 +152,11 @@ def networks(draw, max_hidden=5, max_m=6):
     return params, X, y
 
 
-def test_all_zero_network_on_the_xor_data(impl):
-    """On XOR_X and XOR_Y (the 8 points and labels of the exercise) an all-zero network gives p = 0.5, loss log(2), and predicts 1 everywhere; with b2 = log(3) or -log(3) instead, p = 3/4 or 1/4, loss log(4) - log(3)/2, predictions all 1 or all 0."""
+@given(hidden=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
+@example(hidden=4, seed=None)
+@settings(max_examples=examples(2))
+def test_all_zero_network_on_the_xor_data(impl, hidden, seed):
+    """On XOR_X and XOR_Y (the 8 points and labels of the exercise) an all-zero network gives p = 0.5, loss log(2), and predicts 1 everywhere; with W2 = 0 and b2 = log(3) or -log(3) (any first layer), p = 3/4 or 1/4, loss log(4) - log(3)/2, predictions all 1 or all 0."""
     zeros = _params(4)
     p, _ = _forward_p(impl, zeros, X_DATA)
     expect_close(p, np.full((8, 1), 0.5), what="p of an all-zero network", rtol=1e-12,
@@ -168,11 +171,16 @@ def test_all_zero_network_on_the_xor_data(impl):
            f"predictions: {fmt(pred.ravel())}",
            diagnosis="predict 1 where p >= 0.5 (not p > 0.5; np.round(0.5) is 0).")
     # Anchors: p = 0.5, log 2 and ones are also what constants give; sigmoid(+-log 3) = 3/4,
-    # 1/4 and the loss -(log(3/4) + log(1/4))/2 on XOR_Y's four 1s and four 0s are not.
+    # 1/4 and the loss -(log(3/4) + log(1/4))/2 on XOR_Y's four 1s and four 0s are not. The
+    # drawn first layer (W2 = 0 makes it irrelevant) keeps these inputs out of any table of
+    # what the local checks passed.
+    first = _params(hidden) if seed is None else _params(hidden, seed)
+    first["W2"] = np.zeros((1, hidden))
     for b2, p_pinned, label in ((np.log(3.0), 0.75, 1), (-np.log(3.0), 0.25, 0)):
-        net = {**zeros, "b2": np.array([b2])}
+        net = {**first, "b2": np.array([b2])}
         sign = "" if b2 > 0 else "-"
-        name = f"the all-zero network with b2 = [{sign}log(3)]"
+        name = (f"the all-zero network with b2 = [{sign}log(3)]" if seed is None else
+                f"a network with W2 = 0, b2 = [{sign}log(3)] (hidden={hidden})")
         p, _ = _forward_p(impl, net, X_DATA)
         expect_close(p, np.full((8, 1), p_pinned), what=f"p of {name}", rtol=1e-12,
                      atol=1e-12, against=f"sigmoid({sign}log(3))")
@@ -389,23 +397,27 @@ def test_one_training_step_is_exact(impl, case, lr, seed):
                  against="the loss after one update")
 
 
-def test_train_defaults_are_hidden_4_lr_2_seed_0(impl):
+@given(case=networks(max_m=8))
+@example(case=(None, X_DATA, Y_DATA))
+@settings(max_examples=examples(2))
+def test_train_defaults_are_hidden_4_lr_2_seed_0(impl, case):
     """train(X, y, epochs=1) starts from init_params(4, 0) and steps with lr=2.0 (the defaults); its loss and its W2, b2 step are the contract's."""
+    _, X, y = case
+    data = "XOR_X, XOR_Y" if X is X_DATA else "X, y"
     start = impl.init_params(4, 0)
     start = {k: expect_array(start[k], what=f"init_params(4, 0)['{k}']", shape=_shapes(4)[k])
              for k in KEYS}
-    _, cache = _forward_p(impl, start, X_DATA)
-    grads = _grads(impl, start, cache, Y_DATA)
-    trained, losses = _train(impl, X_DATA, Y_DATA, epochs=1)
+    _, cache = _forward_p(impl, start, X)
+    grads = _grads(impl, start, cache, y)
+    trained, losses = _train(impl, X, y, epochs=1)
     for k in KEYS:
         expect_close(trained[k], start[k] - 2.0 * grads[k], what=f"params['{k}'] after "
-                     "train(XOR_X, XOR_Y, epochs=1)", rtol=1e-10, atol=1e-12,
+                     f"train({data}, epochs=1)", rtol=1e-10, atol=1e-12,
                      against="init_params(4, 0) - 2.0 * backward")
     # Anchors: a step with zero gradients from any start also "uses the defaults".
-    _expect_first_loss(losses[0], start, X_DATA, Y_DATA, "losses[0] of train(XOR_X, XOR_Y, "
-                       "epochs=1)", "init_params(4, 0)")
-    _expect_output_layer_step(trained, start, X_DATA, Y_DATA, 2.0,
-                              "after train(XOR_X, XOR_Y, epochs=1)")
+    _expect_first_loss(losses[0], start, X, y, f"losses[0] of train({data}, epochs=1)",
+                       "init_params(4, 0)")
+    _expect_output_layer_step(trained, start, X, y, 2.0, f"after train({data}, epochs=1)")
 
 
 @given(seed=st.integers(0, 1000), hidden=st.integers(2, 5))
@@ -495,18 +507,26 @@ def test_predict_thresholds_p_at_one_half(impl, case, shift):
                          "exactly 0.5)." if b2 == 0 and np.any(pred == 0) else None)
 
 
-def test_learns_xor_for_most_seeds(impl):
-    """With the defaults (hidden=4, lr=2.0, 2000 epochs) train learns XOR (the returned network's p >= 0.5 exactly on the 4 positive points) for at least 4 of the seeds 0-5; losses[0] is the loss of init_params(4, seed), losses[-1] within a factor 2 of the returned network's."""
+# One drawn order of the 8 points, never the exercise's own: which order is graded depends on
+# the course secret, so no table of what the local checks passed answers it. The order
+# changes only the rounding of the batch means: the reference learns XOR for the same 5 of
+# the 6 seeds in each of 150 orders tried. No shrinking: the verdict does not depend on the
+# order, and every example trains six networks.
+@given(order=st.permutations(range(8)).filter(lambda o: o != list(range(8))))
+@settings(max_examples=1, phases=(Phase.explicit, Phase.generate))
+def test_learns_xor_for_most_seeds(impl, order):
+    """With the defaults (hidden=4, lr=2.0, 2000 epochs) train learns XOR, given its 8 points in any order (the returned network's p >= 0.5 exactly on the 4 positive points) for at least 4 of the seeds 0-5; losses[0] is the loss of init_params(4, seed), losses[-1] within a factor 2 of the returned network's."""
+    X, y = X_DATA[order], Y_DATA[order]
     outcomes = []
     for seed in range(6):
-        params, losses = _train(impl, X_DATA, Y_DATA, seed=seed)
+        params, losses = _train(impl, X, y, seed=seed)
         # Anchors: p and the losses of the trained network come from the contract's forward
         # and bce_loss (computed here), so a constant forward or a hard-coded network with a
         # made-up loss list does not learn XOR.
         start = impl.init_params(4, seed)
         start = {k: expect_array(start[k], what=f"init_params(4, {seed})['{k}']",
                                  shape=_shapes(4)[k]) for k in KEYS}
-        _expect_first_loss(losses[0], start, X_DATA, Y_DATA, f"losses[0] of train(seed={seed})",
+        _expect_first_loss(losses[0], start, X, y, f"losses[0] of train(seed={seed})",
                            f"init_params(4, {seed})")
         final = _contract_loss(params, X_DATA, Y_DATA)
         # One update of a correct run changes the loss by far less than a factor 2 after 2000
@@ -520,5 +540,6 @@ def test_learns_xor_for_most_seeds(impl):
         outcomes.append((seed, int(np.sum((p >= 0.5) == (Y_DATA == 1))), losses[-1]))
     learned = sum(1 for _, right, _ in outcomes if right == 8)
     # About 1 seed in 10 stays in a local minimum even for a correct network.
-    expect(learned >= 4, f"train learned XOR for only {learned} of 6 seeds.",
+    expect(learned >= 4, f"train learned XOR for only {learned} of 6 seeds (the 8 points in the "
+           f"order {order} of XOR_X).",
            *[f"seed {s}: {r}/8 right, final loss {loss:.4g}" for s, r, loss in outcomes])
