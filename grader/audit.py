@@ -9,6 +9,9 @@ It grades, with every check (public and hidden):
   - the catalog of trivial implementations ([[trivial]]: constants, zeros, NaN, random
     numbers, echoed inputs, steps that do nothing, ...): exactly 0 points each, since a check
     pays only for real work (docs/authoring.md).
+When the course has a secret (course_secret.txt), every implementation is graded twice: with
+the examples students see locally and with the ones instructor grading draws from the secret;
+a verdict must hold under both.
 A catalog entry is a patch of the reference (`find` -> `replace`; several edits as
 `[[wrong.patches]]` tables; each `find` must occur exactly once in the reference without its
 solution markers), a whole file (`file`, relative to tests/audit/catalog/files/), or, for
@@ -55,6 +58,12 @@ class Outcome:
     max_score: float
     statuses: list[tuple[str, str, str]] = field(default_factory=list)  # (check, status, message)
     problem: str | None = None
+    examples: str = "local"  # or "graded": drawn from the course secret
+
+    @property
+    def where(self) -> str:
+        graded = " (graded examples)" if self.examples == "graded" else ""
+        return f"{self.exercise}/{self.job}{graded}"
 
 
 def catalog_dir() -> Path:
@@ -114,38 +123,55 @@ def _grade(exercise: str, path: Path, stop_early: bool, engine: str) -> tuple[fl
             [(r.check, r.status, r.message) for r in results])
 
 
-def _run_job(job: tuple[str, str, str, object, str]) -> Outcome:
-    name, exercise, kind, payload, engine = job
+Job = tuple[str, str, str, object, str, str]  # name, exercise, kind, payload, engine, examples
+
+
+def _run_job(job: Job) -> Outcome:
+    name, exercise, kind, payload, engine, examples = job
+    from grader import checks
+
     try:
+        if examples == "graded":
+            checks.use_course_secret()
+        else:
+            checks.use_local_examples()
         if kind in ("reference", "stub"):
             score, max_score, statuses = _grade(exercise, Path(str(payload)), False, engine)
-            return Outcome(name, exercise, kind, name, score, max_score, statuses)
+            return Outcome(name, exercise, kind, name, score, max_score, statuses,
+                           examples=examples)
         assert isinstance(payload, Entry)
         with tempfile.TemporaryDirectory(prefix="audit-") as tmp:
             path = materialize(payload, Path(tmp))
             score, max_score, statuses = _grade(exercise, path, kind == "wrong", engine)
-        return Outcome(name, exercise, kind, payload.description, score, max_score, statuses)
+        return Outcome(name, exercise, kind, payload.description, score, max_score, statuses,
+                       examples=examples)
     except Exception as e:  # a broken catalog entry is a finding, not a crash of the audit
         return Outcome(name, exercise, kind, str(payload), 0.0, 0.0, [],
-                       problem=f"{type(e).__name__}: {e}")
+                       problem=f"{type(e).__name__}: {e}", examples=examples)
 
 
 def jobs(exercise_ids: list[str], engine: str = "inprocess",
          kinds: frozenset[str] = ALL_KINDS,
-         reference_runs: int = REFERENCE_RUNS) -> list[tuple[str, str, str, object, str]]:
+         reference_runs: int = REFERENCE_RUNS) -> list[Job]:
+    """Every implementation once per set of examples: the local ones, then (when the course
+    has a secret) the graded ones. One set after the other, so a process switches rarely."""
+    from grader import course_secret
+
     course = load_course()
-    out: list[tuple[str, str, str, object, str]] = []
-    for ex_id in exercise_ids:
-        if "reference" in kinds:
-            for run in range(reference_runs):
-                out.append((f"reference #{run + 1}", ex_id, "reference",
-                            str(course.solutions_dir / f"{ex_id}.py"), engine))
-        if "stub" in kinds:
-            out.append(("stub", ex_id, "stub", str(course.exercises_dir / f"{ex_id}.py"),
-                        engine))
-    for entry in load_catalog(exercise_ids):
-        if entry.kind in kinds:
-            out.append((entry.id, entry.exercise, entry.kind, entry, engine))
+    sets = ["local"] + (["graded"] if course_secret.read(course.root) is not None else [])
+    out: list[Job] = []
+    for examples in sets:
+        for ex_id in exercise_ids:
+            if "reference" in kinds:
+                for run in range(reference_runs):
+                    out.append((f"reference #{run + 1}", ex_id, "reference",
+                                str(course.solutions_dir / f"{ex_id}.py"), engine, examples))
+            if "stub" in kinds:
+                out.append(("stub", ex_id, "stub", str(course.exercises_dir / f"{ex_id}.py"),
+                            engine, examples))
+        for entry in load_catalog(exercise_ids):
+            if entry.kind in kinds:
+                out.append((entry.id, entry.exercise, entry.kind, entry, engine, examples))
     return out
 
 
@@ -154,16 +180,16 @@ def judge(outcomes: list[Outcome]) -> tuple[list[str], dict[str, tuple[int, int]
     """Problems found (empty when the checks are proven), kills per exercise, and trivial
     implementations that earned nothing per exercise."""
     problems: list[str] = []
-    kills: dict[str, tuple[int, int]] = {}
-    zeros: dict[str, tuple[int, int]] = {}
-    reference_runs: dict[str, list] = {}
+    survived: dict[tuple[str, str], bool] = {}  # (exercise, entry): kept full marks under a set
+    paid: dict[tuple[str, str], bool] = {}
+    reference_runs: dict[tuple[str, str], list] = {}
     for o in outcomes:
-        where = f"{o.exercise}/{o.job}"
+        where = o.where
         if o.problem:
             problems.append(f"{where}: could not be audited: {o.problem}")
             continue
         if o.kind == "reference":
-            reference_runs.setdefault(o.exercise, []).append(o.statuses)
+            reference_runs.setdefault((o.exercise, o.examples), []).append(o.statuses)
             if o.score != o.max_score:
                 bad = [f"{c} ({s}): {m.splitlines()[0] if m else ''}"
                        for c, s, m in o.statuses if s != "passed"]
@@ -174,25 +200,34 @@ def judge(outcomes: list[Outcome]) -> tuple[list[str], dict[str, tuple[int, int]
                 problems.append(f"{where}: the stub scored {o.score:g} (must be 0)"
                                 + (f"; checks crashed: {crashed}" if crashed else ""))
         elif o.kind == "wrong":
-            killed, total = kills.get(o.exercise, (0, 0))
-            survived = o.score >= o.max_score
-            kills[o.exercise] = (killed + (not survived), total + 1)
-            if survived:
+            kept = o.score >= o.max_score
+            survived[o.exercise, o.job] = survived.get((o.exercise, o.job), False) or kept
+            if kept:
                 problems.append(f"SURVIVOR {where}: {o.description}")
         elif o.kind == "trivial":
-            nothing, total = zeros.get(o.exercise, (0, 0))
-            zeros[o.exercise] = (nothing + (o.score == 0), total + 1)
-            if o.score != 0:
-                paid = [f"{c} ({s})" for c, s, _ in o.statuses if s == "passed"]
+            earned = o.score != 0
+            paid[o.exercise, o.job] = paid.get((o.exercise, o.job), False) or earned
+            if earned:
+                passed = [f"{c} ({s})" for c, s, _ in o.statuses if s == "passed"]
                 problems.append(f"TRIVIAL PAID {where}: {o.description}: {o.score:g} points "
-                                f"from {', '.join(paid)}")
+                                f"from {', '.join(passed)}")
         elif o.kind == "correct" and o.score != o.max_score:
             bad = [f"{c} ({s}): {m.splitlines()[0] if m else ''}"
                    for c, s, m in o.statuses if s != "passed"]
             problems.append(f"FALSE FAILURE {where}: {o.description}: {'; '.join(bad)}")
-    for ex_id, runs in reference_runs.items():
+    for (ex_id, examples), runs in reference_runs.items():
         if any(r != runs[0] for r in runs):
-            problems.append(f"{ex_id}/reference: results differ between runs (not deterministic)")
+            graded = " (graded examples)" if examples == "graded" else ""
+            problems.append(f"{ex_id}/reference{graded}: results differ between runs (not "
+                            "deterministic)")
+    kills: dict[str, tuple[int, int]] = {}
+    for (ex_id, _), kept in survived.items():
+        killed, total = kills.get(ex_id, (0, 0))
+        kills[ex_id] = (killed + (not kept), total + 1)
+    zeros: dict[str, tuple[int, int]] = {}
+    for (ex_id, _), earned in paid.items():
+        nothing, total = zeros.get(ex_id, (0, 0))
+        zeros[ex_id] = (nothing + (not earned), total + 1)
     return problems, kills, zeros
 
 
@@ -215,14 +250,16 @@ def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
     problems, kills, zeros = judge(outcomes)
     elapsed = time.perf_counter() - start
 
-    print(f"Audit of {len(ids)} exercise(s), {len(all_jobs)} implementations graded "
-          f"in {elapsed:.1f} s with {workers} process(es), engine {engine}.")
+    graded_too = any(j[5] == "graded" for j in all_jobs)
+    print(f"Audit of {len(ids)} exercise(s), {len(all_jobs)} gradings in {elapsed:.1f} s with "
+          f"{workers} process(es), engine {engine}; examples: local"
+          + (" and graded (course secret)." if graded_too else " (the course has no secret)."))
     print(f"  {'exercise':<12}{'killed':>10}{'kill rate':>11}{'correct variants':>18}"
           f"{'trivial earning 0':>19}")
     for ex_id in ids:
         killed, total = kills.get(ex_id, (0, 0))
         rate = f"{100 * killed / total:.0f}%" if total else "-"
-        n_correct = sum(1 for o in outcomes if o.exercise == ex_id and o.kind == "correct")
+        n_correct = len({o.job for o in outcomes if o.exercise == ex_id and o.kind == "correct"})
         nothing, trivial = zeros.get(ex_id, (0, 0))
         print(f"  {ex_id:<12}{f'{killed}/{total}':>10}{rate:>11}{n_correct:>18}"
               f"{f'{nothing}/{trivial}':>19}")
@@ -231,7 +268,7 @@ def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
             if o.kind == "wrong":
                 killer = next(((c, s) for c, s, _ in o.statuses if s != "passed"), None)
                 verdict = f"killed by {killer[0]} ({killer[1]})" if killer else "SURVIVED"
-                print(f"  {o.exercise}/{o.job}: {verdict}")
+                print(f"  {o.where}: {verdict}")
     if problems:
         print(f"\n{len(problems)} problem(s):")
         for p in problems:

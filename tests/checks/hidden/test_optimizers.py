@@ -2,8 +2,9 @@
 
 Gradients vary from step to step (they come from a non-quadratic loss or a drawn sequence),
 several parameters share one shape, and hyperparameters are drawn. Adam's gradient entries stay
-at |g| >= 0.1: the paper's folded Adam (eps/sqrt(1 - beta2**t) in place of eps) is correct and
-differs from the reference by < 1e-5 (relative) per step there.
+at |g| >= 0.1 where the gradients are drawn: the paper's folded Adam (eps/sqrt(1 - beta2**t)
+in place of eps) is correct and differs from the reference by < 1e-5 (relative) per step there.
+On the bumpy loss, whose gradients pass near 0, Adam's losses are compared with both forms.
 """
 
 import copy
@@ -20,6 +21,34 @@ from grader.strategies import examples, float_arrays, floats
 ref = reference("optimizers")
 
 SHAPES = [(1,), (3,), (2, 2), (2, 3)]
+
+
+class _FoldedAdam:
+    """The Adam paper's own folded form, which the contract accepts as correct: the bias
+    correction moves into the step size, lr_t = lr*sqrt(1-beta2**t)/(1-beta1**t), and eps is
+    added to sqrt(v). On the bumpy loss a gradient entry passing near 0 makes the two forms'
+    trajectories part by more than any fixed tolerance (measured: 100 of 6,000 runs of 12
+    steps), so losses on it are compared with both."""
+
+    def __init__(self, params, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.lr, self.beta1, self.beta2, self.eps, self.t = lr, beta1, beta2, eps, 0
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
+
+    def step(self, params, grads):
+        self.t += 1
+        lr_t = self.lr * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
+        for p, g, m, v in zip(params, grads, self.m, self.v):
+            m[...] = self.beta1 * m + (1 - self.beta1) * g
+            v[...] = self.beta2 * v + (1 - self.beta2) * g * g
+            p -= lr_t * m / (np.sqrt(v) + self.eps)
+
+
+def _expect_losses(observed, expected, folded, what, rtol=1e-6, atol=1e-6):
+    """observed agrees with the reference's losses, or (Adam) with the folded form's."""
+    if folded is not None and np.allclose(observed, folded, rtol=rtol, atol=atol):
+        return
+    expect_close(observed, expected, what=what, rtol=rtol, atol=atol)
 
 
 def _magnitudes(low=0.1, high=10.0):
@@ -137,10 +166,16 @@ def test_run_optimizer_matches_reference(impl, seed, n_steps, name):
     losses = impl.run_optimizer(getattr(impl, name)(mine, **kwargs), _bumpy, mine, n_steps)
     theirs = [p.copy() for p in params0]
     expected = ref.run_optimizer(getattr(ref, name)(theirs, **kwargs), _bumpy, theirs, n_steps)
+    folded = None
+    if name == "Adam":
+        paper = [p.copy() for p in params0]
+        folded = ref.run_optimizer(_FoldedAdam(paper, **kwargs), _bumpy, paper, n_steps)
     expect(isinstance(losses, list) and len(losses) == n_steps,
            f"run_optimizer must return a list of n_steps={n_steps} losses")
     observed = np.array([expect_scalar(x, what="a loss") for x in losses])
-    expect_close(observed, np.array(expected), what="the losses", rtol=1e-6, atol=1e-6)
+    _expect_losses(observed, np.array(expected), folded, "the losses")
+    if folded is not None and np.allclose(observed, folded, rtol=1e-6, atol=1e-6):
+        theirs = paper
     for i, (a, b) in enumerate(zip(mine, theirs)):
         expect_close(a, b, what=f"params[{i}] after run_optimizer", rtol=1e-6, atol=1e-6)
 
@@ -161,6 +196,9 @@ def test_compare_optimizers_matches_reference(impl, seed, n_steps):
     theirs = ref.compare_optimizers(_bumpy, copy.deepcopy(originals),
                                     {k: (getattr(ref, c), kw) for k, (c, kw) in names.items()},
                                     n_steps)
+    folded = ref.compare_optimizers(_bumpy, copy.deepcopy(originals),
+                                    {k: (_FoldedAdam, kw) for k, (c, kw) in names.items()
+                                     if c == "Adam"}, n_steps)
     expect(isinstance(mine, dict) and set(mine) == set(names),
            "compare_optimizers must return {name: losses} for every config")
     for i, (p, q) in enumerate(zip(init, originals)):
@@ -169,5 +207,5 @@ def test_compare_optimizers_matches_reference(impl, seed, n_steps):
         expect(isinstance(mine[k], list) and len(mine[k]) == n_steps,
                f"result[{k!r}] must be a list of n_steps losses")
         observed = np.array([expect_scalar(x, what="a loss") for x in mine[k]])
-        expect_close(observed, np.array(theirs[k]), what=f"the losses of {k!r}", rtol=1e-6,
-                     atol=1e-6)
+        _expect_losses(observed, np.array(theirs[k]),
+                       np.array(folded[k]) if k in folded else None, f"the losses of {k!r}")
