@@ -510,15 +510,15 @@ def test_predict_thresholds_p_at_one_half(impl, case, shift):
 # One drawn order of the 8 points, never the exercise's own: which order is graded depends on
 # the course secret, so no table of what the local checks passed answers it. The order
 # changes only the rounding of the batch means: the reference learns XOR for the same 5 of
-# the 6 seeds in each of 150 orders tried. No shrinking: the verdict does not depend on the
-# order, and every example trains six networks.
+# the seeds 0-5 (all of 0-3) in each of 150 orders tried. No shrinking: the verdict does not
+# depend on the order, and every example trains four networks.
 @given(order=st.permutations(range(8)).filter(lambda o: o != list(range(8))))
 @settings(max_examples=1, phases=(Phase.explicit, Phase.generate))
 def test_learns_xor_for_most_seeds(impl, order):
-    """With the defaults (hidden=4, lr=2.0, 2000 epochs) train learns XOR, given its 8 points in any order (the returned network's p >= 0.5 exactly on the 4 positive points) for at least 4 of the seeds 0-5; losses[0] is the loss of init_params(4, seed), losses[-1] within a factor 2 of the returned network's."""
+    """With the defaults (hidden=4, lr=2.0, 2000 epochs) train learns XOR, given its 8 points in any order (the returned network's p >= 0.5 exactly on the 4 positive points) for at least 3 of the seeds 0-3; losses[0] is the loss of init_params(4, seed), losses[-1] within a factor 2 of the returned network's."""
     X, y = X_DATA[order], Y_DATA[order]
     outcomes = []
-    for seed in range(6):
+    for seed in range(4):
         params, losses = _train(impl, X, y, seed=seed)
         # Anchors: p and the losses of the trained network come from the contract's forward
         # and bce_loss (computed here), so a constant forward or a hard-coded network with a
@@ -539,7 +539,8 @@ def test_learns_xor_for_most_seeds(impl, order):
         p = _contract_forward(params, X_DATA)[1]
         outcomes.append((seed, int(np.sum((p >= 0.5) == (Y_DATA == 1))), losses[-1]))
     learned = sum(1 for _, right, _ in outcomes if right == 8)
-    # About 1 seed in 10 stays in a local minimum even for a correct network.
-    expect(learned >= 4, f"train learned XOR for only {learned} of 6 seeds (the 8 points in the "
+    # About 1 seed in 10 stays in a local minimum even for a correct network (seed 4 does);
+    # the contract's draws for seeds 0-3 all learn XOR, and one of them may miss.
+    expect(learned >= 3, f"train learned XOR for only {learned} of 4 seeds (the 8 points in the "
            f"order {order} of XOR_X).",
            *[f"seed {s}: {r}/8 right, final loss {loss:.4g}" for s, r, loss in outcomes])
