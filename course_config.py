@@ -7,6 +7,10 @@ nothing but their statement.
 
 "written" lists the parts graded by hand (nbgrader's manually graded answer cells, released
 by `grader release nbgrader`); their prompts are in grader/nbgrader/written.py.
+
+An exercise may name the Canvas assignment its grades go to, `"canvas_id": 1234` (the number
+in the assignment's Canvas URL): `grader report`'s canvas_import.csv then titles its column
+"Title (1234)", the header Canvas matches on import; without it, the column is the title alone.
 """
 
 COURSE_NAME = "Backpropagation and optimization"

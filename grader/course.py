@@ -35,6 +35,9 @@ class Exercise:
     # Parts graded by hand (nbgrader's manually graded answers): id -> points. Not checks:
     # `points` and the automatic gradebook do not count them.
     written: dict[str, float] = field(default_factory=dict)
+    # The Canvas assignment this exercise's grades go to (its number in Canvas' URL), so
+    # `grader report`'s Canvas CSV updates that assignment on import (grader.reports.tables).
+    canvas_id: int | None = None
 
     @property
     def points(self) -> float:
@@ -114,6 +117,7 @@ def load_course(root: Path | None = None) -> Course:
                 time_limit_s=float(spec["time_limit_s"]),
                 memory_limit_mb=int(spec["memory_limit_mb"]), due=spec.get("due"),
                 written={k: float(v) for k, v in spec.get("written", {}).items()},
+                canvas_id=_canvas_id(ex_id, spec.get("canvas_id")),
             )
         except KeyError as missing:
             raise CourseError(f"course_config.py: exercise {ex_id!r} lacks {missing}") from None
@@ -121,6 +125,16 @@ def load_course(root: Path | None = None) -> Course:
                   seed=int(config.SEED),
                   hypothesis_max_examples=int(config.HYPOTHESIS_MAX_EXAMPLES),
                   exercises=exercises, late_policy=getattr(config, "LATE_POLICY", None))
+
+
+def _canvas_id(exercise_id: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise CourseError(f"course_config.py: exercise {exercise_id!r}: canvas_id must be the "
+                          f"Canvas assignment's number (a positive integer, as in its URL "
+                          f".../assignments/1234), got {value!r}")
+    return value
 
 
 @cache

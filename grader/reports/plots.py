@@ -29,6 +29,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from grader.reports.curves import GD_ITERS, GRID, OPT_STEPS, OPTIMIZERS, XOR_EVERY
@@ -126,6 +127,7 @@ class StudentFigure:
         ax.set_title(title, fontsize=11)
         ax.set_yscale("log")
         ax.set_xlim(0, max(n - 1, 1))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # iterations are whole
         ax.set_ylim(*_limits(reference))
         ax.set_xlabel(xlabel)
         ax.set_ylabel("loss")
@@ -196,18 +198,25 @@ def _gaps(values: Sequence[Any]) -> np.ndarray:
 # ---------------------------------------------------------------------------- the class
 
 
-def score_histogram(final_percent: Sequence[float]) -> bytes:
+def score_histogram_figure(final_percent: Sequence[float]) -> FigureCanvasAgg:
+    """The class's histogram of final scores, drawn: its y axis counts students, so its ticks
+    are whole numbers (matplotlib would put 0.5 students between them in a small class)."""
     figure = Figure(figsize=(7, 3.2), dpi=DPI, layout="constrained")
     canvas = FigureCanvasAgg(figure)
     ax = figure.subplots()
     ax.hist(np.asarray(final_percent, dtype=float), bins=np.arange(0, 105, 5), color="C0",
             edgecolor="white")
     ax.set_xlim(0, 100)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("final score (% of the points, after late penalties)")
     ax.set_ylabel("students")
     ax.set_title("Score distribution", fontsize=11)
     canvas.draw()
-    return png_bytes(canvas)
+    return canvas
+
+
+def score_histogram(final_percent: Sequence[float]) -> bytes:
+    return png_bytes(score_histogram_figure(final_percent))
 
 
 def difficulty_chart(exercises: Sequence[str], mean_percent: Sequence[float],

@@ -5,13 +5,21 @@
   penalty, final;
 - `nbgrader_export.csv`: the columns of `nbgrader export`, one row per student and exercise
   (nbgrader's assignment), times as nbgrader writes them (UTC without a zone);
-- `otter_final_grades.csv`: Otter's `final_grades.csv` columns (one per exercise, otter's
-  "question"), plus `late_penalty` at the end; `total_points_earned` is after the penalty,
-  `percent_correct` a fraction as Otter computes it;
-- `canvas_import.csv`: Canvas' gradebook import (Student, ID, SIS User ID, SIS Login ID,
-  Section, then one column per exercise titled "Title (exercise id)" holding the points after
-  the late penalty) with Canvas' "Points Possible" row. The identity columns come from the
-  roster; without one, the folder name is the SIS Login ID.
+- `otter_final_grades.csv`: Otter's `final_grades.csv` (`file`, one column per question, here
+  an exercise, `total_points_earned`, `percent_correct`, `grading_status`, and first the
+  `points-per-question` row of points possible), plus `late_penalty` at the end. Every points
+  column is after the late penalty, so `total_points_earned` is the sum of the questions as
+  in Otter, and `percent_correct` that total over the points possible, a fraction rounded to
+  4 digits as Otter rounds it; `late_penalty` is what the penalty took;
+- `canvas_import.csv`: Canvas' gradebook CSV, as Canvas exports it and re-imports it
+  (lib/gradebook_exporter.rb and gradebook_importer.rb of canvas-lms): Student, ID, SIS
+  User ID, SIS Login ID, Section, then one column per exercise holding the points after the
+  late penalty, titled "Title (Canvas assignment id)" when course_config.py gives the
+  exercise a `canvas_id`, else "Title" (Canvas then matches the assignment of that title, or
+  creates it). The first row under the header is Canvas' "    Points Possible" (four
+  spaces, points with two decimals).
+  The identity columns come from the roster; without one, the folder name is the SIS Login
+  ID.
 
 Every text cell is neutralised against formula injection (grader.reports.safe); numbers stay
 numbers. Files are written to a temporary name and renamed, so a reader never sees half.
@@ -35,6 +43,7 @@ NBGRADER_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_na
                     "first_name", "email", "raw_score", "late_submission_penalty", "score",
                     "max_score"]
 CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+CANVAS_POINTS_POSSIBLE = "    Points Possible"  # four spaces, as Canvas writes it
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
@@ -80,29 +89,51 @@ def _nbgrader_time(iso_utc: str) -> str:
     return iso_utc.replace("T", " ").removesuffix("+00:00") if iso_utc else ""
 
 
+# Otter (5.6 and later) writes this row first in `final_grades.csv`: each question's points
+# possible, `percent_correct` 1, the total possible and `grading_status` "--".
+OTTER_POSSIBLE_ROW = "points-per-question"
+
+
 def otter_table(data: ClassData) -> pd.DataFrame:
+    """Otter's final_grades.csv: a question's column holds that exercise's points after its
+    late penalty, so `total_points_earned` is their sum and `percent_correct` that sum over
+    the points possible, as Otter computes both; `late_penalty` (not Otter's) is what the
+    penalty took, so adding it back gives the points from the checks."""
     wide = data.students
+    final = (data.scores.pivot(index="student", columns="exercise", values="final")
+             .reindex(index=list(wide.index), columns=data.exercises).fillna(0.0)
+             if not data.scores.empty else pd.DataFrame(index=wide.index,
+                                                        columns=data.exercises, dtype=float))
     frame = pd.DataFrame({"file": wide.index}, index=wide.index)
     for ex in data.exercises:
-        frame[ex] = wide[ex]
+        frame[ex] = final[ex].astype(float)
     frame["total_points_earned"] = wide["final"]
     total = wide["max_total"].astype(float)
-    frame["percent_correct"] = (wide["final"] / total.where(total > 0)).fillna(0.0).round(6)
-    frame["grading_status"] = ["completed" if not p else f"completed with problems in {p}"
+    frame["percent_correct"] = (wide["final"] / total.where(total > 0)).fillna(0.0).round(4)
+    frame["grading_status"] = ["Completed" if not p else f"Completed; problems in {p}"
                                for p in wide["problems"]]
     frame["late_penalty"] = wide["late_penalty"]
-    return frame.reset_index(drop=True)
+    # late_penalty 0 in that row keeps the column numeric for whoever reads it.
+    possible = pd.DataFrame([{"file": OTTER_POSSIBLE_ROW, **data.max_points,
+                              "total_points_earned": sum(data.max_points.values()),
+                              "percent_correct": 1.0, "grading_status": "--",
+                              "late_penalty": 0.0}], columns=frame.columns)
+    return pd.concat([possible, frame.reset_index(drop=True)], ignore_index=True)
 
 
 def canvas_table(data: ClassData) -> pd.DataFrame:
+    """Canvas' gradebook CSV as its exporter writes it and its importer reads it back."""
     s = data.scores
-    columns = {ex: f"{data.titles[ex]} ({ex})" for ex in data.exercises}
+    columns = {ex: canvas_column(data.titles[ex], data.course.exercises[ex].canvas_id
+                                 if ex in data.course.exercises else None)
+               for ex in data.exercises}
     final = (s.pivot(index="student", columns="exercise", values="final")
              .reindex(index=list(data.students.index), columns=data.exercises).fillna(0.0)
              if not s.empty else pd.DataFrame(columns=data.exercises))
-    records = [{"Student": "    Points Possible", "ID": "", "SIS User ID": "",
+    # Canvas writes points possible with two decimals ("16.00"), its identity cells empty.
+    records = [{"Student": CANVAS_POINTS_POSSIBLE, "ID": "", "SIS User ID": "",
                 "SIS Login ID": "", "Section": "",
-                **{columns[ex]: data.max_points[ex] for ex in data.exercises}}]
+                **{columns[ex]: f"{data.max_points[ex]:.2f}" for ex in data.exercises}}]
     for student, row in final.iterrows():
         who = data.roster.get(student, {})
         records.append({"Student": who.get("name") or student, "ID": who.get("id", ""),
@@ -111,6 +142,13 @@ def canvas_table(data: ClassData) -> pd.DataFrame:
                         "Section": who.get("section", ""),
                         **{columns[ex]: row[ex] for ex in data.exercises}})
     return pd.DataFrame(records, columns=[*CANVAS_IDENTITY, *columns.values()])
+
+
+def canvas_column(title: str, canvas_id: int | None) -> str:
+    """An assignment's column: "Title (id)" with the Canvas assignment's numeric id, the
+    header Canvas exports and matches an assignment by on import; without an id, the title
+    alone, which Canvas matches to the assignment of that exact title or creates."""
+    return f"{title} ({canvas_id})" if canvas_id is not None else title
 
 
 TABLES = {

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from grader.ci import workflow
 from grader.ci.annotations import MAX_ANNOTATIONS, annotations, definition_lines
 from grader.ci.summary import summary_markdown
 from grader.course import load_course
+from grader.late import Lateness
 from grader.printable import printable
 from grader.report import ExerciseReport
-from grader.reports.gradescope import write_results_json
+from grader.reports.gradescope import results_json, write_results_json
 from grader.reports.junit import write_junit
 from grader.results import CheckResult
 
@@ -61,6 +63,49 @@ def test_results_json_maps_statuses_and_hides_hidden_checks_until_published(tmp_
     # a terminal, Gradescope) would otherwise get them decoded.
     assert printable(HOSTILE) in data["tests"][1]["output"]
     assert "\x1b" not in data["tests"][1]["output"]
+
+
+def test_results_json_reveals_no_hidden_result_before_the_hidden_checks_show(tmp_path):
+    """Gradescope hides `score` while tests are hidden, never the top-level `output` (its
+    autograder specification): that output may state the public checks' points only, and
+    the total and the late penalty in points wait, in a test concealed like the hidden ones."""
+    due = datetime(2026, 12, 4, tzinfo=timezone.utc)
+    late = {"softmax_ce": Lateness(due, due + timedelta(days=2), "timestamp.txt", 2, 0.2,
+                                   "earned")}
+    results = [_result("a", "passed", points=3.0), _result("b", "failed", "x"),
+               _result("h1", "passed", hidden=True, points=5.0),
+               _result("h2", "failed", "y", hidden=True, points=4.0)]
+    data = json.loads(write_results_json(_rows(results), tmp_path / "r.json", late=late)
+                      .read_text())
+    # 3 public points of 5; 8 points in all, minus 20%: 6.4 of 14, a penalty of 1.6.
+    assert data["score"] == 6.4
+    visible = data["output"]
+    assert visible.startswith("Public checks: 3/5 points. 2 hidden check(s) worth 9 points")
+    assert "shown when grades are published" in visible
+    assert "softmax_ce: 2 days late: -20% of the points earned." in visible
+    for secret in ("8/14", "6.4", "1.6", "/14"):
+        assert secret not in visible, secret
+    shown = [t for t in data["tests"] if t["visibility"] == "visible"]
+    assert all(t["name"].split(": ")[1] in ("a", "b") for t in shown)
+    penalty = data["tests"][-1]
+    assert penalty["name"] == "Late penalty" and penalty["visibility"] == "after_published"
+    assert "max_score" not in penalty and "score" not in penalty
+    assert penalty["output"] == ("softmax_ce: 2 days late: -20% of the points earned "
+                                 "(-1.6 points).\nScore after the late penalty: 6.4/14.")
+    for visibility, when in (("after_due_date", "after the due date"),
+                             ("hidden", "to instructors only")):
+        data = results_json(_rows(results), late=late, hidden_visibility=visibility)
+        assert when in data["output"] and "6.4" not in data["output"]
+        assert data["tests"][-1]["visibility"] == visibility
+    # Hidden checks shown to students from the start: the output states everything.
+    data = results_json(_rows(results), late=late, hidden_visibility="visible")
+    assert data["output"] == ("8/14 points from the checks.\nsoftmax_ce: 2 days late: -20% of "
+                              "the points earned (-1.6 points).\nScore after the late penalty: "
+                              "6.4/14.")
+    assert len(data["tests"]) == 4
+    # No hidden check (grader ci): the total is the public one, stated as before.
+    data = results_json(_rows(results[:2]))
+    assert data["output"] == "3/5 points from the checks." and len(data["tests"]) == 2
 
 
 def test_junit_has_failures_and_errors_and_only_xml_characters(tmp_path):

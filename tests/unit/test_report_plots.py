@@ -5,6 +5,7 @@ crashes; and headless Chromium really renders both HTML reports."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from grader.course import load_course
 from grader.gradebook_db import Gradebook, submission_hash
 from grader.reports.build import DEFAULT_FORMATS, build_reports
 from grader.reports.curves import CURVES_FILE, CurveStore, load_curves, reference_curves
-from grader.reports.screenshot import HEIGHT, WIDTH, dump_dom
+from grader.reports.plots import StudentFigure, score_histogram_figure
+from grader.reports.screenshot import HEIGHT, WIDTH, DevTools, dump_dom
 from grader.stubs import strip_markers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,7 +154,7 @@ def test_headless_chromium_renders_both_html_reports(tmp_path):
     assert [p.name for p in shots] == ["class_report.png", "feedback.png"]
     for png in shots:
         image = np.asarray(Image.open(png).convert("RGB"))
-        assert image.shape == (HEIGHT, WIDTH, 3)
+        assert image.shape[1:] == (WIDTH, 3)
         not_white = (image < 245).any(axis=2).mean()
         colours = len(np.unique(image.reshape(-1, 3), axis=0))
         assert not_white > 0.03 and colours > 50, (png, not_white, colours)
@@ -163,3 +165,56 @@ def test_headless_chromium_renders_both_html_reports(tmp_path):
     assert "<b>not bold</b>" not in dom and "&lt;b&gt;not bold&lt;/b&gt;" in dom
     page = reports / "students" / "ann" / "feedback.html"
     assert 'id="plots"' in dump_dom(page)
+
+
+@pytest.mark.slow
+def test_the_screenshot_shows_the_whole_class_report_down_to_its_last_student(tmp_path):
+    """`grader report --format screenshot` on a class whose report is several windows tall:
+    the image is as tall as the document Chromium lays out, and the Students table, the
+    last section, is in it down to its last row."""
+    ids = list(load_course().exercises)
+    with Gradebook.in_folder(tmp_path) as book:
+        for i in range(60):
+            rows = [{"student": f"student_{i:02d}", "exercise": ex, "check": "c",
+                     "score": float((i + j) % 2), "max_score": 1.0,
+                     "status": "passed" if (i + j) % 2 else "failed", "message": "",
+                     "hidden": False, "duration_s": 0.0, "seed": 1, "grader_version": "g",
+                     "course_version": "c", "hypothesis_version": "h", "numpy_version": "n"}
+                    for j, ex in enumerate(ids)]
+            book.record_student(f"student_{i:02d}", "h", "k", "i", rows)
+    run = subprocess.run([str(ROOT / ".venv" / "bin" / "grader"), "report", str(tmp_path),
+                          "--format", "html,screenshot"], capture_output=True, text=True,
+                         timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    page = tmp_path / "reports" / "class_report.html"
+    image = np.asarray(Image.open(page.with_suffix(".png")).convert("RGB"))
+    with DevTools() as browser:  # the same window as the capture, measured apart from it
+        browser.open(page)
+        document = browser.evaluate("document.documentElement.scrollHeight")
+        last_row = browser.evaluate(
+            "(() => { const rows = document.querySelectorAll('#students tbody tr');"
+            " const r = rows[rows.length - 1].getBoundingClientRect();"
+            " return [r.top + window.scrollY, r.bottom + window.scrollY,"
+            " rows[rows.length - 1].textContent]; })()")
+    assert document > 2 * HEIGHT  # the window alone would cut it
+    assert image.shape == (document, WIDTH, 3)
+    top, bottom, text = last_row
+    assert "student_59" in text and bottom <= image.shape[0]
+    band = image[int(top) + 1:int(bottom) - 1]
+    assert (band < 200).any(axis=2).mean() > 0.005  # the row's text is drawn, not blank
+
+
+def test_plots_that_count_have_whole_number_ticks():
+    """A small class's histogram counts 0, 1, 2 students: no 0.5 student on its axis; the
+    loss curves' iterations and epochs are whole numbers too."""
+    canvas = score_histogram_figure([10.0, 55.0, 57.0])
+    ax = canvas.figure.axes[0]
+    lo, hi = ax.get_ylim()
+    ticks = [t for t in ax.get_yticks() if lo <= t <= hi]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
+    figure = StudentFigure(reference_curves())
+    for key in ("linreg_gd", "optimizers", "xor_loss"):
+        ax = figure.axes[key]
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), (key, ticks)

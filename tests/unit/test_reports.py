@@ -4,8 +4,10 @@ users read them with (pandas, openpyxl, json, ElementTree)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
@@ -130,18 +132,88 @@ def test_nbgrader_otter_and_canvas_have_their_tools_columns(reports):
     assert late["duedate"] == "2026-12-04 23:59:00" and late["timestamp"] == "2026-12-06 10:00:00"
     assert late["late_submission_penalty"] == pytest.approx(0.2 * late["raw_score"])
     assert late["score"] == pytest.approx(late["raw_score"] - late["late_submission_penalty"])
-    otter = read_csv(reports / "otter_final_grades.csv")
-    assert list(otter.columns) == ["file", *load_course().exercises, "total_points_earned",
-                                   "percent_correct", "grading_status", "late_penalty"]
-    assert otter["percent_correct"].between(0, 1).all()
     canvas = read_csv(reports / "canvas_import.csv")
-    assert list(canvas.columns[:5]) == ["Student", "ID", "SIS User ID", "SIS Login ID",
-                                        "Section"]
-    assert "Softmax cross-entropy and its gradient (softmax_ce)" in canvas.columns
-    assert canvas["Student"].iloc[0].strip() == "Points Possible"
     ann = canvas[canvas["Student"] == "Ann Example"].iloc[0]
     assert (str(ann["ID"]), ann["SIS User ID"], ann["SIS Login ID"], ann["Section"]) == \
         ("101", "S101", "ann1", "A")
+
+
+def test_otter_columns_mean_what_otter_computes(reports):
+    """Otter's final_grades.csv (otter/grade/utils.py, Otter >= 5.6): a first row
+    `points-per-question`, then one row per submission whose `total_points_earned` is the sum
+    of its question columns and `percent_correct` that over the points possible, rounded to 4
+    digits. Every points column is after the late penalty; `late_penalty` adds back to the
+    points from the checks (gradebook_wide's `total`)."""
+    otter = read_csv(reports / "otter_final_grades.csv")
+    exercises = list(load_course().exercises)
+    assert list(otter.columns) == ["file", *exercises, "total_points_earned",
+                                   "percent_correct", "grading_status", "late_penalty"]
+    possible = otter.iloc[0]
+    # Otter's "--", which starts like a formula, so a spreadsheet gets it as text.
+    assert possible["file"] == "points-per-question" and possible["grading_status"] == "'--"
+    assert [possible[ex] for ex in exercises] == \
+        [load_course().exercises[ex].points for ex in exercises]
+    assert possible["total_points_earned"] == sum(possible[ex] for ex in exercises)
+    assert possible["percent_correct"] == 1
+    students = otter.iloc[1:].set_index("file")
+    assert len(students) == len(ALL)
+    for column in [*exercises, "total_points_earned", "percent_correct"]:
+        assert pd.api.types.is_float_dtype(otter[column]), column
+    assert (students["total_points_earned"] - students[exercises].sum(axis=1)).abs().max() < 1e-9
+    assert ((students["percent_correct"] - students["total_points_earned"]
+             / possible["total_points_earned"]).abs() <= 5e-5).all()
+    wide = read_csv(reports / "gradebook_wide.csv").set_index("student")
+    lee = students.loc[LATE]
+    assert lee["late_penalty"] > 0
+    assert lee["total_points_earned"] == pytest.approx(wide.loc[LATE, "final"])
+    assert lee["total_points_earned"] + lee["late_penalty"] == \
+        pytest.approx(wide.loc[LATE, "total"])
+    # softmax_ce was two days late (20% of the points earned); xor_net was on time.
+    assert lee["softmax_ce"] == pytest.approx(0.8 * wide.loc[LATE, "softmax_ce"])
+    assert lee["xor_net"] == pytest.approx(wide.loc[LATE, "xor_net"])
+    assert students.loc["ann", "grading_status"] == "Completed"
+    assert students.loc[EMPTY, "grading_status"].startswith("Completed; problems in softmax_ce")
+
+
+def test_canvas_csv_is_what_canvas_exports_and_reimports(reports):
+    """canvas-lms lib/gradebook_exporter.rb writes, and gradebook_importer.rb reads back: the
+    header Student, ID, SIS User ID, SIS Login ID, Section, then the assignments; the row
+    "    Points Possible" first, its identity cells empty and points with two decimals; an
+    assignment column is "Title (numeric id)" or, without an id, the title Canvas matches."""
+    with open(reports / "canvas_import.csv", newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    course = load_course()
+    titles = [course.exercises[ex].title for ex in course.exercises]
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *titles]
+    assert rows[1] == ["    Points Possible", "", "", "", "",
+                       *[f"{course.exercises[ex].points:.2f}" for ex in course.exercises]]
+    # The importer's test for a header: "Student" first, "ID" second, "Section" last of the
+    # student columns after SIS User ID and SIS Login ID; no title may parse as "Name (123)",
+    # which Canvas would take for an assignment id.
+    assert not any(re.fullmatch(r"(.*)\s\((\d+)\)", title) for title in titles)
+    lee = next(r for r in rows if r[3] == LATE)
+    wide = read_csv(reports / "gradebook_wide.csv").set_index("student")
+    assert sum(float(v) for v in lee[5:]) == pytest.approx(wide.loc[LATE, "final"])
+
+
+def test_a_canvas_id_in_the_course_titles_the_column_as_canvas_does(tmp_path):
+    course = course_copy(tmp_path)
+    config = course / "course_config.py"
+    text = config.read_text()
+    entry = '"softmax_ce": {\n'
+    config.write_text(text.replace(entry, entry + '        "canvas_id": 4321,\n', 1))
+    Gradebook.in_folder(tmp_path / "out").close()
+    env = {**os.environ, "GRADER_COURSE_ROOT": str(course)}
+    run = subprocess.run([str(GRADER), "report", str(tmp_path / "out"), "--format", "canvas"],
+                         capture_output=True, text=True, timeout=120, cwd=course, env=env)
+    assert run.returncode == 0, run.stderr
+    header = (tmp_path / "out" / "reports" / "canvas_import.csv").read_text().splitlines()[0]
+    assert "Softmax cross-entropy and its gradient (4321)" in header.split(",")
+    config.write_text(text.replace(entry, entry + '        "canvas_id": "softmax",\n', 1))
+    run = subprocess.run([str(GRADER), "report", str(tmp_path / "out"), "--format", "canvas"],
+                         capture_output=True, text=True, timeout=120, cwd=course, env=env)
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    assert "canvas_id must be the Canvas assignment's number" in run.stderr, run.stderr
 
 
 def test_a_student_without_submission_gets_zero_with_status_missing(reports):
@@ -172,7 +244,11 @@ def test_the_late_penalty_shows_in_every_report(reports):
     student = reports / "students" / slugs(ALL)[LATE]
     result = json.loads((student / "results.json").read_text())
     assert result["score"] == pytest.approx(row["final"])
-    assert "2 days late" in result["output"]
+    # Before publication students see the late policy that applies, never the total.
+    assert "2 days late" in result["output"] and f"{row['final']:g}" not in result["output"]
+    penalty = result["tests"][-1]
+    assert penalty["visibility"] == "after_published"
+    assert f"Score after the late penalty: {row['final']:g}/" in penalty["output"]
     props = {p.get("name"): p.get("value")
              for p in ET.parse(student / "junit.xml").getroot().find("testsuite").iter("property")}
     assert float(props["late_penalty"]) > 0 and "2 days late" in props["late"]
@@ -207,15 +283,16 @@ def test_gradescope_results_and_junit_per_student(reports):
         assert set(result) == {"score", "execution_time", "output", "visibility",
                                "stdout_visibility", "tests", "leaderboard"}
         assert isinstance(result["execution_time"], float)
-        hidden = [t for t in result["tests"] if t["name"].split(": ")[1] in
+        hidden = [t for t in result["tests"] if t["name"].split(": ")[-1] in
                   {c.name for ex in load_course().exercises
                    for c in checks_for(ex, True) if c.hidden}]
         assert hidden and {t["visibility"] for t in hidden} == {"after_published"}
         assert {t["status"] for t in result["tests"]} <= {"passed", "failed"}
         root = ET.parse(folder / "junit.xml").getroot()  # parses: valid XML
         cases = root.findall("./testsuite/testcase")
-        assert int(root.get("tests")) == len(cases) == len(result["tests"])
-        failed = sum(1 for t in result["tests"] if t["status"] == "failed")
+        checks = [t for t in result["tests"] if "max_score" in t]  # not "Late penalty"
+        assert int(root.get("tests")) == len(cases) == len(checks)
+        failed = sum(1 for t in checks if t["status"] == "failed")
         assert int(root.get("failures")) + int(root.get("errors")) == failed
     lee = ET.parse(reports / "students" / slugs(ALL)[LATE] / "junit.xml").getroot()
     text = next(f.text for f in lee.iter("failure"))
