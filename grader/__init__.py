@@ -35,6 +35,8 @@ The data flow, one module per step:
     stubs.py          generating exercises/ from solutions/
     ci/               CI autograding: `grader release repo`, `grader ci` (job summary,
                       annotations, results.json, JUnit), `grader collect`, the workflows
+    hub.py            `grader release hub`: the students' side of a JupyterHub, public
+                      material only, once the instructor's files are private
     nbgrader/         the course through nbgrader: release, and grading collected notebooks
                       in workers into nbgrader's gradebook (its own docstring maps it)
 """

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true")
 
     p = sub.add_parser("release", help="release the course to students: a student repository "
-                       "(CI autograding) or an nbgrader course")
+                       "(CI autograding), an nbgrader course, or a JupyterHub's student site")
     platforms = p.add_subparsers(dest="platform", required=True)
     p = platforms.add_parser("repo", help="write the student repository: stubs, public checks, "
                                           "grader runtime, README, CI workflow")
@@ -65,6 +65,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="add a student to nbgrader's gradebook (repeat)")
     p.add_argument("--no-exchange", action="store_true",
                    help="only generate the assignment, do not `nbgrader release_assignment` it")
+    p = platforms.add_parser("hub", help="write the students' side of a shared JupyterHub "
+                                         "(public material only) and check that students "
+                                         "cannot read the instructor's files")
+    p.add_argument("site", type=Path, metavar="SITE",
+                   help="folder students' kernels import from, e.g. /opt/backprop/student")
+    p.add_argument("--nbgrader", type=Path, metavar="COURSE_DIR", dest="course_dir",
+                   help="the nbgrader course folder, which must be private too")
+    p.add_argument("--kernel-python", metavar="PYTHON",
+                   help="the kernel environment's python: put SITE on its path (a .pth file) "
+                        "and verify that it loads the public course from any folder")
 
     p = sub.add_parser("report", help="reports and exports from OUT's gradebook, into "
                                       "OUT/reports")
@@ -174,6 +184,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from grader.ci.release import release_repo
 
         return release_repo(args.dir)
+    if args.command == "release" and args.platform == "hub":
+        from grader.hub import release_hub
+
+        return release_hub(args.site, course_dir=args.course_dir,
+                           kernel_python=args.kernel_python)
     if args.command == "release":
         from grader.nbgrader.release import release_main
 
