@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="add a student to nbgrader's gradebook (repeat)")
     p.add_argument("--no-exchange", action="store_true",
                    help="only generate the assignment, do not `nbgrader release_assignment` it")
+    p.add_argument("--update", action="store_true",
+                   help="after students submitted: new check code and points for grading, "
+                        "same notebooks and cells; the exchange and students' notebooks stay")
 
     p = sub.add_parser("report", help="reports and exports from OUT's gradebook, into "
                                       "OUT/reports")
