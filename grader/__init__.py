@@ -33,6 +33,7 @@ The data flow, one module per step:
     reports/          `grader report`: CSV, Excel, Gradescope, JUnit, HTML, plots, screenshots
     audit.py          `grader audit`: proof that the checks catch known mistakes
     stubs.py          generating exercises/ from solutions/
+    edition.py        whether this copy is a student repository's (the CLI offers check, ci)
     ci/               CI autograding: `grader release repo`, `grader ci` (job summary,
                       annotations, results.json, JUnit), `grader collect`, the workflows
     hub.py            `grader release hub`: the students' side of a JupyterHub, public

@@ -7,10 +7,28 @@ import argparse
 import sys
 from pathlib import Path
 
+# What works in a student repository written by `grader release repo` (grader/edition.py).
+STUDENT_COMMANDS = ("check", "ci")
+INSTRUCTOR_COMMANDS = ("collect", "grade", "release", "report", "audit", "secret", "stubs")
+STUDENT_DESCRIPTION = ("The `grader` command of your course repository: check runs the public "
+                       "checks on your exercises, ci does what the course's GitHub workflow does.")
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="grader", description=__doc__)
+    from grader.edition import STUDENT_REPOSITORY
+
+    words = sys.argv[1:] if argv is None else argv
+    if STUDENT_REPOSITORY and words and words[0] in INSTRUCTOR_COMMANDS:
+        print(f"grader: `grader {words[0]}` is not available in a student repository "
+              f"(it is for the instructor's course repository); here you can run "
+              f"{' and '.join(f'`grader {c}`' for c in STUDENT_COMMANDS)}.", file=sys.stderr)
+        return 2
+    parser = argparse.ArgumentParser(
+        prog="grader", description=STUDENT_DESCRIPTION if STUDENT_REPOSITORY else __doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    # In a student repository the instructors' commands are left out of --help (a parser
+    # nobody reads takes them).
+    staff = argparse.ArgumentParser().add_subparsers() if STUDENT_REPOSITORY else sub
 
     p = sub.add_parser("check", help="run the public checks on your exercises")
     p.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise ids (default: all)")
@@ -25,13 +43,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="folder for results.json and junit.xml (default: out/ci)")
     p.add_argument("--student", help="name in the results (default: the GitHub repository's)")
 
-    p = sub.add_parser("collect", help="gather student repositories or zips into one folder "
-                       "per student, ready for `grader grade`")
+    p = staff.add_parser("collect", help="gather student repositories or zips into one folder "
+                         "per student, ready for `grader grade`")
     p.add_argument("sources", nargs="+", type=Path,
                    help="folders holding one repository/folder or .zip per student")
     p.add_argument("--output", type=Path, required=True)
 
-    p = sub.add_parser("grade", help="grade every student folder of ROOT, in sandboxed workers")
+    p = staff.add_parser("grade", help="grade every student folder of ROOT, in sandboxed workers")
     p.add_argument("root", type=Path, nargs="?")
     p.add_argument("--output", type=Path,
                    help="output folder (required with ROOT; with --nbgrader default "
@@ -45,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="grade again students whose submission and grader are unchanged")
     p.add_argument("--quiet", action="store_true")
 
-    p = sub.add_parser("release", help="release the course to students: a student repository "
-                       "(CI autograding), an nbgrader course, or a JupyterHub's student site")
+    p = staff.add_parser("release", help="release the course to students: a student repository "
+                         "(CI autograding), an nbgrader course, or a JupyterHub's student site")
     platforms = p.add_subparsers(dest="platform", required=True)
     p = platforms.add_parser("repo", help="write the student repository: stubs, public checks, "
                                           "grader runtime, README, CI workflow")
@@ -65,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="add a student to nbgrader's gradebook (repeat)")
     p.add_argument("--no-exchange", action="store_true",
                    help="only generate the assignment, do not `nbgrader release_assignment` it")
+    p.add_argument("--update", action="store_true",
+                   help="after students submitted: new check code and points for grading, "
+                        "same notebooks and cells; the exchange and students' notebooks stay")
     p = platforms.add_parser("hub", help="write the students' side of a shared JupyterHub "
                                          "(public material only) and check that students "
                                          "cannot read the instructor's files")
@@ -76,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="the kernel environment's python: put SITE on its path (a .pth file) "
                         "and verify that it loads the public course from any folder")
 
-    p = sub.add_parser("report", help="reports and exports from OUT's gradebook, into "
-                                      "OUT/reports")
+    p = staff.add_parser("report", help="reports and exports from OUT's gradebook, into "
+                                        "OUT/reports")
     p.add_argument("output", type=Path, metavar="OUT", help="the --output folder of grade")
     p.add_argument("--format", action="append", metavar="F",
                    help="long, wide, nbgrader, otter, canvas, excel, html, gradescope, junit, "
@@ -90,17 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dest", type=Path, help="where to write (default: OUT/reports)")
     p.add_argument("--workers", type=int, default=None)
 
-    p = sub.add_parser("audit", help="prove the checks: references, stubs, known mistakes")
+    p = staff.add_parser("audit", help="prove the checks: references, stubs, known mistakes")
     p.add_argument("exercises", nargs="*", metavar="EXERCISE")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--verbose", action="store_true", help="show which check killed each mutant")
     p.add_argument("--engine", choices=["inprocess", "worker"], default="inprocess",
                    help="run the implementations in this process or in workers, as `grade` does")
 
-    sub.add_parser("secret", help="create course_secret.txt: instructor grading draws its "
-                                  "examples from it, not from the ones students see")
+    staff.add_parser("secret", help="create course_secret.txt: instructor grading draws its "
+                                    "examples from it, not from the ones students see")
 
-    p = sub.add_parser("stubs", help="regenerate exercises/ from solutions/")
+    p = staff.add_parser("stubs", help="regenerate exercises/ from solutions/")
     p.add_argument("--check", action="store_true", help="only report stubs that are out of date")
 
     args = parser.parse_args(argv)

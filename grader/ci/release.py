@@ -11,15 +11,28 @@ installed, which is what a student's copy is. Before anything is written, every 
 searched for lines of reference code (the lines between `### BEGIN SOLUTION` and
 `### END SOLUTION` that are not in the stubs or public checks anyway) and for hidden check
 names; one hit and nothing is written.
+
+Into a folder that is not empty it writes only as an update of an earlier release (a clone of
+the template repository): `.grader-release.json` records what that release wrote, and a file
+is rewritten or removed only while it is still exactly that. A file someone changed, or one
+no release wrote, stops the update before anything is written; exercises/*.py, which students
+edit, are never touched (a new exercise is added). Students take an update with `make update`
+(the student Makefile): it checks out the course's files from the instructor's repository and
+leaves exercises/ alone, so it works in forks and in repositories made from a template alike.
+The repository's grader/edition.py says "student repository": its `grader` command offers
+check and ci only.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
+import os
 import pprint
 import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grader
@@ -34,28 +47,123 @@ MIN_EVIDENCE_CHARS = 16
 
 
 def release_repo(target: Path, course: Course | None = None) -> int:
+    """Write the student repository into TARGET (a new or empty folder), or update one an
+    earlier release wrote (see the module doc); 0 when done, 1 for a leak, 2 when TARGET
+    holds something it must not touch (nothing is written then)."""
     course = course or load_course()
     target = Path(target)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        print(f"grader release: {target} exists and is not empty; give a new folder.",
-              file=sys.stderr)
-        return 2
+    if target.exists() and not target.is_dir():
+        return _refuse(f"{target} is not a folder; give a new folder.")
+    if not course.solutions_dir.is_dir():  # e.g. run inside a student repository
+        return _refuse(f"the course at {course.root} has no solutions/ to make the stubs "
+                       "from: run it in the instructor's course repository.")
     files = student_repo_files(course)
     leaks = find_leaks(files, course)
     if leaks:
         print("grader release: refusing to write a student repository that would leak:",
               *leaks, sep="\n  ", file=sys.stderr)
         return 1
-    for relative, content in files.items():
+    if not (target.is_dir() and any(target.iterdir())):
+        _write(target, files, sorted(files), [])
+        print(f"Wrote the student repository to {target} ({len(files)} files): exercises/, "
+              f"tests/checks/public/, grader/, {WORKFLOW}.\n"
+              "Nothing of solutions/ or tests/checks/hidden/ is in it (searched before "
+              "writing).\n"
+              f"Next: cd {target} && git init && git add -A && git commit -m 'Course template' "
+              "and push it as the template repository of the assignment.")
+        return 0
+    try:
+        released = json.loads((target / MANIFEST).read_text(encoding="utf-8"))["files"]
+        assert isinstance(released, dict)
+    except (OSError, ValueError, KeyError, TypeError, AssertionError):
+        return _refuse(f"{target} is not empty and holds no {MANIFEST} of an earlier `grader "
+                       "release repo`: give a new or empty folder (or a clone of the "
+                       "repository it released, to update it).")
+    plan = _update_plan(target, files, released)
+    if plan.conflicts:
+        print(f"grader release: {target}: {len(plan.conflicts)} file(s) differ from what the "
+              "last release wrote, so they are someone's work; nothing was written. Move them "
+              "away (or `git checkout` them) and release again:",
+              *plan.conflicts, sep="\n  ", file=sys.stderr)
+        return 2
+    _write(target, files, plan.write, plan.remove)
+    print(f"Updated the student repository in {target}: {len(plan.write)} file(s) written"
+          + (f" ({', '.join(plan.write[:5])}{', ...' if len(plan.write) > 5 else ''})"
+             if plan.write else "")
+          + f", {len(plan.remove)} removed, {len(plan.kept)} exercise file(s) left as they "
+          "are (exercises/ is the students'; only a new exercise is added).\n"
+          f"Next: commit and push; students who already have the repository run "
+          "`make update` in theirs (see its README).")
+    return 0
+
+
+# The record of what a release wrote (path -> sha256), kept in the student repository: an
+# update rewrites or removes a file only while it is still what the release wrote.
+MANIFEST = ".grader-release.json"
+
+
+@dataclass
+class _Plan:
+    write: list[str] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _update_plan(target: Path, files: dict[str, bytes], released: dict[str, str]) -> _Plan:
+    plan = _Plan()
+    for relative, content in sorted(files.items()):
+        path = target / relative
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            plan.conflicts.append(f"{relative}: not a regular file")
+        elif not path.exists():
+            plan.write.append(relative)
+        elif relative.startswith("exercises/"):
+            # Students write here: an update never touches an exercise they have, so
+            # `make update` in their repository cannot touch it either.
+            plan.kept.append(relative)
+        elif (current := _sha(path.read_bytes())) == _sha(content):
+            continue
+        elif released.get(relative) == current:
+            plan.write.append(relative)
+        else:
+            plan.conflicts.append(f"{relative}: changed since the last release"
+                                  if relative in released else
+                                  f"{relative}: not written by a release")
+    for relative, digest in sorted(released.items()):
+        path = target / relative
+        if relative in files or relative.startswith("exercises/") or not path.is_file() \
+                or path.is_symlink():
+            continue
+        if _sha(path.read_bytes()) == digest:
+            plan.remove.append(relative)
+        else:
+            plan.conflicts.append(f"{relative}: no longer released, and changed since")
+    return plan
+
+
+def _write(target: Path, files: dict[str, bytes], write: list[str], remove: list[str]) -> None:
+    for relative in write:
         path = target / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
-    print(f"Wrote the student repository to {target} ({len(files)} files): exercises/, "
-          f"tests/checks/public/, grader/, {WORKFLOW}.\n"
-          "Nothing of solutions/ or tests/checks/hidden/ is in it (searched before writing).\n"
-          f"Next: cd {target} && git init && git add -A && git commit -m 'Course template' "
-          "and push it as the template repository of the assignment.")
-    return 0
+        tmp = path.with_name(f".{path.name}.grader-release")
+        tmp.write_bytes(files[relative])
+        os.replace(tmp, path)
+    for relative in remove:
+        (target / relative).unlink()
+    manifest = {"note": "Written by `grader release repo`: what it released, so that an update "
+                        "changes only those files. Keep it.",
+                "files": {relative: _sha(content) for relative, content in sorted(files.items())}}
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+
+
+def _refuse(message: str) -> int:
+    print(f"grader release: {message}", file=sys.stderr)
+    return 2
 
 
 def student_repo_files(course: Course) -> dict[str, bytes]:
@@ -73,6 +181,7 @@ def student_repo_files(course: Course) -> dict[str, bytes]:
         if path.is_file() and "__pycache__" not in relative.parts and path.suffix != ".pyc" \
                 and not _instructors_only(relative):
             files[f"grader/{relative.as_posix()}"] = path.read_bytes()
+    files["grader/edition.py"] = _student_edition((package / "edition.py").read_text())
     files["course_config.py"] = student_config(course).encode()
     files.update(_rendered(course))
     files[WORKFLOW] = (TEMPLATES / "student-autograde.yml").read_bytes()
@@ -88,6 +197,14 @@ def _instructors_only(relative: Path) -> bool:
     parts = relative.parts
     return parts[0] == "nbgrader" or (parts[0] == "reports" and (
         len(parts) > 2 or parts[-1] not in _REPORTS_FOR_CI))
+
+
+def _student_edition(text: str) -> bytes:
+    """grader/edition.py saying "student repository": the CLI there offers check and ci."""
+    flag = "STUDENT_REPOSITORY = False"
+    if text.count(flag) != 1:
+        raise CourseError(f"grader/edition.py must set `{flag}` once")
+    return text.replace(flag, "STUDENT_REPOSITORY = True").encode()
 
 
 def student_config(course: Course) -> str:

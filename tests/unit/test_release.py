@@ -3,14 +3,18 @@ reference solutions or the hidden checks."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import tomllib
 
-from grader.ci.release import find_leaks, release_repo, student_repo_files
+from grader.ci.release import MANIFEST, find_leaks, release_repo, student_repo_files
 from grader.course import import_path, load_course
 from grader.stubs import make_stub, strip_markers
 
@@ -147,3 +151,202 @@ sys.exit(main(["ci", "--output", {str(tmp_path / "ci")!r}]))
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr
     assert "Traceback" not in run.stderr
     assert (tmp_path / "ci" / "junit.xml").is_file()
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file() and ".git" not in p.parts}
+
+
+def _release_cli(target: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(GRADER), "release", "repo", str(target)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_release_into_an_earlier_release_updates_only_the_files_it_wrote(released, tmp_path):
+    """What a person wrote stays: an edited exercise and a file of their own. A file still as
+    an older release wrote it is brought up to date, one no longer released is removed."""
+    repo = tmp_path / "template"
+    shutil.copytree(released, repo)
+    manifest = json.loads((repo / MANIFEST).read_text())
+    exercise = repo / "exercises" / "softmax_ce.py"
+    exercise.write_text(exercise.read_text() + "# the student's work\n")
+    (repo / "notes.txt").write_text("mine")
+    older = repo / "grader" / "ci" / "summary.py"
+    older.write_text("# as an older release wrote it\n")
+    (repo / "grader" / "obsolete.py").write_text("# released once, no longer\n")
+    for path in (older, repo / "grader" / "obsolete.py"):
+        manifest["files"][str(path.relative_to(repo))] = \
+            hashlib.sha256(path.read_bytes()).hexdigest()
+    (repo / MANIFEST).write_text(json.dumps(manifest))
+
+    run = _release_cli(repo)
+    assert run.returncode == 0, run.stderr
+    assert "1 file(s) written (grader/ci/summary.py), 1 removed, 5 exercise file(s) left" \
+        in run.stdout
+    assert exercise.read_text().endswith("# the student's work\n")
+    assert (repo / "notes.txt").read_text() == "mine"
+    assert older.read_bytes() == (released / "grader" / "ci" / "summary.py").read_bytes()
+    assert not (repo / "grader" / "obsolete.py").exists()
+    assert _tree(repo) == {**_tree(released), "notes.txt": b"mine",
+                           "exercises/softmax_ce.py": exercise.read_bytes()}
+
+
+def test_an_update_over_someones_change_writes_nothing_and_names_the_file(released, tmp_path):
+    repo = tmp_path / "template"
+    shutil.copytree(released, repo)
+    (repo / "README.md").write_text("# our own README\n")
+    older = repo / "grader" / "ci" / "summary.py"
+    older.write_text("# a person's edit of a generated file\n")
+    before = _tree(repo)
+    run = _release_cli(repo)
+    assert run.returncode == 2
+    assert "nothing was written" in run.stderr.splitlines()[0]
+    assert "README.md: changed since the last release" in run.stderr
+    assert "grader/ci/summary.py: changed since the last release" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert _tree(repo) == before
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org",
+           "GIT_CONFIG_GLOBAL": os.devnull}
+    run = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
+
+
+def test_students_take_an_update_with_make_update_and_keep_their_exercises(released, tmp_path):
+    """The released repository's README flow, with real git and make: a fork and a
+    repository made from the template (no shared history) both get the instructor's update,
+    and their exercises/ stay theirs."""
+    upstream = tmp_path / "upstream"
+    shutil.copytree(released, upstream)
+    _git(upstream, "init", "-q", "-b", "main")
+    _git(upstream, "add", "-A")
+    _git(upstream, "commit", "-qm", "template")
+    fork, copy = tmp_path / "fork", tmp_path / "from-template"
+    _git(tmp_path, "clone", "-q", str(upstream), str(fork))
+    _git(fork, "remote", "add", "upstream", str(upstream))
+    shutil.copytree(released, copy)
+    _git(copy, "init", "-q", "-b", "main")
+    _git(copy, "remote", "add", "upstream", str(upstream))
+    for repo in (fork, copy):
+        exercise = repo / "exercises" / "softmax_ce.py"
+        exercise.write_text(exercise.read_text() + "# the student's work\n")
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-qm", "my work")
+
+    # The instructor's update: a fixed check, released into the template's clone.
+    check = upstream / "tests" / "checks" / "public" / "test_softmax_ce.py"
+    check.write_text(check.read_text() + "# fixed\n")
+    manifest = json.loads((upstream / MANIFEST).read_text())
+    manifest["files"]["tests/checks/public/test_softmax_ce.py"] = \
+        hashlib.sha256(check.read_bytes()).hexdigest()
+    (upstream / MANIFEST).write_text(json.dumps(manifest))
+    _git(upstream, "commit", "-qam", "an older release")
+    assert _release_cli(upstream).returncode == 0
+    _git(upstream, "commit", "-qam", "update")
+
+    for repo in (fork, copy):
+        run = subprocess.run(["make", "update"], cwd=repo, capture_output=True, text=True,
+                             timeout=60, env={**os.environ, "MAKEFLAGS": ""})
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert (repo / "exercises" / "softmax_ce.py").read_text().endswith(
+            "# the student's work\n")
+        assert _tree(repo)["tests/checks/public/test_softmax_ce.py"] == \
+            (ROOT / "tests" / "checks" / "public" / "test_softmax_ce.py").read_bytes()
+        assert "exercises/" not in _git(repo, "status", "--porcelain")
+
+    # A student's uncommitted change to a course file stops the update, changing nothing.
+    (fork / "course_config.py").write_text("# edited\n")
+    run = subprocess.run(["make", "update"], cwd=fork, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode != 0
+    assert "commit or undo those changes first" in run.stdout
+    assert (fork / "course_config.py").read_text() == "# edited\n"
+
+
+def _students_grader(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    # The released repository's own grader package, as `pip install -e .` makes it run there.
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    env.pop("GRADER_COURSE_ROOT", None)
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "grader", *args],
+                          cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_in_the_student_repository_the_command_offers_what_works_there(released):
+    helped = _students_grader(released, "--help")
+    assert helped.returncode == 0
+    commands = re.search(r"\{([a-z,]+)\}", helped.stdout).group(1).split(",")
+    assert commands == ["check", "ci"]
+    for args in (["report", "out"], ["stubs"], ["audit"], ["grade", "x", "--output", "y"],
+                 ["release", "repo", "z"], ["collect", "a", "--output", "b"], ["secret"]):
+        run = _students_grader(released, *args)
+        assert run.returncode == 2, (args, run.stderr)
+        assert run.stdout == "" and len(run.stderr.strip().splitlines()) == 1, run.stderr
+        assert f"`grader {args[0]}` is not available in a student repository" in run.stderr
+        assert "instructor's course repository" in run.stderr
+    run = _students_grader(released, "check", "softmax_ce")
+    assert run.returncode == 1 and "not attempted" in run.stdout, run.stderr
+    # The instructor's repository still offers everything.
+    helped = subprocess.run([str(GRADER), "--help"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert {"grade", "report", "audit", "release", "stubs"} <= set(
+        re.search(r"\{([a-z,]+)\}", helped.stdout).group(1).split(","))
+
+
+def test_the_student_environment_has_the_jupyter_kernel_and_plots_its_readme_promises(
+        released, tmp_path):
+    """`make jupyter`'s install, offline: a throwaway venv that sees this project's packages
+    (as tests/test_ci_workflow.py sets up) resolves the repository's `jupyter` extra with
+    dependencies, then has a Python kernel and matplotlib."""
+    venv = tmp_path / "venv"
+    subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "venv", "--without-pip",
+                    str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c",
+                           "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    project = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c",
+                              "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "project-packages.pth").write_text(project + "\n")
+    extra = tomllib.loads((released / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["jupyter"]
+    assert {re.split(r"[<>=]", dep)[0] for dep in extra} == {"jupyterlab", "ipykernel",
+                                                             "matplotlib"}
+    readme = (released / "README.md").read_text()
+    makefile = (released / "Makefile").read_text()
+    assert "make jupyter" in readme and "pip install --disable-pip-version-check -q -e " \
+        "'.[jupyter]'" in makefile
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+           "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0"}
+    repo = tmp_path / "repo"
+    shutil.copytree(released, repo)
+    run = subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check",
+                          "-q", "-e", ".[jupyter]"], cwd=repo, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    # A real kernel of that environment, as JupyterLab starts it, runs the student's check.
+    script = """
+from jupyter_client.manager import start_new_kernel
+manager, client = start_new_kernel(kernel_name="python3")
+try:
+    code = ("import sys, matplotlib.pyplot, grader; from grader import check; "
+            "print(sys.executable, grader.__file__)")
+    reply = client.execute_interactive(code, timeout=60, output_hook=lambda msg: print(
+        msg["content"].get("text", ""), end=""))
+    print(reply["content"]["status"])
+finally:
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+"""
+    run = subprocess.run([str(python), "-c", script], cwd=repo, env=env, capture_output=True,
+                         text=True, timeout=180)
+    assert run.returncode == 0, run.stdout + run.stderr
+    executable, package, status = run.stdout.split()
+    assert status == "ok" and Path(executable) == python
+    assert Path(package).is_relative_to(repo)
