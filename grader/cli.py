@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     from grader.course import CourseError
+    from grader.usage import UsageError
 
     try:
         code = _dispatch(args)
@@ -107,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("grader: interrupted.", file=sys.stderr)
         return 130
+    except UsageError as e:
+        print(f"grader {args.command}: {e}", file=sys.stderr)
+        return 2
 
 
 def _skip_final_collection() -> None:
@@ -132,15 +136,16 @@ def _dispatch(args: argparse.Namespace) -> int:
             from grader.checks import use_course_secret
 
             use_course_secret()
-        report = check(*args.exercises, submission=args.submission, hidden=args.hidden)
+        ids, submission = _exercise_ids(args)
+        report = check(*ids, submission=submission, hidden=args.hidden)
         assert report is not None
         print(report.text())
         return 0 if report.all_passed else 1
     if args.command == "ci":
         from grader.ci.command import run_ci
 
-        return run_ci(args.exercises, submission=args.submission, output=args.output,
-                      student=args.student)
+        ids, submission = _exercise_ids(args)
+        return run_ci(ids, submission=submission, output=args.output, student=args.student)
     if args.command == "collect":
         from grader.ci.collect import collect
 
@@ -203,6 +208,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _stubs(check_only=args.check)
     raise AssertionError(args.command)
 
+
+
+def _exercise_ids(args: argparse.Namespace) -> tuple[list[str], Path | None]:
+    """`check`'s and `ci`'s EXERCISE arguments (ids or exercise files) and --submission."""
+    from grader.course import load_course
+    from grader.usage import exercise_ids
+
+    return exercise_ids(args.exercises, list(load_course().exercises), args.submission)
 
 
 def _stubs(*, check_only: bool) -> int:
