@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     from grader.course import CourseError
+    from grader.usage import UsageError
 
     try:
         code = _dispatch(args)
@@ -138,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("grader: interrupted.", file=sys.stderr)
         return 130
+    except UsageError as e:
+        print(f"grader {args.command}: {e}", file=sys.stderr)
+        return 2
 
 
 def _skip_final_collection() -> None:
@@ -163,15 +167,16 @@ def _dispatch(args: argparse.Namespace) -> int:
             from grader.checks import use_course_secret
 
             use_course_secret()
-        report = check(*args.exercises, submission=args.submission, hidden=args.hidden)
+        ids, submission = _exercise_ids(args)
+        report = check(*ids, submission=submission, hidden=args.hidden)
         assert report is not None
         print(report.text())
         return 0 if report.all_passed else 1
     if args.command == "ci":
         from grader.ci.command import run_ci
 
-        return run_ci(args.exercises, submission=args.submission, output=args.output,
-                      student=args.student)
+        ids, submission = _exercise_ids(args)
+        return run_ci(ids, submission=submission, output=args.output, student=args.student)
     if args.command == "collect":
         from grader.ci.collect import collect
 
@@ -236,24 +241,69 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "secret":
         return _secret()
     if args.command == "stubs":
-        from grader.course import load_course
-        from grader.stubs import stale_stubs, write_stubs
-
-        course = load_course()
-        ids = list(course.exercises)
-        if args.check:
-            stale = stale_stubs(course.solutions_dir, course.exercises_dir, ids)
-            for ex_id in stale:
-                print(f"exercises/{ex_id}.py is out of date: run `grader stubs`")
-            return 1 if stale else 0
-        for path in write_stubs(course.solutions_dir, course.exercises_dir, ids):
-            print(f"wrote {path.relative_to(course.root)}")
-        return 0
+        return _stubs(check_only=args.check)
     raise AssertionError(args.command)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+
+def _exercise_ids(args: argparse.Namespace) -> tuple[list[str], Path | None]:
+    """`check`'s and `ci`'s EXERCISE arguments (ids or exercise files) and --submission."""
+    from grader.course import load_course
+    from grader.usage import exercise_ids
+
+    return exercise_ids(args.exercises, list(load_course().exercises), args.submission)
+
+
+def _stubs(*, check_only: bool) -> int:
+    from grader.course import load_course
+    from grader.stubs import PersonsWork, StubRecordError, survey, write_stubs
+
+    course = load_course()
+    ids = list(course.exercises)
+
+    def shown(path: Path) -> str:
+        return str(path.relative_to(course.root))
+
+    try:
+        if check_only:
+            advice = {
+                "stale": "is out of date: run `grader stubs`",
+                "missing": "is missing: run `grader stubs`",
+                "unrecorded": "is the generated stub, but exercises/.stubs.json does not "
+                              "record it: run `grader stubs`",
+                "work": "holds someone's work, not a stub `grader stubs` generated: keep it. "
+                        "This is the course's own repository, which tests its generated "
+                        "stubs; students work in their own repository (`grader release "
+                        "repo`) or nbgrader assignment. To restore the stub here, move the "
+                        "file out of exercises/, then run `grader stubs`",
+                "not_a_file": "is not a regular file (a folder or a symbolic link): move it "
+                              "out of exercises/, then run `grader stubs`",
+            }
+            bad = [s for s in survey(course.solutions_dir, course.exercises_dir, ids)
+                   if s.state != "current"]
+            for state in bad:
+                print(f"{shown(state.path)} {advice[state.state]}.")
+            return 1 if bad else 0
+        written = write_stubs(course.solutions_dir, course.exercises_dir, ids)
+    except StubRecordError as e:
+        print(f"grader stubs: {e}: restore it from git (`git checkout -- "
+              "exercises/.stubs.json`); nothing was written.", file=sys.stderr)
+        return 2
+    except PersonsWork as e:
+        for state in e.states:
+            what = ("is not a regular file (a folder or a symbolic link)"
+                    if state.state == "not_a_file"
+                    else "holds someone's work, not a stub `grader stubs` generated")
+            print(f"grader stubs: {shown(state.path)} {what}: nothing was written. To replace "
+                  f"it, move it out of exercises/ first (e.g. `mv {shown(state.path)} "
+                  f"{state.exercise}.mine.py`), then run `grader stubs` again.",
+                  file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {shown(path)}")
+    if not written:
+        print("exercises/ holds the current stubs already; nothing to write.")
+    return 0
 
 
 def _secret() -> int:
@@ -273,3 +323,7 @@ def _secret() -> int:
           f"grader grade draws every check's examples from it. In CI, set the repository "
           f"secret {course_secret.ENV} to its contents instead.")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

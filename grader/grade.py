@@ -36,6 +36,7 @@ from grader.replay import known_examples
 from grader.results import CheckResult
 from grader.run import grade_exercise, missing_results
 from grader.submission import exercise_file_candidates, find_exercise_file
+from grader.usage import class_folder_problem
 
 MAX_COPY_FILES = 300
 # What the workers of one submission printed, kept: a few workers' output caps.
@@ -394,6 +395,10 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
         print(f"grader grade: {root} is not a folder of student folders.", file=sys.stderr)
         return 2
     course = load_course()
+    problem = class_folder_problem(root, list(course.exercises), "grade")
+    if problem:
+        print(f"grader grade: {problem}", file=sys.stderr)
+        return 2
     # Before the pool forks: its processes grade with the examples of the course secret.
     secret = use_course_secret(course)
     output.mkdir(parents=True, exist_ok=True)
@@ -411,12 +416,14 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
                 jobs.append(Job(folder.name, str(folder), digest))
         skipped = len(folders) - len(jobs)
         bar = _progress_bar(len(jobs), quiet)
+        graded = 0  # committed, not merely started: what the summary may claim after Ctrl-C
         try:
             for result in pool.results(jobs):
                 book.record_student(result["student"], result["submission_hash"], key,
                                     result["isolation"], result["rows"],
                                     submission_times(root / result["student"],
                                                      list(course.exercises)))
+                graded += 1
                 _write_logs(output, result["student"], result.get("logs", {}))
                 bar.update(1)
         except KeyboardInterrupt:
@@ -426,8 +433,8 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
         all_rows = book.rows()
     write_csv(all_rows, output / "gradebook.csv", DB_COLUMNS)
     if not quiet:
-        _summary(all_rows, len(jobs), skipped, workers, time.perf_counter() - start, output,
-                 interrupted)
+        _summary(all_rows, graded, skipped, workers, time.perf_counter() - start, output,
+                 interrupted, not_graded=len(jobs) - graded)
         print(examples_note(secret))
     return 130 if interrupted else 0
 
@@ -483,7 +490,7 @@ def _progress_bar(total: int, quiet: bool) -> Any:
 
 
 def _summary(all_rows: list[dict], graded: int, skipped: int, workers: int, elapsed: float,
-             output: Path, interrupted: bool) -> None:
+             output: Path, interrupted: bool, not_graded: int = 0) -> None:
     from grader.gradebook import COLUMNS, totals
 
     table = totals([{k: r[k] for k in COLUMNS} for r in all_rows])
@@ -494,6 +501,6 @@ def _summary(all_rows: list[dict], graded: int, skipped: int, workers: int, elap
           f"{skipped} unchanged since the last run (use --regrade to grade them again).")
     print(f"Isolation: {'; '.join(levels) or '-'}")
     if interrupted:
-        print("Interrupted: everything graded before Ctrl-C is in the gradebook; run again "
-              "to continue.")
+        print(f"Interrupted: everything graded before Ctrl-C is in the gradebook; "
+              f"{not_graded} student(s) were not graded: run again to continue.")
     print(f"Gradebook: {output / 'gradebook.sqlite'} (and gradebook.csv)")

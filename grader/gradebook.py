@@ -18,6 +18,9 @@ from grader.course import load_course
 from grader.printable import printable
 from grader.results import CheckResult
 
+# The checks of nbgrader's written answers (grader.nbgrader.notebooks): graded by hand.
+WRITTEN_PREFIX = "written_"
+
 COLUMNS = ["student", "exercise", "check", "score", "max_score", "status", "message",
            "hidden", "duration_s", "seed", "grader_version", "course_version",
            "hypothesis_version", "numpy_version"]
@@ -127,9 +130,17 @@ def totals(all_rows: list[dict]):
     return table
 
 
+def _exercises_of(rows, index):
+    """Per student of INDEX, the exercises ROWS touch, in order, comma-separated ("" if none)."""
+    return (rows.groupby("student")["exercise"].agg(lambda ex: ", ".join(dict.fromkeys(ex)))
+            .reindex(index).fillna(""))
+
+
 def pivot(frame):
     """A long gradebook FRAME (one row per check, at least the COLUMNS) as students x exercises:
-    points earned, total, percent, problems, and a first row "(max)" of maximum points.
+    points earned, total, percent, did_not_run (exercises whose code did not run as it
+    should), to_hand_grade (with nbgrader's written answers: exercises with answers waiting for
+    a grader), and a first row "(max)" of maximum points.
 
     Exercises are in course order; one the course no longer has (an older gradebook) comes
     after them rather than being dropped. The "(max)" row is added apart from the students so
@@ -148,13 +159,20 @@ def pivot(frame):
                                aggfunc="sum", sort=False)[order].iloc[0]
     wide["total"] = wide.sum(axis=1)
     wide["percent"] = (100 * wide["total"] / maxima.sum()).round(1)
-    # Anything but a plain pass or fail: the code did not run as it should (error, missing,
-    # bad_file, timeout, memory, crashed, forbidden). "manual" is a score a person gave in
-    # nbgrader's formgrader (grader.nbgrader.grade.class_rows): not a problem either.
-    problems = frame[~frame["status"].isin(["passed", "failed", "manual"])]
-    wide["problems"] = (problems.groupby("student")["exercise"]
-                        .agg(lambda ex: ", ".join(dict.fromkeys(ex))).reindex(wide.index)
-                        .fillna(""))
-    top = pd.DataFrame([[*maxima.tolist(), maxima.sum(), 100.0, ""]], columns=wide.columns,
+    # Two different things, each its own column. "did_not_run": the code did not run as it
+    # should (error, missing, bad_file, timeout, memory, crashed, forbidden), so its checks
+    # could not judge it. "to_hand_grade" (nbgrader only, where written answers are rows):
+    # answers waiting for a grader, which says nothing wrong about the student. "manual" is a
+    # score a person gave in the formgrader, and a blank written answer costs its points:
+    # neither needs a note.
+    written = frame["check"].astype(str).str.startswith(WRITTEN_PREFIX)
+    code = frame[~written & ~frame["status"].isin(["passed", "failed", "manual"])]
+    wide["did_not_run"] = _exercises_of(code, wide.index)
+    extra = [""]
+    if written.any():
+        wide["to_hand_grade"] = _exercises_of(frame[written & (frame["status"] == "ungraded")],
+                                              wide.index)
+        extra.append("")
+    top = pd.DataFrame([[*maxima.tolist(), maxima.sum(), 100.0, *extra]], columns=wide.columns,
                        index=pd.Index(["(max)"], name=wide.index.name))
     return pd.concat([top, wide])

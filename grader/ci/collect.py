@@ -31,6 +31,7 @@ from grader.course import load_course
 from grader.loading import MAX_SOURCE_BYTES
 from grader.notebook import MAX_NOTEBOOK_BYTES
 from grader.printable import printable
+from grader.usage import class_folder_problem
 
 MAX_FILE_BYTES = max(MAX_SOURCE_BYTES, MAX_NOTEBOOK_BYTES)
 MANIFEST = "collected.json"
@@ -40,7 +41,9 @@ SUFFIXES = (".py", ".ipynb")
 def collect(sources: list[Path], output: Path, exercise_ids: list[str] | None = None) -> int:
     exercise_ids = exercise_ids or list(load_course().exercises)
     output = Path(output)
-    problem = _check_output(sources, output)
+    problem = _check_output(sources, output) or next(
+        (p for s in sources if s.is_dir()
+         for p in [class_folder_problem(s, exercise_ids, "collect")] if p), None)
     if problem:
         print(f"grader collect: {problem}", file=sys.stderr)
         return 2

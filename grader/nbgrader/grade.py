@@ -144,6 +144,7 @@ def _grade_with(pool: GradingPool, course: NbCourse, assignment: str, output: Pa
                 check_against_gradebook(work)
 
             interrupted = False
+            finished = 0  # committed, not merely started: what the summary may claim
             try:
                 for result in pool.results(jobs()):
                     check_against_gradebook(work)  # done once; kept before every result
@@ -158,6 +159,7 @@ def _grade_with(pool: GradingPool, course: NbCourse, assignment: str, output: Pa
                             failed[student.name] = problem
                             digest = "incomplete:" + digest  # graded again next run
                     book.record_student(student.name, digest, key, result["isolation"], rows)
+                    finished += 1
             except KeyboardInterrupt:
                 interrupted = True
             if not interrupted:
@@ -177,7 +179,7 @@ def _grade_with(pool: GradingPool, course: NbCourse, assignment: str, output: Pa
     write_csv(rows, output / "gradebook.csv", DB_COLUMNS)
     if not quiet:
         _summary(work, rows, students, graded, failed, output, time.perf_counter() - start,
-                 interrupted)
+                 interrupted, finished)
     return 130 if interrupted else 0
 
 
@@ -425,7 +427,7 @@ def class_frame(course_dir: Path, assignment: str, output: Path | None = None) -
 
 def _summary(work: Assignment, rows: list[dict], students: dict[str, Student],
              graded: set[str], failed: dict[str, str], output: Path, elapsed: float,
-             interrupted: bool) -> None:
+             interrupted: bool, finished: int) -> None:
     from grader.gradebook import COLUMNS, totals
 
     table = totals([{k: r.get(k) for k in COLUMNS} for r in rows])
@@ -442,11 +444,14 @@ def _summary(work: Assignment, rows: list[dict], students: dict[str, Student],
         for note in notes:  # names of students and of their files, messages: on one line each
             print(f"  {printable(name, newlines=False)}: {printable(note, newlines=False)}")
     levels = sorted({str(r.get("isolation")) for r in rows if r.get("isolation")})
-    print(f"\nGraded {len(graded)} student(s) in {elapsed:.1f} s; {len(students) - len(graded)} "
-          "unchanged since the last run (their nbgrader grades were written again).")
+    unchanged = ("" if interrupted else  # nothing unchanged was written again
+                 f"; {len(students) - len(graded)} unchanged since the last run (their "
+                 "nbgrader grades were written again)")
+    print(f"\nGraded {finished} student(s) in {elapsed:.1f} s{unchanged}.")
     print(f"Isolation: {'; '.join(levels) or '-'}")
     if interrupted:
-        print("Interrupted: everything graded before Ctrl-C is kept; run again to continue.")
+        print(f"Interrupted: everything graded before Ctrl-C is kept; {len(graded) - finished} "
+              "student(s) were not graded: run again to continue.")
     print(f"nbgrader: gradebook {work.course.db_url}, notebooks in "
           f"{work.course.root / work.course.autograded_dir} (formgrader, `nbgrader export`, "
           "`nbgrader generate_feedback`)")

@@ -33,6 +33,7 @@ import nbformat
 
 from grader.checks import checks_for
 from grader.course import Course, CourseError, Exercise
+from grader.gradebook import WRITTEN_PREFIX
 from grader.nbgrader.written import WrittenPart, parts_for
 from grader.stubs import BEGIN, END
 
@@ -41,7 +42,6 @@ HIDDEN_END = "### END HIDDEN TESTS"
 KERNEL_IMPORT = "from grader.nbgrader.kernel import run_checks"
 CHECK_CELL_ID = "local_check"
 TEST_PREFIX = "test_"
-WRITTEN_PREFIX = "written_"
 
 CONVENTIONS = """\
 **How this notebook works.** Write your code where a cell says `raise NotImplementedError()`

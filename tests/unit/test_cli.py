@@ -58,10 +58,11 @@ def test_check_shows_the_feedback_of_a_wrong_gradient(tmp_path):
     assert "Smallest failing input:" in run.stdout
 
 
-def test_check_of_an_unknown_exercise_is_a_course_error():
+def test_check_of_an_unknown_exercise_is_a_usage_error_not_a_course_error():
     run = grader("check", "no_such_exercise")
-    assert run.returncode == 3
+    assert run.returncode == 2
     assert "unknown exercise 'no_such_exercise'" in run.stderr
+    assert "course configuration" not in run.stderr
     assert "Traceback" not in run.stderr
 
 

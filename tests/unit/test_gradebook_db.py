@@ -463,13 +463,13 @@ def test_load_dataframe_and_pivot_give_the_totals(tmp_path):
     assert frame.equals(load_dataframe(tmp_path / "out" / FILENAME))
     assert frame["student"].tolist() == [r["student"] for r in given]
     table = pivot(frame)
-    assert list(table.columns) == [*exercises, "total", "percent", "problems"]
+    assert list(table.columns) == [*exercises, "total", "percent", "did_not_run"]
     assert table.index.tolist() == ["(max)", "(max)", "ada", "bob"]  # "(max)" the student
     n = len(exercises)
     assert table.iloc[0]["total"] == 6 * n and table.iloc[0]["percent"] == 100
     assert table.iloc[1]["total"] == 3 * n and table.iloc[1]["percent"] == 50
     assert table.loc["ada", "total"] == 3 * n and table.loc["bob", "total"] == 0
-    assert table.loc["bob", "problems"] == exercises[-1]
+    assert table.loc["bob", "did_not_run"] == exercises[-1]
     pd.testing.assert_frame_equal(table, totals(given))
 
 
@@ -479,7 +479,7 @@ def test_load_dataframe_of_nothing_fails_without_creating_a_file(tmp_path):
     assert not (tmp_path / "out" / FILENAME).exists()
 
 
-def test_pivot_lists_every_status_that_is_not_a_plain_pass_or_fail_as_a_problem():
+def test_pivot_lists_every_status_that_is_not_a_plain_pass_or_fail_as_did_not_run():
     from grader.gradebook import COLUMNS, pivot
 
     base = {c: "" for c in COLUMNS}
@@ -491,8 +491,34 @@ def test_pivot_lists_every_status_that_is_not_a_plain_pass_or_fail_as_a_problem(
                      "score": 1.0 if status == "passed" else 0.0, "max_score": 1.0,
                      "status": status})
     table = pivot(pd.DataFrame(rows, columns=COLUMNS))
-    assert table.loc["a", "problems"] == ""
-    assert table.loc["b", "problems"] == "softmax_ce, gradcheck"
+    assert "to_hand_grade" not in table.columns  # no written answers: no such column
+    assert table.loc["a", "did_not_run"] == ""
+    assert table.loc["b", "did_not_run"] == "softmax_ce, gradcheck"
+
+
+def test_pivot_keeps_written_answers_awaiting_a_grader_apart_from_code_that_did_not_run():
+    """With nbgrader's written answers (grader.nbgrader.grade.class_rows), a perfect student
+    whose answers wait for a grader has nothing under did_not_run."""
+    from grader.gradebook import COLUMNS, WRITTEN_PREFIX, pivot
+
+    base = {c: "" for c in COLUMNS}
+    rows = []
+    for student, exercise, check, status in [
+            ("ada", "softmax_ce", "c", "passed"),
+            ("ada", "softmax_ce", f"{WRITTEN_PREFIX}derivation", "ungraded"),
+            ("ada", "optimizers", f"{WRITTEN_PREFIX}sweep", "ungraded"),
+            ("bob", "softmax_ce", "c", "error"),
+            ("bob", "softmax_ce", f"{WRITTEN_PREFIX}derivation", "missing"),  # left blank
+            ("bob", "optimizers", f"{WRITTEN_PREFIX}sweep", "manual")]:
+        rows.append({**base, "student": student, "exercise": exercise, "check": check,
+                     "score": 1.0 if status == "passed" else 0.0, "max_score": 1.0,
+                     "status": status})
+    table = pivot(pd.DataFrame(rows, columns=COLUMNS))
+    assert list(table.columns)[-2:] == ["did_not_run", "to_hand_grade"]
+    assert table.loc["ada", ["did_not_run", "to_hand_grade"]].tolist() == [
+        "", "softmax_ce, optimizers"]
+    assert table.loc["bob", ["did_not_run", "to_hand_grade"]].tolist() == ["softmax_ce", ""]
+    assert table.loc["(max)", ["did_not_run", "to_hand_grade"]].tolist() == ["", ""]
 
 
 @pytest.mark.parametrize("column, odd, without_pandas", [

@@ -247,3 +247,22 @@ def test_feedback_shows_no_hidden_check_source_or_input(world):
     ben = (course / "feedback" / "ben" / ASSIGNMENT / "softmax_ce.html").read_text()
     assert "Hidden check failed" in ben and "its inputs are not shown" in ben
     assert "Likely mistake" in ben  # public feedback still teaches
+
+
+def test_the_summary_keeps_answers_to_hand_grade_apart_from_code_that_did_not_run(world):
+    """`grade --nbgrader`'s table: a student whose code all runs has nothing under
+    did_not_run, and their written answers waiting for a grader are under to_hand_grade."""
+    _, _, secure = world
+    lines = secure["stdout"].splitlines()
+    header = next(line for line in lines if "did_not_run" in line)
+    assert "to_hand_grade" in header and "problems" not in header
+    rows = secure["csv"]
+    ada = rows[rows.student == "ada"]
+    waiting = ada[ada.check.str.startswith("written_") & (ada.status == "ungraded")]
+    assert not waiting.empty
+    assert set(ada[~ada.check.str.startswith("written_")].status) <= {"passed", "failed"}
+    line = next(line for line in lines if line.split()[:1] == ["ada"])
+    start = header.index("percent") + len("percent")
+    end = header.index("did_not_run") + len("did_not_run")
+    assert line[start:end].strip() == ""
+    assert line[end:].strip() == ", ".join(dict.fromkeys(waiting.exercise))

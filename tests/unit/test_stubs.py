@@ -13,10 +13,16 @@ from grader.course import EXERCISE_IDS
 from grader.stubs import (
     BEGIN,
     END,
+    RECORD,
     MarkerError,
+    PersonsWork,
+    StubRecordError,
     make_stub,
+    read_record,
     stale_stubs,
     strip_markers,
+    stub_hash,
+    survey,
     write_stubs,
 )
 
@@ -215,3 +221,142 @@ def test_repo_stub_loads_and_defines_every_contract_name(ex_id):
     names = load_course().exercise(ex_id).functions
     assert names
     assert [n for n in names if not impl.defines(n)] == []
+
+
+# -- nobody's work is overwritten ---------------------------------------------------------------
+
+def _course(tmp_path: Path) -> tuple[Path, Path, Path]:
+    solutions, exercises = tmp_path / "solutions", tmp_path / "exercises"
+    solutions.mkdir()
+    for ex_id in ("a", "b"):
+        (solutions / f"{ex_id}.py").write_text(SOURCE)
+    write_stubs(solutions, exercises, ["a", "b"])
+    return tmp_path, solutions, exercises
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_write_stubs_replaces_a_stub_it_generated_and_records_the_new_one(tmp_path):
+    _, solutions, exercises = _course(tmp_path)
+    (solutions / "a.py").write_text(SOURCE.replace("y=2", "y=3"))
+    assert [s.state for s in survey(solutions, exercises, ["a", "b"])] == ["stale", "current"]
+    assert write_stubs(solutions, exercises, ["a", "b"]) == [exercises / "a.py"]
+    assert "y=3" in (exercises / "a.py").read_text()
+    assert len(read_record(exercises)["a"]) == 2  # the earlier stub stays known
+    # back to the earlier solution: its stub, still on record, is replaced again
+    (solutions / "a.py").write_text(SOURCE)
+    assert write_stubs(solutions, exercises, ["a", "b"]) == [exercises / "a.py"]
+
+
+def test_write_stubs_refuses_a_file_someone_wrote_and_writes_nothing(tmp_path):
+    _, solutions, exercises = _course(tmp_path)
+    (exercises / "a.py").write_text(strip_markers(SOURCE))  # a student solved it
+    (solutions / "b.py").write_text(SOURCE.replace("y=2", "y=3"))  # b is out of date
+    before = _tree(exercises)
+    with pytest.raises(PersonsWork) as info:
+        write_stubs(solutions, exercises, ["a", "b"])
+    assert [s.path for s in info.value.states] == [exercises / "a.py"]
+    assert _tree(exercises) == before  # not even the stale stub or the record changed
+    assert [s.state for s in survey(solutions, exercises, ["a", "b"])] == ["work", "stale"]
+
+
+def test_write_stubs_refuses_a_symbolic_link_and_leaves_its_target(tmp_path):
+    _, solutions, exercises = _course(tmp_path)
+    mine = tmp_path / "mine.py"
+    mine.write_text("my work\n")
+    (exercises / "a.py").unlink()
+    (exercises / "a.py").symlink_to(mine)
+    with pytest.raises(PersonsWork):
+        write_stubs(solutions, exercises, ["a", "b"])
+    assert mine.read_text() == "my work\n" and (exercises / "a.py").is_symlink()
+
+
+def test_a_stub_written_without_the_record_is_someones_work(tmp_path):
+    _, solutions, exercises = _course(tmp_path)
+    (exercises / RECORD).unlink()
+    states = survey(solutions, exercises, ["a", "b"])
+    assert [s.state for s in states] == ["unrecorded", "unrecorded"]  # equal: safe to record
+    (solutions / "a.py").write_text(SOURCE.replace("y=2", "y=3"))
+    assert survey(solutions, exercises, ["a"])[0].state == "work"  # nobody can tell: kept
+
+
+def test_a_malformed_record_is_an_error_not_an_empty_record(tmp_path):
+    _, solutions, exercises = _course(tmp_path)
+    (exercises / RECORD).write_text("{not json")
+    with pytest.raises(StubRecordError):
+        write_stubs(solutions, exercises, ["a", "b"])
+
+
+def test_the_repo_records_every_stub_in_exercises():
+    record = read_record(EXERCISES)
+    for ex_id in EXERCISE_IDS:
+        assert stub_hash((EXERCISES / f"{ex_id}.py").read_bytes()) in record[ex_id]
+
+
+def _course_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "course_config.py", course)
+    shutil.copytree(SOLUTIONS, course / "solutions")
+    shutil.copytree(EXERCISES, course / "exercises")
+    return course
+
+
+def _grader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, "GRADER_COURSE_ROOT": str(course)}
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "grader"), *args], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_grader_stubs_keeps_a_students_work_in_the_course_repository(tmp_path):
+    """A student who worked in exercises/ of the course's repository runs `make test`
+    (`grader stubs --check`) and then `grader stubs`: their file is never replaced, and
+    neither command tells them to run `grader stubs` as if the file were out of date."""
+    course = _course_copy(tmp_path)
+    work = strip_markers((SOLUTIONS / "softmax_ce.py").read_text()) + "# mine\n"
+    (course / "exercises" / "softmax_ce.py").write_text(work)
+    before = _tree(course / "exercises")
+
+    check = _grader(course, "stubs", "--check")
+    assert check.returncode == 1
+    lines = check.stdout.splitlines()
+    assert len(lines) == 1, check.stdout
+    assert lines[0].startswith("exercises/softmax_ce.py holds someone's work")
+    assert "keep it" in lines[0] and "release repo" in lines[0]
+    assert "out of date" not in check.stdout
+
+    run = _grader(course, "stubs")
+    assert run.returncode == 1
+    assert run.stderr.splitlines() == [
+        "grader stubs: exercises/softmax_ce.py holds someone's work, not a stub `grader stubs` "
+        "generated: nothing was written. To replace it, move it out of exercises/ first (e.g. "
+        "`mv exercises/softmax_ce.py softmax_ce.mine.py`), then run `grader stubs` again."]
+    assert _tree(course / "exercises") == before
+    assert "Traceback" not in run.stdout + run.stderr
+
+    # Doing what it says works, and the work is where the person put it.
+    (course / "exercises" / "softmax_ce.py").rename(course / "softmax_ce.mine.py")
+    run = _grader(course, "stubs")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "wrote exercises/softmax_ce.py\n"
+    assert (course / "softmax_ce.mine.py").read_text() == work
+    assert _grader(course, "stubs", "--check").returncode == 0
+
+
+def test_grader_stubs_regenerates_a_stale_stub_after_a_solution_changes(tmp_path):
+    course = _course_copy(tmp_path)
+    solution = course / "solutions" / "linreg_gd.py"
+    solution.write_text(solution.read_text().replace('"""', '"""Changed. ', 1))
+    check = _grader(course, "stubs", "--check")
+    assert (check.returncode, check.stdout) == (
+        1, "exercises/linreg_gd.py is out of date: run `grader stubs`.\n")
+    run = _grader(course, "stubs")
+    assert (run.returncode, run.stdout) == (0, "wrote exercises/linreg_gd.py\n")
+    assert (course / "exercises" / "linreg_gd.py").read_text().startswith('"""Changed. ')
+    assert _grader(course, "stubs", "--check").returncode == 0
