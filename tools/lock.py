@@ -137,7 +137,7 @@ def _python_version(inputs: list[str]) -> str:
 
 
 def _compile(sources: list[str], output: Path, inputs: list[str], source: str,
-             upgrade: bool, extra: list[str]) -> None:
+             upgrade: bool, extra: list[str], cwd: Path = ROOT) -> None:
     command = [_uv(), "pip", "compile", *sources, *extra, "--universal",
                "--python-version", _python_version(inputs), "--fork-strategy", "fewest",
                "--generate-hashes", "--quiet", "--custom-compile-command", "make lock",
@@ -146,7 +146,7 @@ def _compile(sources: list[str], output: Path, inputs: list[str], source: str,
         command.append("--upgrade")
     # uv keeps the versions of the existing output where they still fit: a changed dependency
     # moves only what it must.
-    subprocess.run(command, check=True, cwd=ROOT)
+    subprocess.run(command, check=True, cwd=cwd)
     output.write_text(_header(source, inputs) + output.read_text(encoding="utf-8"),
                       encoding="utf-8")
 
@@ -164,9 +164,11 @@ def compile_locks(upgrade: bool) -> None:
         constraints.write_text("".join(
             f"{p.name}=={p.version}{' ; ' + p.marker if p.marker else ''}\n"
             for p in read_pins(_read(LOCK))))
-        _compile([str(requirements)], STUDENT_LOCK, inputs,
+        # Run from the temporary folder with relative names: the lock's `# via` notes then
+        # name `student.in` and `constraints.txt`, the same on every run.
+        _compile([requirements.name], STUDENT_LOCK, inputs,
                  str(STUDENT_TEMPLATE.relative_to(ROOT)), upgrade,
-                 ["-c", str(constraints)])
+                 ["-c", constraints.name], cwd=Path(tmp))
     print(f"lock: wrote {LOCK_NAME} and {STUDENT_LOCK.relative_to(ROOT)}; `make setup` "
           "installs the new versions.")
 
