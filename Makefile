@@ -1,12 +1,13 @@
 # The two commands of the quick start: `make demo` and `make test`.
-# Both create .venv on first use with the Python on PATH and install the project into it.
+# Both create .venv on first use with the Python on PATH and install the project into it, at
+# the versions requirements.lock pins (`make lock` updates the lock; see the README).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo report test setup audit lint bench clean
+.PHONY: demo report test setup audit lint bench lock clean
 
 demo: setup
 	$(BIN)/grader grade demo/submissions --output out/demo
@@ -18,6 +19,7 @@ report: demo
 	$(BIN)/grader report out/demo --submissions demo/submissions
 
 test: setup
+	$(BIN)/python tools/lock.py check
 	$(BIN)/ruff check .
 	$(BIN)/grader stubs --check
 	$(BIN)/python -m pytest -q
@@ -34,9 +36,15 @@ bench: setup
 	$(BIN)/python benchmarks/nbgrader_class.py
 	$(BIN)/python benchmarks/report_speed.py
 
+# Resolve pyproject.toml's dependencies anew into requirements.lock and the student
+# repository's lock (network needed); `make lock UPGRADE=1` moves every package to its newest
+# version that fits. Then `make setup` installs them, and `make test` audits the checks on them.
+lock: setup
+	$(BIN)/python tools/lock.py compile $(if $(UPGRADE),--upgrade)
+
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	@sh tools/bootstrap.sh "$(PYTHON)" "$(VENV)"
 	@touch $(STAMP)
 

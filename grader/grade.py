@@ -387,6 +387,7 @@ def _failed_job(job: Job, why: str) -> dict[str, Any]:
 
 def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade: bool = False,
                 quiet: bool = False, progress: Callable[[int, int], Any] | None = None) -> int:
+    from grader.environment import warn_if_not_locked
     from grader.gradebook import write_csv
     from grader.gradebook_db import DB_COLUMNS, Gradebook, grader_key, submission_hash
     from grader.submission_time import submission_times
@@ -403,6 +404,7 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
     secret = use_course_secret(course)
     output.mkdir(parents=True, exist_ok=True)
     key = grader_key()
+    warn_if_not_locked()
     folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.is_symlink()
                       and not p.name.startswith(".")), key=lambda p: p.name)
     workers = max(1, workers or os.cpu_count() or 1)
@@ -491,6 +493,7 @@ def _progress_bar(total: int, quiet: bool) -> Any:
 
 def _summary(all_rows: list[dict], graded: int, skipped: int, workers: int, elapsed: float,
              output: Path, interrupted: bool, not_graded: int = 0) -> None:
+    from grader.environment import summary_line
     from grader.gradebook import COLUMNS, totals
 
     table = totals([{k: r[k] for k in COLUMNS} for r in all_rows])
@@ -500,6 +503,7 @@ def _summary(all_rows: list[dict], graded: int, skipped: int, workers: int, elap
     print(f"\nGraded {graded} student(s) in {elapsed:.1f} s with {workers} process(es); "
           f"{skipped} unchanged since the last run (use --regrade to grade them again).")
     print(f"Isolation: {'; '.join(levels) or '-'}")
+    print(summary_line(all_rows))
     if interrupted:
         print(f"Interrupted: everything graded before Ctrl-C is in the gradebook; "
               f"{not_graded} student(s) were not graded: run again to continue.")

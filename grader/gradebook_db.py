@@ -65,7 +65,9 @@ FILENAME = "gradebook.sqlite"
 # Bump when the tables change; an older file is then refused rather than misread.
 SCHEMA_VERSION = 1
 # What the database adds to each gradebook.COLUMNS row: what the row was graded from and how.
-EXTRA_COLUMNS = ["submission_hash", "grader_key", "isolation", "graded_at"]
+# `lock`: the lock file the environment was installed from, and any package installed at
+# another version (grader.environment).
+EXTRA_COLUMNS = ["submission_hash", "grader_key", "lock", "isolation", "graded_at"]
 DB_COLUMNS = [*COLUMNS, *EXTRA_COLUMNS]
 
 # Markers for exercise files that are hashed by what they are rather than by their bytes.
@@ -81,7 +83,8 @@ _SQL_TYPES = {"score": "REAL NOT NULL", "max_score": "REAL NOT NULL", "hidden": 
               "duration_s": "REAL", "seed": "INTEGER", "student": "TEXT NOT NULL",
               "exercise": "TEXT NOT NULL", "check": "TEXT NOT NULL", "status": "TEXT NOT NULL",
               "message": "TEXT NOT NULL", "submission_hash": "TEXT NOT NULL",
-              "grader_key": "TEXT NOT NULL", "isolation": "TEXT NOT NULL",
+              "grader_key": "TEXT NOT NULL", "lock": "TEXT NOT NULL",
+              "isolation": "TEXT NOT NULL",
               "graded_at": "TEXT NOT NULL"}
 
 
@@ -173,11 +176,14 @@ def _grader_key(root: Path | None, secret: str | None) -> str:
     Hashed: tests/checks/**/*.py, solutions/*.py and course_config.py of the course, and the
     grader's own *.py files but its reports, each by relative path and bytes; plus the
     Hypothesis and NumPy versions, because Hypothesis draws different examples from the same
-    seed under another version.
+    seed under another version, and the lock with the packages installed otherwise than it
+    pins (grader.environment): a class graded off the lock is graded again once the
+    environment is installed as locked.
     A changed check, reference or grader module therefore regrades everybody on the next run,
     which is the safe direction: a stale score is worse than a slow rerun.
     """
     from grader.course import load_course
+    from grader.environment import lock_state
 
     course = load_course(root) if root is not None else load_course()
     files = [(f"course/{p.relative_to(course.root).as_posix()}", p) for p in
@@ -192,6 +198,7 @@ def _grader_key(root: Path | None, secret: str | None) -> str:
     digest = hashlib.sha256(b"grader key v1\n")
     for package in ("hypothesis", "numpy"):
         digest.update(f"{package}={_version(package)}\n".encode())
+    digest.update(f"lock={lock_state().text}\n".encode())
     # Instructor grading draws its examples from the course secret: another secret, or none,
     # grades with other examples.
     digest.update(f"secret={secret}\n".encode())
@@ -290,6 +297,12 @@ class Gradebook:
             self._db.execute(
                 f"CREATE TABLE IF NOT EXISTS results ({columns}, ordinal INTEGER NOT NULL, "
                 'PRIMARY KEY ("student", "exercise", "check"))')
+            # `lock` came after schema 1 was in use: a file without it gets it here, empty for
+            # the rows graded before (their lock is unknown).
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(results)")}
+            if "lock" not in have:
+                self._db.execute("ALTER TABLE results ADD COLUMN \"lock\" TEXT NOT NULL "
+                                 "DEFAULT ''")
             self._db.execute("CREATE INDEX IF NOT EXISTS results_by_student_ordinal "
                              'ON results ("student", ordinal)')
             # n_rows lets anyone verify that a student's row set is whole.
@@ -346,11 +359,14 @@ class Gradebook:
 
     def record_student(self, student: str, submission_hash: str, grader_key: str,
                        isolation: str, rows: list[dict],
-                       submitted: Mapping[str, Any] | None = None) -> None:
+                       submitted: Mapping[str, Any] | None = None,
+                       lock: str | None = None) -> None:
         """Replace everything about STUDENT by ROWS (gradebook.COLUMNS each), in ONE transaction.
 
         SUBMITTED maps exercise ids to when they were submitted (objects with `when`, an ISO
         8601 string or "" when unknown, and `source`: grader.submission_time.SubmissionTime).
+        LOCK is what the `lock` column records; by default this process's environment against
+        its lock (grader.environment.lock_state), the environment that graded the rows.
 
         The old rows are deleted, the new ones inserted in the order given (rows() returns
         them in that order; grade.py gives them in course order), and the `students` row
@@ -361,6 +377,10 @@ class Gradebook:
         key = student_text(student)
         graded_at = _now()
         count = 0
+        if lock is None:
+            from grader.environment import lock_state
+
+            lock = lock_state().text
 
         def values() -> Iterator[tuple[Any, ...]]:
             nonlocal count
@@ -368,7 +388,7 @@ class Gradebook:
                 if row.get("student", student) != student:
                     raise ValueError(f"a row of {row['student']!r} given for {student!r}")
                 yield (*self._row_values(key, row),
-                       submission_hash, grader_key, isolation, graded_at, ordinal)
+                       submission_hash, grader_key, lock, isolation, graded_at, ordinal)
                 count += 1
 
         names = ", ".join([*map(_q, DB_COLUMNS), "ordinal"])

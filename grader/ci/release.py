@@ -2,8 +2,9 @@
 
 It holds the exercise stubs (made from solutions/ as `grader stubs` makes them), the public
 checks and the pytest wiring, the grader package (the runtime of `grader check` and
-`grader ci`), a `course_config.py` that lists only the public checks, a pyproject and a
-Makefile, a README for students, and the GitHub Actions workflow.
+`grader ci`), a `course_config.py` that lists only the public checks, a pyproject, the lock
+its packages install from (`requirements.lock`, at the versions of the instructor's lock:
+tools/lock.py) and a Makefile, a README for students, and the GitHub Actions workflow.
 
 The student's course_config.py leaves out the hidden checks entirely (their names included):
 the grader takes an exercise without hidden checks as one whose hidden checks are not
@@ -235,6 +236,8 @@ def _rendered(course: Course) -> dict[str, bytes]:
     import hypothesis
     import jinja2
 
+    from grader.environment import LOCK_NAME, locked_version
+
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "student"),
                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
                              autoescape=False)
@@ -242,11 +245,14 @@ def _rendered(course: Course) -> dict[str, bytes]:
     exercises = [{"id": ex.id, "title": ex.title, "points": f"{sum(ex.public.values()):g}",
                   "due": ex.due} for ex in course.exercises.values()]
     slug = re.sub(r"[^a-z0-9]+", "-", course.name.lower()).strip("-") or "course"
+    lock = TEMPLATES / "student" / LOCK_NAME
+    # The version the student's lock installs: the pyproject must not ask for another one.
     values = {"course": course, "exercises": exercises, "package_name": f"{slug}-exercises",
-              "hypothesis_version": hypothesis.__version__}
+              "hypothesis_version": locked_version("hypothesis", lock) or hypothesis.__version__}
     out = {name: env.get_template(f"{name}.j2").render(values).encode()
            for name in ("README.md", "pyproject.toml")}
     out["Makefile"] = (TEMPLATES / "student" / "Makefile").read_bytes()
+    out[LOCK_NAME] = lock.read_bytes()
     out[".gitignore"] = (TEMPLATES / "student" / "gitignore").read_bytes()
     return out
 

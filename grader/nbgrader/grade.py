@@ -111,6 +111,7 @@ def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None
 
 def _grade_with(pool: GradingPool, course: NbCourse, assignment: str, output: Path | None, *,
                 regrade: bool, quiet: bool) -> int:
+    from grader.environment import warn_if_not_locked
     from grader.grade import Job
     from grader.gradebook_db import Gradebook, grader_key
 
@@ -118,6 +119,7 @@ def _grade_with(pool: GradingPool, course: NbCourse, assignment: str, output: Pa
     output = Path(output) if output else course.root / OUTPUT_NAME / assignment
     output.mkdir(parents=True, exist_ok=True)
     key = grader_key()
+    warn_if_not_locked()
     submitted = course.root / course.submitted_dir
     names = sorted(p.name for p in submitted.iterdir()
                    if (p / assignment).is_dir() and not p.name.startswith(".")) \
@@ -428,6 +430,7 @@ def class_frame(course_dir: Path, assignment: str, output: Path | None = None) -
 def _summary(work: Assignment, rows: list[dict], students: dict[str, Student],
              graded: set[str], failed: dict[str, str], output: Path, elapsed: float,
              interrupted: bool, finished: int) -> None:
+    from grader.environment import summary_line
     from grader.gradebook import COLUMNS, totals
 
     table = totals([{k: r.get(k) for k in COLUMNS} for r in rows])
@@ -449,6 +452,7 @@ def _summary(work: Assignment, rows: list[dict], students: dict[str, Student],
                  "nbgrader grades were written again)")
     print(f"\nGraded {finished} student(s) in {elapsed:.1f} s{unchanged}.")
     print(f"Isolation: {'; '.join(levels) or '-'}")
+    print(summary_line(rows))
     if interrupted:
         print(f"Interrupted: everything graded before Ctrl-C is kept; {len(graded) - finished} "
               "student(s) were not graded: run again to continue.")

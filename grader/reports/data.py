@@ -213,7 +213,8 @@ def _no_submission_rows(student: str, course: Course) -> list[dict]:
              "hidden": c.hidden, "duration_s": 0.0, "seed": course.seed,
              "grader_version": "", "course_version": course.version,
              "hypothesis_version": "", "numpy_version": "", "submission_hash": "",
-             "grader_key": "", "isolation": "none (no submission)", "graded_at": ""}
+             "grader_key": "", "lock": "", "isolation": "none (no submission)",
+             "graded_at": ""}
             for ex in course.exercises for c in checks_for(ex, include_hidden=True)]
 
 

@@ -37,7 +37,7 @@ from grader.reports.safe import neutralise_frame
 LONG_COLUMNS = ["student", "exercise", "check", "statement", "hidden", "status", "score",
                 "max_score", "message", "duration_s", "due", "submitted_at", "time_source",
                 "days_late", "penalty_fraction", "seed", "grader_version", "course_version",
-                "hypothesis_version", "numpy_version", "submission_hash", "isolation",
+                "hypothesis_version", "numpy_version", "lock", "submission_hash", "isolation",
                 "graded_at"]
 NBGRADER_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name",
                     "first_name", "email", "raw_score", "late_submission_penalty", "score",
