@@ -18,6 +18,13 @@ moving by constants, or at random) also satisfy -- Momentum(mu=0) equals your SG
 invariant to the gradient scale, the arrays are updated in place, compare_optimizers agrees
 with your run_optimizer -- are checked together with moves or losses computed here from the
 formulas. tests/audit/catalog/optimizers.toml ([[trivial]]) proves that such code earns 0.
+
+One mistake costs the checks that test it: default_hyperparameters compares each class built
+without arguments with the same class given the contract's values, and the eps check compares
+Adam's moves for gradients of size 1e-4 with its own moves for them 10**4 times larger;
+their anchors demand only the direction of the moves, so a wrong formula elsewhere (no bias
+correction, a lost velocity) makes the same moves on both sides and does not fail them.
+Failure messages name the class in backticks (`Adam`): `grader ci` puts its annotation there.
 """
 
 import numpy as np
@@ -40,9 +47,9 @@ def _adam_grads(low=0.1, high=10.0):
 
 
 @st.composite
-def trajectories(draw, elements=None, max_steps=5, min_params=2):
+def trajectories(draw, elements=None, max_steps=5, min_params=2, shapes=SHAPES):
     """(params (P, *shape), grads (T, P, *shape)): P >= 2 parameters of one shape, T steps."""
-    shape = draw(st.sampled_from(SHAPES))
+    shape = draw(st.sampled_from(shapes))
     n_params = draw(st.integers(min_params, 3))
     n_steps = draw(st.integers(2, max_steps))
     params = draw(float_arrays((n_params, *shape), -5.0, 5.0))
@@ -67,17 +74,17 @@ def _run_steps(impl, name, kwargs, params0, grad_seq):
         given_grads = [g.copy() for g in grads]
         result = optimizer.step(params, given_grads)
         expect(result is None,
-               f"{name}.step returned {type(result).__name__}; it must update params in place "
+               f"`{name}.step` returned {type(result).__name__}; it must update params in place "
                "and return None.")
         expect(len(params) == len(arrays),
-               f"after step {t}, the list params has {len(params)} entries instead of "
-               f"{len(arrays)}.")
+               f"after step {t} of `{name}.step`, the list params has {len(params)} entries "
+               f"instead of {len(arrays)}.")
         for i, a in enumerate(arrays):
             expect(params[i] is a,
-                   f"after step {t}, params[{i}] is a new array object, not the one given.",
-                   diagnosis=NOT_IN_PLACE)
+                   f"after step {t} of `{name}.step`, params[{i}] is a new array object, not "
+                   "the one given.", diagnosis=NOT_IN_PLACE)
         expect(all(np.array_equal(g, h) for g, h in zip(given_grads, grads)),
-               f"{name}.step modified the gradients it was given.",
+               f"`{name}.step` modified the gradients it was given.",
                diagnosis="compute `lr * g` as a new array instead of `g *= lr`.")
         moves.append(np.stack([a - b for a, b in zip(arrays, before)]))
     return np.stack(moves)
@@ -99,6 +106,10 @@ def _expect_moves(observed, expected, *, what, rtol, atol, alternatives=None,
     elif np.any(np.abs(o - e) > atol + rtol * np.abs(e)):
         for alt, why in (alternatives or []):
             a = np.asarray(alt, dtype=np.float64).reshape(n_steps, -1)
+            # A mistake whose moves pass this check here (no bias correction's power t on
+            # step 1) cannot explain the failure.
+            if np.all(np.abs(a - e) <= atol + rtol * np.abs(e)):
+                continue
             if np.all(np.abs(o - a) <= 1e-3 * np.abs(a) + atol):
                 diagnosis = why
                 break
@@ -159,6 +170,9 @@ def _adam_alternatives(grads, lr, beta1, beta2, eps):
          "eps belongs outside the square root: sqrt(v_hat) + eps."),
         (_adam_moves(grads, lr, beta2, beta1, eps),
          "beta1 and beta2 are swapped: m uses beta1 (0.9), v uses beta2 (0.999)."),
+        (-lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t) * m_raw / np.sqrt(v_raw + eps),
+         "eps belongs outside the square root: in the folded form lr_t * m / (sqrt(v) + "
+         "eps), not lr_t * m / sqrt(v + eps)."),
     ]
 
 
@@ -298,24 +312,74 @@ def test_adam_steps_use_bias_corrected_moment_averages(impl, case, lr, beta1, be
                   alternatives=_adam_alternatives(grads, lr, beta1, beta2, eps))
 
 
-@given(case=trajectories(elements=_adam_grads(5e-5, 1.5e-4), max_steps=3),
+def _expect_each_parameter_along(observed, direction, *, what, against, rtol):
+    """Anchor: every step moves each parameter by f * direction, one factor f > 0 per step and
+    parameter (observed and direction (T, P, *shape)).
+
+    One factor per step and parameter leaves out everything but the direction: the step's
+    size (bias correction, lr) and the state kept per parameter (t, m, v) are other checks'
+    business. Each parameter's direction must have entries of both signs, so that moves
+    that are zero, constant, uphill or random fail it.
+    """
+    n_steps, n_params = direction.shape[:2]
+    o = observed.reshape(n_steps, n_params, -1)
+    d = direction.reshape(n_steps, n_params, -1)
+    with np.errstate(all="ignore"):
+        factors = np.sum(o * d, axis=2) / np.sum(d * d, axis=2)
+    if np.all(np.isfinite(factors) & (factors > 0)):
+        expected = factors[..., None] * d
+        against = f"{against}, times one factor per step and parameter ({fmt(factors, 4)})"
+        diagnosis = None
+    else:
+        expected = d
+        diagnosis = ("some step moves a parameter not at all, or uphill (along +g): Adam "
+                     "steps by -lr * m_hat/(sqrt(v_hat) + eps).")
+    expect_close(o.reshape(n_steps, -1), expected.reshape(n_steps, -1),
+                 what=f"{what} (row k = step k+1, columns: every entry of every parameter)",
+                 rtol=rtol, atol=0.0, against=against, diagnosis=diagnosis)
+
+
+@given(case=trajectories(elements=_adam_grads(0.5, 1.5), max_steps=3,
+                         shapes=[s for s in SHAPES if np.prod(s) > 1]),
        lr=floats(1e-4, 0.1))
 @example(case=(np.array([[1.0, 2.0], [1.0, 2.0]]),
-               np.array([[[1e-4, -5e-5], [1.5e-4, 1e-4]]] * 3)), lr=0.001)
+               np.array([[[1.0, -0.5], [1.5, -1.0]]] * 3)), lr=0.001)
 def test_adam_eps_outside_the_square_root_for_small_gradients(impl, case, lr):
-    """With small gradients (|g| ~ 1e-4) Adam still moves each entry by -lr*g/(|g|+eps) per step: eps goes outside the sqrt."""
+    """Gradients of size 1e-4 move Adam as the same gradients times 10**4 do (within 2%): eps goes outside the sqrt, where it barely matters."""
     params, grads = case
-    eps = 1e-8
+    # A constant gradient, each parameter with entries of both signs (the anchor needs them).
     grads = np.broadcast_to(grads[:1], grads.shape).copy()
-    moves = _run_steps(impl, "Adam", {"lr": lr}, params, grads)
-    expected = -lr * grads / (np.abs(grads) + eps)
-    # Why |g| in [5e-5, 1.5e-4] and 2%: sqrt(g**2 + eps) is off from |g| + eps by more than
-    # 17% there (55% at 5e-5), while the paper's folded Adam, whose eps becomes
-    # eps/sqrt(1 - beta2**t) <= 3.2e-7, is off by less than 0.7%.
-    _expect_moves(moves, expected, what="Adam's moves for gradients of size 1e-4", rtol=2e-2,
-                  atol=0.0, alternatives=[(-lr * grads / np.sqrt(grads ** 2 + eps),
-                                           "eps belongs outside the square root: "
-                                           "sqrt(v_hat) + eps, not sqrt(v_hat + eps).")])
+    flat = grads.reshape(grads.shape[0], grads.shape[1], -1)
+    flat[..., 0], flat[..., 1] = np.abs(flat[..., 0]), -np.abs(flat[..., 1])
+    # Every hyperparameter explicit: a wrong default is the default_hyperparameters check's.
+    kwargs = {"lr": lr, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+    large = _run_steps(impl, "Adam", kwargs, params, grads)
+    # The anchor: a constant gradient moves every entry against its sign, by the same amount
+    # within a parameter (lr*g/(|g|+eps) with bias correction; its size is other checks').
+    _expect_each_parameter_along(large, -grads / (np.abs(grads) + 1e-8),
+                                 what="`Adam`'s moves under a constant gradient of size 0.5 to "
+                                      "1.5", against="-g/(|g|+eps)", rtol=1e-4)
+    small = _run_steps(impl, "Adam", kwargs, params, 1e-4 * grads)
+    # Why 1e-4 and 2%: Adam divides by sqrt(v_hat) ~ |g|, so the scale of g cancels but for
+    # eps. Outside the root eps shifts a move by eps/|g| <= 2e-4 (the paper's folded form,
+    # whose eps is eps/sqrt(1 - beta2**t) on this scale, by < 0.7%; without bias correction
+    # by < 0.7% too); inside, sqrt(g**2 + eps) is off from |g| by more than 17% at |g| <=
+    # 1.5e-4.
+    ratio = np.abs(small) / np.abs(large)
+    if np.all(ratio < 1 - 2e-2):
+        diagnosis = ("for small gradients every move shrinks: eps weighs more than it should. "
+                     "eps belongs outside the square root: sqrt(v_hat) + eps, not "
+                     "sqrt(v_hat + eps).")
+    else:
+        diagnosis = ("only eps may make Adam's move depend on the scale of the gradients: look "
+                     "at where eps enters the denominator, sqrt(v_hat) + eps, and at any term "
+                     "of the step not divided by sqrt(v_hat).")
+    n_steps = len(grads)
+    expect_close(small.reshape(n_steps, -1), large.reshape(n_steps, -1),
+                 what="`Adam`'s moves for the gradients times 1e-4 (size 5e-5 to 1.5e-4; row k "
+                      "= step k+1, columns: every entry of every parameter)",
+                 rtol=2e-2, atol=0.0, against="its moves for the gradients as given",
+                 diagnosis=diagnosis)
 
 
 @given(case=trajectories(elements=_adam_grads(), max_steps=5), c=floats(1.0, 100.0),
@@ -338,11 +402,72 @@ def test_adam_is_invariant_to_gradient_scale(impl, case, c, lr):
                   rtol=1e-4, atol=1e-10 * lr, against="its moves with the gradients as given")
 
 
+DEFAULTS = {"SGD": {"lr": 0.01}, "Momentum": {"lr": 0.01, "mu": 0.9},
+            "Adam": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}}
+
+
+def _kwargs_text(kwargs):
+    return ", ".join(f"{k}={v:g}".replace("e-0", "e-") for k, v in kwargs.items())
+
+
+def _expect_defaults(impl, name, params, grads):
+    """NAME(params) makes the moves of NAME(params, **the contract's defaults): the student's
+    own class on both sides, so a wrong formula (no bias correction, a lost velocity) makes
+    the same moves twice and costs only the checks of the formula."""
+    defaults = DEFAULTS[name]
+    explicit_text = f"`{name}(params, {_kwargs_text(defaults)})`"
+    explicit = _run_steps(impl, name, defaults, params, grads)
+    # The anchor, so that steps doing nothing (or moving by constants, at random, uphill)
+    # earn nothing: the first time params[0] moves, it moves along its first gradient (Adam:
+    # g/(|g|+eps), about its sign). SGD must move downhill; for Momentum and Adam the sign,
+    # like the size, belongs to the checks of their formulas (a velocity that climbs still
+    # has the right defaults).
+    first = explicit[:, 0].reshape(len(explicit), -1)
+    g = grads[0, 0].ravel()
+    direction = g / (np.abs(g) + 1e-8) if name == "Adam" else g
+    moved = np.flatnonzero(np.any(first != 0, axis=1))
+    expect(moved.size > 0, f"{explicit_text} never moved params[0] in {len(first)} steps "
+           "with nonzero gradients, so its defaults cannot be compared.",
+           diagnosis="no parameter moved at all. " + NOT_IN_PLACE)
+    o = first[moved[0]]
+    with np.errstate(all="ignore"):
+        factor = float(np.dot(o, direction) / np.dot(direction, direction))
+    fits = np.isfinite(factor) and (factor < 0 if name == "SGD" else factor != 0)
+    shown = "g/(|g|+eps)" if name == "Adam" else "g"
+    wanted = "-lr * g" if name == "SGD" else "along its first gradient"
+    expect_close(o, factor * direction if fits else -direction,
+                 what=f"the first move of params[0] by {explicit_text}", rtol=1e-3, atol=0.0,
+                 against=(f"{fmt(factor, 4)} times its first gradient's {shown}" if fits
+                          else f"-{shown}"),
+                 diagnosis=None if fits else (
+                     f"the first move of `{name}` is not {wanted}: see the checks of "
+                     f"{name}'s moves."))
+    moves = _run_steps(impl, name, {}, params, grads)
+    if np.allclose(moves, explicit, rtol=1e-9, atol=0.0, equal_nan=False):
+        return
+    # Which default is off: leaving out one hyperparameter at a time uses that one's default.
+    wrong = [key for key in defaults
+             if not np.allclose(_run_steps(impl, name, {k: v for k, v in defaults.items()
+                                                        if k != key}, params, grads),
+                                explicit, rtol=1e-9, atol=0.0)]
+    if wrong:
+        diagnosis = (f"the default {' and '.join(wrong)} in `{name}.__init__`'s signature "
+                     f"differ{'s' * (len(wrong) == 1)} from the contract: "
+                     f"{_kwargs_text({k: defaults[k] for k in wrong})}.")
+    else:
+        diagnosis = (f"compare the defaults in `{name}.__init__`'s signature with the "
+                     f"contract: {_kwargs_text(defaults)}.")
+    expect_close(moves.reshape(len(moves), -1), explicit.reshape(len(explicit), -1),
+                 what=f"`{name}(params)`'s moves, next to those of {explicit_text} (\"explicit\"; "
+                      "row k = step k+1, columns: every entry of every parameter)",
+                 rtol=1e-9, atol=0.0, against="explicit", diagnosis=diagnosis)
+
+
 @given(seed=st.integers(0, 2**32 - 1))
 @example(seed=None)
 @settings(max_examples=examples(2))
 def test_default_hyperparameters(impl, seed):
-    """The defaults are SGD lr=0.01; Momentum lr=0.01, mu=0.9; Adam lr=0.001, beta1=0.9, beta2=0.999."""
+    """The defaults are SGD lr=0.01; Momentum lr=0.01, mu=0.9; Adam lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8: each class without them moves as with them."""
     if seed is None:
         params = np.array([[0.5, -1.0, 2.0], [1.5, 0.0, -0.5]])
         grads = np.array([[[1.0, -2.0, 0.5], [3.0, 1.0, -1.0]],
@@ -352,14 +477,8 @@ def test_default_hyperparameters(impl, seed):
         rng = np.random.default_rng(seed)
         params = rng.standard_normal((2, 3))
         grads = rng.choice([-1.0, 1.0], (3, 2, 3)) * rng.uniform(0.2, 4.0, (3, 2, 3))
-    _expect_moves(_run_steps(impl, "SGD", {}, params, grads), -0.01 * grads,
-                  what="SGD(params)'s moves", rtol=1e-9, atol=1e-14)
-    _expect_moves(_run_steps(impl, "Momentum", {}, params, grads),
-                  _momentum_moves(grads, 0.01, 0.9), what="Momentum(params)'s moves",
-                  rtol=1e-9, atol=1e-14)
-    _expect_moves(_run_steps(impl, "Adam", {}, params, grads),
-                  _adam_moves(grads, 0.001, 0.9, 0.999, 1e-8), what="Adam(params)'s moves",
-                  rtol=1e-4, atol=1e-14)
+    for name in DEFAULTS:
+        _expect_defaults(impl, name, params, grads)
 
 
 @given(seed=st.integers(0, 2**16), n_steps=st.integers(2, 4),
