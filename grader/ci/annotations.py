@@ -4,7 +4,8 @@ A check exercises one or more of the exercise's functions; its annotation goes o
 the student should look at: the line their code raised at or that does not compile, else
 the `def` line of the function the failure names, the check is named after, or its
 statement mentions. Checks pointing at the same line share one annotation, and GitHub shows
-at most 10 error annotations per step, so the rest are counted in a last one.
+at most 10 error annotations per step, so the rest are counted in a last one. A message is
+quoted in its first lines, plus its likely mistake wherever that line sits.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from grader.results import CheckResult
 MAX_ANNOTATIONS = 10  # GitHub keeps the first 10 error annotations of a step
 DETAILED_CHECKS = 4  # checks described in full in one annotation; the others are named
 MESSAGE_LINES = 8  # lines of a check's message quoted in an annotation
+HINT = "Likely mistake: "  # grader.failures' line, quoted even past MESSAGE_LINES
 
 _RAISED_AT = re.compile(r"\(line (\d+)(?:, in [^()]*)?\)\.$")
 _SYNTAX_ERROR_AT = re.compile(r"^\S+ has a syntax error at line (\d+):")
@@ -59,6 +61,8 @@ class Annotation:
         for r in self.results[:DETAILED_CHECKS]:
             lines = r.message.splitlines()
             quoted = lines[:MESSAGE_LINES] + (["..."] if len(lines) > MESSAGE_LINES else [])
+            # The likely mistake says what to look at: a long table of numbers never hides it.
+            quoted += [line for line in lines[MESSAGE_LINES:] if line.startswith(HINT)]
             parts.append("\n".join([f"{r.check} ({label(r)}, {fmt_points(r.score)}/"
                                     f"{fmt_points(r.max_score)}): {r.statement}", *quoted]))
         rest = [r.check for r in self.results[DETAILED_CHECKS:]]
