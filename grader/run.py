@@ -128,18 +128,10 @@ def _outcome(check: Check, impl: Any) -> tuple[str, str]:
             # gives the verdict and the smallest failing input (grader.replay).
             if not passes_known_examples(fn, impl):
                 fn(impl)
-    except MissingFunction as failure:
-        return "missing", failure.text()
-    except NotAttempted as failure:
-        return "failed", failure.text()
-    except CheckFailure as failure:
-        return "failed", failure.text() + _inputs_text(failure)
-    except StudentCodeError as error:
-        return "error", error.text() + _inputs_text(error)
-    except Flaky:
-        return "failed", ("Your code gave different results for the same input when it was "
-                          "called again: does it use randomness or state left over from an "
-                          "earlier call?")
+    except (CheckFailure, StudentCodeError, Flaky) as failure:
+        explained = explain(failure)
+        assert explained is not None
+        return explained
     except HypothesisException as e:
         return "error", (f"The check could not run ({type(e).__name__}); "
                          "please tell the course staff.")
@@ -150,6 +142,34 @@ def _outcome(check: Check, impl: Any) -> tuple[str, str]:
                          f"{' '.join(str(e).split())[:200]}); make sure it has the type and "
                          "shape the exercise asks for.")
     return "passed", ""
+
+
+def explain(error: BaseException) -> tuple[str, str] | None:
+    """The status and message of a check that raised ERROR, as every report shows them (what
+    was checked, observed and expected, the likely mistake, the smallest failing input), or
+    None for an error the grader does not explain (a bug of the check itself).
+
+    The pytest route (tests/conftest.py) prints the same text as `grader check`.
+    """
+    if isinstance(error, MissingFunction):
+        return "missing", error.text()
+    if isinstance(error, NotAttempted):
+        return "failed", error.text()
+    if isinstance(error, CheckFailure):
+        return "failed", error.text() + _inputs_text(error)
+    if isinstance(error, StudentCodeError):
+        return "error", error.text() + _inputs_text(error)
+    if isinstance(error, Flaky):
+        return "failed", ("Your code gave different results for the same input when it was "
+                          "called again: does it use randomness or state left over from an "
+                          "earlier call?")
+    return None
+
+
+def record_inputs(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The check FN, made to attach its failing inputs to what it raises (see
+    _recording_inputs); for runners other than grade_exercise, such as pytest."""
+    return _recording_inputs(fn)
 
 
 def _recording_inputs(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -2,20 +2,28 @@
 
 `pytest tests/checks` runs every check against the reference solutions (the instructor's
 proof that they pass); `--submission DIR` runs them against a student's folder instead, e.g.
-`pytest tests/checks/public --submission exercises`.
+`pytest tests/checks/public --submission exercises`. A check that fails reports what
+`grader check` says (what was checked, observed and expected, the likely mistake, the
+smallest failing input), not the grader's traceback; an error the grader does not explain
+(a bug of a check) keeps pytest's traceback. This file ships in the students' repository.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from grader.checks import use_profile
 from grader.course import load_course
+from grader.failures import NotAttempted
+from grader.printable import printable
+from grader.run import explain, record_inputs
 from grader.submission import find_exercise_file, load
 
 use_profile()
@@ -56,3 +64,35 @@ def impl(request: pytest.FixtureRequest):
     if path is None:
         pytest.fail(f"no {exercise_id}.py or {exercise_id}.ipynb in {folder}")
     return load(path, exercise_id)
+
+
+def _is_check(item: pytest.Item) -> bool:
+    """A graded check (tests/checks/{public,hidden}/), not a test of the engine."""
+    return item.path.parent.parent.name == "checks" and "impl" in getattr(item, "fixturenames",
+                                                                             ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_check(item) and isinstance(item, pytest.Function):
+            record_inputs(item.function)  # the smallest failing input, for the message
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is None or not report.failed or not _is_check(item):
+        return
+    explained = explain(call.excinfo.value)
+    if explained is None:
+        return
+    status, message = explained
+    if message.startswith(NotAttempted.PREFIX):
+        status = "not attempted"
+    doc = inspect.getdoc(getattr(item, "obj", None)) or ""
+    statement = doc.splitlines()[0] if doc else ""
+    # Messages quote student text: printable, as in every other report.
+    report.longrepr = printable("\n".join(
+        [f"{status.upper()}: {item.name.removeprefix('test_')}: {statement}",
+         *(f"    {line}" for line in message.splitlines())]))
