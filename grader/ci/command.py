@@ -2,7 +2,8 @@
 
 It is `grader check` (the same loading and checks, in this process: the student's own code in
 their own CI job) plus what GitHub Actions shows: the exit code (1 while a check does not
-pass), a Markdown summary appended to $GITHUB_STEP_SUMMARY (printed when that is not set),
+pass), a Markdown summary appended to $GITHUB_STEP_SUMMARY (when that is not set, the same
+summary as plain text on stdout),
 an error annotation on the student's file for the checks that did not pass, and
 results.json (Gradescope format) and junit.xml in the output folder, for artifacts and test
 reporters.
@@ -20,7 +21,7 @@ from typing import TextIO
 from grader.checks import use_profile
 from grader.ci import workflow
 from grader.ci.annotations import annotations
-from grader.ci.summary import summary_markdown
+from grader.ci.summary import summary_markdown, summary_text
 from grader.course import load_course
 from grader.gradebook import rows
 from grader.local_check import check_exercise
@@ -71,12 +72,11 @@ def run_ci(exercises: list[str], *, submission: Path | None = None, output: Path
     workspace = Path(environ.get("GITHUB_WORKSPACE") or Path.cwd())
     for line in annotations(reports, workspace):
         print(line, file=stdout)
-    summary = summary_markdown(reports, student)
     summary_file = environ.get("GITHUB_STEP_SUMMARY")
-    if summary_file:
+    if summary_file:  # GitHub renders it as Markdown: student text escaped as entities
         with open(summary_file, "a", encoding="utf-8") as f:
-            f.write(summary)
-    else:
-        print("\n" + summary, file=stdout)
+            f.write(summary_markdown(reports, student))
+    else:  # a terminal or a log: plain text
+        print("\n" + summary_text(reports, student), file=stdout)
     print(f"\nWrote {output / 'results.json'} and {output / 'junit.xml'}.", file=stdout)
     return 0 if all(report.all_passed for report in reports) else 1

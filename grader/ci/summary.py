@@ -1,4 +1,5 @@
-"""The job summary ($GITHUB_STEP_SUMMARY) in GitHub-flavoured Markdown.
+"""The job summary ($GITHUB_STEP_SUMMARY) in GitHub-flavoured Markdown, and the same
+summary as plain text for a terminal (`grader ci` run outside GitHub Actions).
 
 A table of exercises, then one table row and one folded block per check that did not pass.
 Messages quote student text: it is made printable (grader.printable), then in table cells
@@ -73,3 +74,47 @@ def summary_markdown(reports: list, student: str = "") -> str:
                       "</details>", ""]
         lines.append("Run `grader check` on your computer for the same feedback.")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def summary_text(reports: list, student: str = "") -> str:
+    """The summary for a terminal: the same tables, plain and printable (a terminal shows no
+    Markdown, and HTML entities would read as noise); the feedback itself is in the report
+    printed before it."""
+    score = sum(r.score for r in reports)
+    total = sum(r.max_score for r in reports)
+    passed = all(r.all_passed for r in reports)
+    verdict = "all checks passed" if passed else "some checks did not pass"
+    who = f" for {printable(student, newlines=False)}" if student else ""
+    width = max([len(r.exercise.id) for r in reports] + [len("exercise")]) + 2
+    lines = [f"Public checks{who}: {fmt_points(score)}/{fmt_points(total)} points, {verdict}",
+             "", f"  {'exercise':<{width}}{'points':>8}  {'passed':>7}  not passed"]
+    for report in reports:
+        ok = sum(r.passed for r in report.results)
+        statuses: dict[str, int] = {}
+        for r in report.results:
+            if not r.passed:
+                statuses[label(r)] = statuses.get(label(r), 0) + 1
+        problems = ", ".join(f"{n} {status}" for status, n in statuses.items()) or "-"
+        points = f"{fmt_points(report.score)}/{fmt_points(report.max_score)}"
+        lines.append(f"  {report.exercise.id:<{width}}{points:>8}  "
+                     f"{f'{ok}/{len(report.results)}':>7}  {problems}")
+    lines.append(f"  {'total':<{width}}{f'{fmt_points(score)}/{fmt_points(total)}':>8}")
+    if not passed:
+        lines += ["", "Checks that did not pass (the feedback for each is above):"]
+    for report in reports:
+        # A missing file or function, or one not attempted, is one line per exercise: the
+        # report above says which, and a line per check would repeat it.
+        grouped: dict[str, list] = {}
+        for r in report.results:
+            if r.passed:
+                continue
+            if label(r) in ("missing", "not attempted"):
+                grouped.setdefault(label(r), []).append(r)
+            else:
+                lines.append(f"  {r.exercise}: {r.check} ({label(r)}, {fmt_points(r.score)}/"
+                             f"{fmt_points(r.max_score)}): {r.statement}")
+        for status, results in grouped.items():
+            n = len(results)
+            lines.append(f"  {report.exercise.id}: {n} check{'s' * (n != 1)} {status} "
+                         f"({fmt_points(sum(r.max_score for r in results))} points)")
+    return printable("\n".join(lines)) + "\n"

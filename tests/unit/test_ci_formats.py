@@ -4,10 +4,14 @@ results.json, JUnit, and where annotations point. Student text must stay inert i
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from grader.audit import load_catalog, materialize
 from grader.ci import workflow
 from grader.ci.annotations import MAX_ANNOTATIONS, annotations, definition_lines
 from grader.ci.summary import summary_markdown
@@ -19,6 +23,7 @@ from grader.reports.gradescope import results_json, write_results_json
 from grader.reports.junit import write_junit
 from grader.results import CheckResult
 
+ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ("50% off\r\n::add-mask::secret\n::error::forged | <img src=x onerror=alert(1)> "
            "[click](http://evil.example) @someone \x00\x1b[31m")
 
@@ -236,8 +241,38 @@ def test_grader_ci_writes_everything_and_exits_1_when_a_check_fails(tmp_path):
     assert results["score"] == 13
     assert ET.parse(tmp_path / "ci" / "junit.xml").getroot().get("failures") == "1"
 
-    out = io.StringIO()  # outside GitHub: no markers, the summary on stdout
+    out = io.StringIO()  # outside GitHub: no markers, the summary on stdout as plain text
     assert run_ci(["softmax_ce"], submission=tmp_path, output=tmp_path / "ci2", environ={},
                   stdout=out) == 1
     assert "::stop-commands::" not in out.getvalue()
-    assert "## Public checks for " in out.getvalue()
+    assert "\nPublic checks for " in out.getvalue() and "## " not in out.getvalue()
+
+
+def _grader_ci(folder: Path, environ: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    env.update(environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "grader", "ci", "gradcheck", "--submission",
+                           str(folder), "--output", str(folder / "ci")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_grader_ci_run_locally_prints_plain_text_and_github_gets_the_escaped_markdown(tmp_path):
+    entry = next(e for e in load_catalog(["gradcheck"]) if e.id == "ng-sign-flipped")
+    materialize(entry, tmp_path)
+    local = _grader_ci(tmp_path, {})
+    assert local.returncode == 1, local.stdout + local.stderr
+    summary = local.stdout.split("\nPublic checks for ", 1)[1]
+    assert "  gradcheck: numerical_gradient_matches_calculus (failed, 0/3): " \
+           "numerical_gradient(f, x) is shaped like x" in summary
+    for markup in ("&#", "<pre>", "<details>", "|---|", "## "):
+        assert markup not in local.stdout, markup
+    assert "Traceback" not in local.stdout + local.stderr
+
+    step_summary = tmp_path / "summary.md"
+    github = _grader_ci(tmp_path, {"GITHUB_ACTIONS": "true",
+                                   "GITHUB_STEP_SUMMARY": str(step_summary)})
+    assert github.returncode == 1, github.stdout + github.stderr
+    assert "Public checks for " not in github.stdout  # the summary goes to GitHub only
+    markdown = step_summary.read_text()
+    assert markdown.startswith("## Public checks for ")
+    assert "numerical&#95;gradient&#40;f, x&#41;" in markdown and "<details>" in markdown
