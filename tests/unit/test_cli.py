@@ -101,3 +101,24 @@ def test_main_called_with_arguments_leaves_the_garbage_collector_alone():
     before = gc.get_freeze_count()
     assert main(["stubs", "--check"]) == 0
     assert gc.get_freeze_count() == before
+
+
+def test_check_of_a_notebook_says_a_skipped_cell_and_a_missing_function_once(tmp_path):
+    """Issue 21: a cell that raised left `forward` undefined, and the MISSING message and
+    the note about the cell came once per check (8 times)."""
+    import json
+
+    notebook = json.loads((ROOT / "demo" / "submissions" / "dee_notebooks" / "xor_net.ipynb")
+                          .read_text())
+    cell = next(c for c in notebook["cells"]
+                if c["cell_type"] == "code" and "def forward" in "".join(c["source"]))
+    cell["source"] = "1 / 0\n" + "".join(cell["source"])
+    (tmp_path / "xor_net.ipynb").write_text(json.dumps(notebook))
+    run = grader("check", "xor_net", "--submission", str(tmp_path))
+    assert run.returncode == 1, run.stderr
+    assert run.stdout.count("raised ZeroDivisionError and was skipped") == 1
+    assert run.stdout.count("`forward` is not defined in your xor_net code") == 1
+    assert "    The same for: forward_pinned_values, backward_matches_central_differences" \
+        in run.stdout
+    assert run.stdout.count("  MISSING: ") == 1
+    assert "ERROR: learns_xor_for_most_seeds" in run.stdout  # other failures keep their text

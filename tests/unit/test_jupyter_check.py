@@ -56,3 +56,21 @@ def test_html_report_escapes_student_text(shell):
     report = _run(shell, "from grader import check\ncheck('softmax_ce')")
     html = report._repr_html_()
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_a_missing_function_is_said_once_in_the_notebook_report(shell):
+    """Issue 21: the same MISSING note came once per check that needs the function."""
+    source = strip_markers((ROOT / "solutions" / "xor_net.py").read_text())
+    start = source.index("def forward(")
+    end = source.index("\ndef ", start + 1)
+    _run(shell, source[:start] + source[end:])  # the notebook never defined forward
+    report = _run(shell, "from grader import check\ncheck('xor_net')")
+    missing = "`forward` is not defined in your"
+    html = report._repr_html_()
+    assert html.count(missing) == 1
+    assert html.count("The same as for all_zero_network_on_the_xor_data above.") == 5
+    text = str(report)
+    assert text.count(missing) == 1
+    assert "    The same for: forward_pinned_values, backward_matches_central_differences, " \
+           "one_training_step_is_exact, train_defaults_are_hidden_4_lr_2_seed_0, " \
+           "predict_thresholds_p_at_one_half." in text
