@@ -2,7 +2,8 @@
 
 It grades, with every check (public and hidden):
   - the references, several times: full marks, identical results every time;
-  - the stubs: zero, and no check may crash;
+  - the stubs, as `grader stubs` makes them from the references: zero, and no check may
+    crash;
   - the catalog of known-wrong implementations (tests/audit/catalog/<exercise>.toml, [[wrong]]):
     each must lose points ("killed"); one that keeps full marks is a survivor;
   - the catalog of correct-but-different implementations ([[correct]]): full marks each;
@@ -31,6 +32,7 @@ from pathlib import Path
 import tomllib
 
 from grader.course import load_course
+from grader.stubs import make_stub
 
 REFERENCE_RUNS = 5
 KINDS = ("wrong", "correct", "trivial")
@@ -135,8 +137,18 @@ def _run_job(job: Job) -> Outcome:
             checks.use_course_secret()
         else:
             checks.use_local_examples()
-        if kind in ("reference", "stub"):
+        if kind == "reference":
             score, max_score, statuses = _grade(exercise, Path(str(payload)), False, engine)
+            return Outcome(name, exercise, kind, name, score, max_score, statuses,
+                           examples=examples)
+        if kind == "stub":
+            # The stub as `grader stubs` makes it from the reference, not whatever file sits in
+            # exercises/ (someone may have worked there): the audit proves the course.
+            reference = Path(str(payload))
+            with tempfile.TemporaryDirectory(prefix="audit-") as tmp:
+                stub = Path(tmp) / f"{exercise}.py"
+                stub.write_text(make_stub(reference.read_text(), str(reference)))
+                score, max_score, statuses = _grade(exercise, stub, False, engine)
             return Outcome(name, exercise, kind, name, score, max_score, statuses,
                            examples=examples)
         assert isinstance(payload, Entry)
@@ -167,7 +179,7 @@ def jobs(exercise_ids: list[str], engine: str = "inprocess",
                     out.append((f"reference #{run + 1}", ex_id, "reference",
                                 str(course.solutions_dir / f"{ex_id}.py"), engine, examples))
             if "stub" in kinds:
-                out.append(("stub", ex_id, "stub", str(course.exercises_dir / f"{ex_id}.py"),
+                out.append(("stub", ex_id, "stub", str(course.solutions_dir / f"{ex_id}.py"),
                             engine, examples))
         for entry in load_catalog(exercise_ids):
             if entry.kind in kinds:

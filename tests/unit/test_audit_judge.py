@@ -36,3 +36,27 @@ def test_killed_under_both_counts_once():
                                     _outcome("t", "trivial", 0.0, "local"),
                                     _outcome("t", "trivial", 0.0, "graded")])
     assert (problems, kills, zeros) == ([], {"ex": (1, 1)}, {"ex": (1, 1)})
+
+
+def test_the_audit_grades_the_generated_stub_not_someones_work_in_exercises(tmp_path):
+    """Someone solved exercises/softmax_ce.py in the course folder: the audit still proves
+    the stub that `grader stubs` makes from the reference (zero points), and says nothing
+    about that person's file."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from support import ROOT, course_copy
+
+    course = course_copy(tmp_path)
+    shutil.copy(ROOT / "demo" / "submissions" / "ada_correct" / "softmax_ce.py",
+                course / "exercises" / "softmax_ce.py")
+    code = ("import sys\nfrom grader.audit import audit\n"
+            "sys.exit(audit(['softmax_ce'], workers=1, kinds=frozenset({'stub'}), "
+            "reference_runs=0))\n")
+    env = {**os.environ, "GRADER_COURSE_ROOT": str(course), "PYTHONPATH": str(course)}
+    run = subprocess.run([sys.executable, "-c", code], cwd=course, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "stubs got zero without crashing" in run.stdout
