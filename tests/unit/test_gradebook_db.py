@@ -338,7 +338,9 @@ def test_kill_9_at_any_moment_loses_nothing_committed_and_the_next_run_finishes(
             student, gen = line.split()
             assert new_state[student] >= int(gen)
         state = new_state
-    assert kills == 5 and len(state) == STUDENTS
+    # How many students a writer reaches before its kill depends on the machine's load; the
+    # finishing run below must bring every one of them, committed or not, to the target.
+    assert kills == 5 and state
     target = max(state.values()) + 1
     finish = subprocess.run([sys.executable, "-c", WRITER, str(db), "finish", str(log),
                              str(STUDENTS), str(target)], cwd=ROOT, capture_output=True,
