@@ -29,6 +29,7 @@ from grader.failures import (
     StudentCodeError,
     WorkerFailure,
 )
+from grader.handle import Handle
 from grader.limits import TimeLimitExceeded, time_limit
 from grader.replay import passes_known_examples
 from grader.results import CheckResult
@@ -37,7 +38,7 @@ HIDDEN_FAILED = "Hidden check failed: {statement} (its inputs are not shown)."
 HIDDEN_ERROR = "Hidden check: your code raised an error while it ran: {statement}."
 
 
-def grade_exercise(exercise: Exercise, path: Path | None = None, *, impl: Any = None,
+def grade_exercise(exercise: Exercise, path: Path | None = None, *, impl: Handle | None = None,
                    include_hidden: bool = True, stop_at_first_failure: bool = False,
                    session: Session | None = None) -> list[CheckResult]:
     """Load the exercise and run its checks, within its time limit.
@@ -102,7 +103,7 @@ class Outcome(NamedTuple):
     function: str = ""
 
 
-def run_check(check: Check, impl: Any) -> CheckResult:
+def run_check(check: Check, impl: Handle) -> CheckResult:
     start = time.perf_counter()
     outcome = _outcome(check, impl)
     if check.hidden and outcome.status in ("failed", "error") and outcome.attempted:
@@ -124,7 +125,7 @@ def missing_results(checks: Iterable[Check], status: str, message: str) -> list[
     return [_status_result(c, status, message) for c in checks]
 
 
-def _outcome(check: Check, impl: Any) -> Outcome:
+def _outcome(check: Check, impl: Handle) -> Outcome:
     fn = _recording_inputs(check.function)
     try:
         sink = io.StringIO()  # student prints are not feedback
