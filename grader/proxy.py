@@ -195,11 +195,11 @@ class WorkerProcess:
 
     # ---------------------------------------------------------------- loading
 
-    def load(self, path: Path, exercise: str, cells: list[tuple[int, str]] | None,
-             worker_path: str | None = None) -> tuple[dict[str, str], list[str]]:
+    def load(self, path: Path, exercise: str, cells: list[tuple[int, str]] | None
+             ) -> tuple[dict[str, str], list[str]]:
         """Load the exercise in the worker; returns (names it defines, notes). Raises LoadError."""
         self.exercise_name = exercise
-        filename = worker_path or str(path)
+        filename = str(path)
         message = {"op": "load", "exercise": exercise, "display": path.name,
                    "filename": filename, "folder": str(Path(filename).parent),
                    "kind": "cells" if cells is not None else "py",
