@@ -12,21 +12,22 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from grader.failures import WorkerFailure
+from grader.handle import Handle
 from grader.submission import load, notebook_cells, read
 
 
 class Session(Protocol):
-    def open(self) -> Any: ...           # load the exercise; raises LoadError or WorkerFailure
+    def open(self) -> Handle: ...        # load the exercise; raises LoadError or WorkerFailure
     def before_check(self) -> None: ...  # a fresh start for references between checks
-    def reopen(self) -> Any: ...         # after a WorkerFailure: a new process, loaded again
+    def reopen(self) -> Handle: ...      # after a WorkerFailure: a new process, loaded again
     def close(self) -> None: ...
 
 
 class InProcessSession:
-    def __init__(self, path: Path | None, exercise: str, impl: Any = None) -> None:
+    def __init__(self, path: Path | None, exercise: str, impl: Handle | None = None) -> None:
         self.path, self.exercise, self.impl = path, exercise, impl
 
-    def open(self) -> Any:
+    def open(self) -> Handle:
         if self.impl is None:
             assert self.path is not None
             self.impl = load(self.path, self.exercise)
@@ -35,8 +36,8 @@ class InProcessSession:
     def before_check(self) -> None:
         pass
 
-    def reopen(self) -> Any:
-        return self.impl
+    def reopen(self) -> Handle:
+        return self.open()  # the handle open() gave: nothing in this process restarts
 
     def close(self) -> None:
         pass
@@ -91,7 +92,7 @@ class WorkerSession:
         self._own = shared is None
         self._workers = shared or SubmissionWorker(start_worker)
 
-    def open(self) -> Any:
+    def open(self) -> Handle:
         from grader.proxy import RemoteImplementation
 
         raw = read(self.path)  # LoadError if unreadable; the worker reads .py files itself
@@ -104,7 +105,7 @@ class WorkerSession:
     def before_check(self) -> None:
         self._worker.reset()
 
-    def reopen(self) -> Any:
+    def reopen(self) -> Handle:
         self._workers.discard()
         return self.open()
 
@@ -115,5 +116,5 @@ class WorkerSession:
             self._workers.release()
 
 
-__all__ = ["InProcessSession", "Session", "SubmissionWorker", "WorkerFailure",
+__all__ = ["Handle", "InProcessSession", "Session", "SubmissionWorker", "WorkerFailure",
            "WorkerSession"]

@@ -44,6 +44,15 @@ class NotAttempted(CheckFailure):
         self.function = function
         super().__init__(f"{self.PREFIX}: `{function}` still raises NotImplementedError.")
 
+    @classmethod
+    def function_in(cls, message: str) -> str | None:
+        """The function MESSAGE says is an untouched stub, or None if MESSAGE is not this
+        class's. Only for results stored as text (grader.gradebook.stored_fields): every
+        result built by grading carries it as CheckResult.attempted and .function."""
+        if not message.startswith(cls.PREFIX):
+            return None
+        return message.split("`")[1] if "`" in message else ""
+
 
 class MissingFunction(CheckFailure, AttributeError):
     """The submission does not define a name the contract requires."""

@@ -119,15 +119,16 @@ def _grade_copy(course: Any, files: dict[str, Path | None], unusable: dict[str, 
             results += grade_exercise(exercise, session=session)
     finally:
         worker.discard()
-    return {"results": [[r.exercise, r.check, r.status, r.message, r.duration_s]
-                        for r in results],
+    return {"results": [[r.exercise, r.check, r.status, r.message, r.duration_s, r.attempted,
+                         r.function] for r in results],
             "log": _output_log(worker.started)}
 
 
 def _checked_results(out: dict[str, Any], course: Any) -> list[CheckResult]:
     """The results a grading process sent, checked against the course: each a known check
-    once, a known status, a message; statement, visibility and points come from the check
-    itself, and a score only from "passed". A check it did not report is "crashed"."""
+    once, a known status, a message, whether it was attempted (only a failure may not be)
+    and the function it names; statement, visibility and points come from the check itself,
+    and a score only from "passed". A check it did not report is "crashed"."""
     from grader.grading_process import GradingProcessFailed
     from grader.results import STATUSES
 
@@ -138,19 +139,20 @@ def _checked_results(out: dict[str, Any], course: Any) -> list[CheckResult]:
         raise GradingProcessFailed("the grading process sent a malformed result")
     results: dict[tuple[str, str], CheckResult] = {}
     for item in reported:
-        if type(item) is not list or len(item) != 5:
+        if type(item) is not list or len(item) != 7:
             raise GradingProcessFailed("the grading process sent a malformed result")
-        exercise, name, status, message, duration = item
+        exercise, name, status, message, duration, attempted, function = item
         check = checks.get((exercise, name)) if type(exercise) is str and type(name) is str \
             else None
         if check is None or (exercise, name) in results or status not in STATUSES \
                 or type(message) is not str or type(duration) not in (int, float) \
-                or not 0 <= duration < 1e6:
+                or not 0 <= duration < 1e6 or type(attempted) is not bool \
+                or (not attempted and status != "failed") or type(function) is not str:
             raise GradingProcessFailed("the grading process sent a malformed result")
         results[exercise, name] = CheckResult(
             exercise, name, check.statement, check.hidden, status,
             check.points if status == "passed" else 0.0, check.points, message[:20_000],
-            float(duration))
+            float(duration), attempted, function[:200])
     lost = [c for key, c in checks.items() if key not in results]
     return [*results.values(), *missing_results(
         lost, "crashed", "The grading process stopped before this check was run.")]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.course import load_course
+from grader.failures import NotAttempted
 from grader.printable import printable
 from grader.results import CheckResult
 
@@ -40,6 +41,18 @@ def rows(student: str, results: Iterable[CheckResult]) -> list[dict]:
              "grader_version": __version__, "course_version": course.version,
              "hypothesis_version": hypothesis.__version__, "numpy_version": numpy.__version__}
             for r in results]
+
+
+def stored_fields(status: str, message: str) -> tuple[bool, str]:
+    """CheckResult's `attempted` and `function` for a row read back with STATUS and MESSAGE.
+
+    A row keeps a not-attempted result as status "failed" and NotAttempted's message: COLUMNS
+    and the status values are the gradebook's format, which every export and every existing
+    gradebook share. So reading a row back recovers `attempted` from that message, here and
+    nowhere else; of `function`, a row keeps only a stub's ("" for every other row).
+    """
+    function = NotAttempted.function_in(message) if status == "failed" else None
+    return function is None, function or ""
 
 
 def write_csv(all_rows: list[dict], path: Path, columns: list[str] | None = None) -> None:

@@ -4,13 +4,18 @@ Checks never import student code; they receive an `Implementation` and call
 `impl.softmax(x)`. The guard turns what student code does into outcomes a check can report:
 a missing name, an untouched stub (NotImplementedError), an exception, an exit. Objects the
 student's classes create come back as `StudentObject` handles whose methods are guarded too.
-The sandboxed engine replaces this class with a proxy of the same shape.
+
+`Handle` is the type every check and session sees; `NamedHandle` holds the attribute rules
+both implementations share: this module's `Implementation` (student code in this process,
+for a student checking their own work) and grader.proxy's `RemoteImplementation` (student
+code in a sandboxed worker, for grading).
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from grader.failures import (
     CheckFailure,
@@ -23,30 +28,68 @@ from grader.limits import user_interrupted
 from grader.loading import describe_exception
 
 
-class Implementation:
-    """One exercise's code under test, as a namespace of functions, classes and constants."""
+@runtime_checkable
+class Handle(Protocol):
+    """One exercise's code under test, as a check calls it: `impl.softmax(x)`.
 
-    def __init__(self, exercise: str, namespace: Mapping[str, Any], *, source_file: str = "",
-                 notes: list[str] | None = None) -> None:
+    A public name the code defines is its function, class or constant (guarded); one it
+    does not define raises MissingFunction; a private name raises AttributeError. `notes`
+    says what loading the file skipped (a notebook cell that raised)."""
+
+    notes: list[str]
+
+    @property
+    def exercise(self) -> str: ...
+
+    def defines(self, name: str) -> bool: ...
+
+    def __getattr__(self, name: str) -> Any: ...
+
+
+class NamedHandle(ABC):
+    """The attribute rules of a Handle; a subclass says which names its code defines and
+    what one of them is."""
+
+    def __init__(self, exercise: str, notes: list[str] | None = None) -> None:
         self._exercise = exercise
-        self._namespace = dict(namespace)
-        self._source_file = source_file
         self.notes = list(notes or [])
 
     @property
     def exercise(self) -> str:
         return self._exercise
 
+    @abstractmethod
+    def defines(self, name: str) -> bool: ...
+
+    @abstractmethod
+    def _value(self, name: str) -> Any:
+        """What the defined public NAME is, as a check may use it."""
+
+    def __getattr__(self, name: str) -> Any:
+        # Private names are the handle's own, and Python's protocols (copy, pickle) ask for
+        # them on any object: none of them reaches the code under test.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if not self.defines(name):
+            raise MissingFunction(name, self._exercise)
+        return self._value(name)
+
+
+class Implementation(NamedHandle):
+    """One exercise's code under test in this process, as a namespace of functions, classes
+    and constants."""
+
+    def __init__(self, exercise: str, namespace: Mapping[str, Any], *, source_file: str = "",
+                 notes: list[str] | None = None) -> None:
+        super().__init__(exercise, notes)
+        self._namespace = dict(namespace)
+        self._source_file = source_file
+
     def defines(self, name: str) -> bool:
         return name in self._namespace
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        try:
-            value = self._namespace[name]
-        except KeyError:
-            raise MissingFunction(name, self._exercise) from None
+    def _value(self, name: str) -> Any:
+        value = self._namespace[name]
         if callable(value):
             return _guard(value, name, self._source_file)
         return value

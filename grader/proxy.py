@@ -1,6 +1,6 @@
 """The grader's side of the trust boundary: a worker process, and handles that call into it.
 
-`RemoteImplementation` has the shape of `handle.Implementation`, so the same checks run
+`RemoteImplementation` is a `handle.Handle` like `handle.Implementation`, so the same checks run
 unchanged in one process (`grader check`) or against a worker (`grader grade`):
   - `impl.softmax(x)` sends the arguments as plain data and decodes the answer by exact type;
   - a callable the check passes in (`f`, `loss_and_grads`, an optimizer class) stays here:
@@ -31,6 +31,7 @@ import numpy as np
 from grader import protocol as P
 from grader.capabilities import exposed_methods
 from grader.failures import CheckFailure, MissingFunction, WorkerFailure, from_description
+from grader.handle import NamedHandle
 from grader.launcher import DirectLauncher, Launcher, LauncherRefused
 from grader.loading import LoadError
 from grader.output_cap import CappedOutput
@@ -194,11 +195,11 @@ class WorkerProcess:
 
     # ---------------------------------------------------------------- loading
 
-    def load(self, path: Path, exercise: str, cells: list[tuple[int, str]] | None,
-             worker_path: str | None = None) -> tuple[dict[str, str], list[str]]:
+    def load(self, path: Path, exercise: str, cells: list[tuple[int, str]] | None
+             ) -> tuple[dict[str, str], list[str]]:
         """Load the exercise in the worker; returns (names it defines, notes). Raises LoadError."""
         self.exercise_name = exercise
-        filename = worker_path or str(path)
+        filename = str(path)
         message = {"op": "load", "exercise": exercise, "display": path.name,
                    "filename": filename, "folder": str(Path(filename).parent),
                    "kind": "cells" if cells is not None else "py",
@@ -430,30 +431,21 @@ class RemoteObject:
         return RemoteCallable(self._worker, name, label, obj=self, method=name)
 
 
-class RemoteImplementation:
-    """One exercise loaded in a worker, with the shape of handle.Implementation."""
+class RemoteImplementation(NamedHandle):
+    """One exercise loaded in a worker: a handle.Handle whose names the worker listed when
+    it loaded the file (name -> kind)."""
 
     def __init__(self, worker: WorkerProcess, exercise: str, names: dict[str, str],
                  notes: list[str]) -> None:
+        super().__init__(exercise, notes)
         self._worker = worker
-        self._exercise = exercise
         self._names = names
-        self.notes = notes
-
-    @property
-    def exercise(self) -> str:
-        return self._exercise
 
     def defines(self, name: str) -> bool:
         return name in self._names
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        kind = self._names.get(name)
-        if kind is None:
-            raise MissingFunction(name, self._exercise)
-        if kind in ("callable", "class"):
+    def _value(self, name: str) -> Any:
+        if self._names[name] in ("callable", "class"):
             return RemoteCallable(self._worker, name, label=name)
         return self._worker.get(name)
 

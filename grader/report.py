@@ -11,16 +11,13 @@ import html
 from dataclasses import dataclass
 
 from grader.course import Exercise
-from grader.failures import NotAttempted
 from grader.printable import printable
-from grader.results import CheckResult
+from grader.results import NOT_ATTEMPTED, CheckResult
 
 
 def label(result: CheckResult) -> str:
     """The status as a student reads it: an untouched stub is "not attempted", not a crash."""
-    if result.status == "failed" and result.message.startswith(NotAttempted.PREFIX):
-        return "not attempted"
-    return result.status
+    return result.label
 
 
 def fmt_points(x: float) -> str:
@@ -58,8 +55,7 @@ class ExerciseReport:
             lines.append(f"  {r.check:<{width}}{points:>8}  {label(r)}{tag}")
         total = f"{fmt_points(self.score)}/{fmt_points(self.max_score)}"
         lines.append(f"  {'total':<{width}}{total:>8}")
-        todo = sorted({r.message.split("`")[1] for r in self.results
-                       if label(r) == "not attempted" and "`" in r.message})
+        todo = sorted({r.function for r in self.results if not r.attempted and r.function})
         if todo:
             lines += ["", f"  Not attempted yet: {', '.join(todo)} still raise"
                           " NotImplementedError. Fill them in, then check again."]
@@ -67,7 +63,7 @@ class ExerciseReport:
         if notes:
             lines += ["", *(f"  {note}" for note in notes)]
         for r in self.results:
-            if r.passed or label(r) == "not attempted" or id(r) not in messages:
+            if r.passed or not r.attempted or id(r) not in messages:
                 continue
             lines.append("")
             lines.append(f"  {label(r).upper()}: {r.check}: {r.statement}")
@@ -102,7 +98,7 @@ class ExerciseReport:
                 f"<th>feedback</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
-_COLORS = {"passed": "#080", "not attempted": "#886600"}
+_COLORS = {"passed": "#080", NOT_ATTEMPTED: "#886600"}
 _NOTE = "Note: "  # grader.run._with_notes: why loading the file skipped something
 
 
@@ -117,7 +113,7 @@ def _feedback(results: list[CheckResult]
     (a notebook cell that was skipped), and for each failed or missing result (by id) its
     message without them, except a `missing` message already given for an earlier check
     (the same function or file missing), whose checks are listed with the first one."""
-    failing = [r for r in results if not r.passed and label(r) != "not attempted"]
+    failing = [r for r in results if not r.passed and r.attempted]
     lines = [r.message.splitlines() for r in failing]
     notes = [line for line in (lines[0] if lines else []) if line.startswith(_NOTE)
              and all(line in other for other in lines)]
@@ -128,7 +124,7 @@ def _feedback(results: list[CheckResult]
         if r.status == "missing":
             key = _key(r)
             if key in first_missing:
-                if key[1].startswith("`"):  # a function: name the checks that need it
+                if r.function:  # a function: name the checks that need it
                     same[id(first_missing[key])].append(r.check)
                 continue
             first_missing[key] = r

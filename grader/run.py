@@ -12,7 +12,7 @@ import io
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from hypothesis.errors import Flaky, HypothesisException
@@ -29,6 +29,7 @@ from grader.failures import (
     StudentCodeError,
     WorkerFailure,
 )
+from grader.handle import Handle
 from grader.limits import TimeLimitExceeded, time_limit
 from grader.replay import passes_known_examples
 from grader.results import CheckResult
@@ -37,7 +38,7 @@ HIDDEN_FAILED = "Hidden check failed: {statement} (its inputs are not shown)."
 HIDDEN_ERROR = "Hidden check: your code raised an error while it ran: {statement}."
 
 
-def grade_exercise(exercise: Exercise, path: Path | None = None, *, impl: Any = None,
+def grade_exercise(exercise: Exercise, path: Path | None = None, *, impl: Handle | None = None,
                    include_hidden: bool = True, stop_at_first_failure: bool = False,
                    session: Session | None = None) -> list[CheckResult]:
     """Load the exercise and run its checks, within its time limit.
@@ -92,24 +93,30 @@ def _status_result(check: Check, status: str, message: str) -> CheckResult:
                        check.points, message)
 
 
-def run_checks(checks: Iterable[Check], impl: Any, *, notes: Iterable[str] = ()
-               ) -> list[CheckResult]:
-    notes = list(notes)
-    return [_with_notes(run_check(check, impl), notes) for check in checks]
+class Outcome(NamedTuple):
+    """What a check concluded, before it becomes a CheckResult (see CheckResult for the
+    meaning of `attempted` and `function`)."""
+
+    status: str
+    message: str
+    attempted: bool = True
+    function: str = ""
 
 
-def run_check(check: Check, impl: Any) -> CheckResult:
+def run_check(check: Check, impl: Handle) -> CheckResult:
     start = time.perf_counter()
-    status, message = _outcome(check, impl)
-    if check.hidden and status in ("failed", "error") \
-            and not message.startswith(NotAttempted.PREFIX):
-        template = HIDDEN_ERROR if status == "error" else HIDDEN_FAILED
-        message = template.format(statement=check.statement.rstrip("."))
+    outcome = _outcome(check, impl)
+    if check.hidden and outcome.status in ("failed", "error") and outcome.attempted:
+        template = HIDDEN_ERROR if outcome.status == "error" else HIDDEN_FAILED
+        # The statement alone: not even which function the check saw fail.
+        outcome = Outcome(outcome.status, template.format(statement=check.statement.rstrip(".")))
+    status = outcome.status
     return CheckResult(
         exercise=check.exercise, check=check.name, statement=check.statement,
         hidden=check.hidden, status=status,
         score=check.points if status == "passed" else 0.0, max_score=check.points,
-        message=message, duration_s=round(time.perf_counter() - start, 4),
+        message=outcome.message, duration_s=round(time.perf_counter() - start, 4),
+        attempted=outcome.attempted, function=outcome.function,
     )
 
 
@@ -118,7 +125,7 @@ def missing_results(checks: Iterable[Check], status: str, message: str) -> list[
     return [_status_result(c, status, message) for c in checks]
 
 
-def _outcome(check: Check, impl: Any) -> tuple[str, str]:
+def _outcome(check: Check, impl: Handle) -> Outcome:
     fn = _recording_inputs(check.function)
     try:
         sink = io.StringIO()  # student prints are not feedback
@@ -133,36 +140,36 @@ def _outcome(check: Check, impl: Any) -> tuple[str, str]:
         assert explained is not None
         return explained
     except HypothesisException as e:
-        return "error", (f"The check could not run ({type(e).__name__}); "
-                         "please tell the course staff.")
+        return Outcome("error", f"The check could not run ({type(e).__name__}); "
+                                "please tell the course staff.")
     except AssertionError as e:  # a plain `assert` in a check
-        return "failed", str(e) or f"{check.statement}: the property does not hold."
+        return Outcome("failed", str(e) or f"{check.statement}: the property does not hold.")
     except Exception as e:
-        return "error", (f"Your result could not be checked ({type(e).__name__}: "
-                         f"{' '.join(str(e).split())[:200]}); make sure it has the type and "
-                         "shape the exercise asks for.")
-    return "passed", ""
+        return Outcome("error", f"Your result could not be checked ({type(e).__name__}: "
+                                f"{' '.join(str(e).split())[:200]}); make sure it has the "
+                                "type and shape the exercise asks for.")
+    return Outcome("passed", "")
 
 
-def explain(error: BaseException) -> tuple[str, str] | None:
-    """The status and message of a check that raised ERROR, as every report shows them (what
-    was checked, observed and expected, the likely mistake, the smallest failing input), or
-    None for an error the grader does not explain (a bug of the check itself).
+def explain(error: BaseException) -> Outcome | None:
+    """The outcome of a check that raised ERROR, as every report shows it (what was checked,
+    observed and expected, the likely mistake, the smallest failing input), or None for an
+    error the grader does not explain (a bug of the check itself).
 
     The pytest route (tests/conftest.py) prints the same text as `grader check`.
     """
     if isinstance(error, MissingFunction):
-        return "missing", error.text()
+        return Outcome("missing", error.text(), function=error.name)
     if isinstance(error, NotAttempted):
-        return "failed", error.text()
+        return Outcome("failed", error.text(), attempted=False, function=error.function)
     if isinstance(error, CheckFailure):
-        return "failed", error.text() + _inputs_text(error)
+        return Outcome("failed", error.text() + _inputs_text(error))
     if isinstance(error, StudentCodeError):
-        return "error", error.text() + _inputs_text(error)
+        return Outcome("error", error.text() + _inputs_text(error), function=error.function)
     if isinstance(error, Flaky):
-        return "failed", ("Your code gave different results for the same input when it was "
-                          "called again: does it use randomness or state left over from an "
-                          "earlier call?")
+        return Outcome("failed", "Your code gave different results for the same input when "
+                                 "it was called again: does it use randomness or state left "
+                                 "over from an earlier call?")
     return None
 
 

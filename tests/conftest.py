@@ -21,8 +21,8 @@ import pytest
 
 from grader.checks import use_profile
 from grader.course import load_course
-from grader.failures import NotAttempted
 from grader.printable import printable
+from grader.results import NOT_ATTEMPTED
 from grader.run import explain, record_inputs
 from grader.submission import find_exercise_file, load
 
@@ -87,9 +87,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     explained = explain(call.excinfo.value)
     if explained is None:
         return
-    status, message = explained
-    if message.startswith(NotAttempted.PREFIX):
-        status = "not attempted"
+    status = explained.status if explained.attempted else NOT_ATTEMPTED
+    message = explained.message
     doc = inspect.getdoc(getattr(item, "obj", None)) or ""
     statement = doc.splitlines()[0] if doc else ""
     # Messages quote student text: printable, as in every other report.

@@ -50,8 +50,7 @@ class Annotation:
 
     def message(self) -> str:
         if self.not_attempted:
-            names = dict.fromkeys(m.group(1) for r in self.results
-                                  if (m := _BACKTICKED.search(r.message)))
+            names = dict.fromkeys(r.function for r in self.results if r.function)
             points = fmt_points(sum(r.max_score for r in self.results))
             return (f"Not attempted yet: {', '.join(f'`{n}`' for n in names)} still "
                     f"raise{'s' * (len(names) == 1)} NotImplementedError. Checks waiting for "
@@ -99,7 +98,7 @@ def annotations(reports: list, workspace: Path | None = None) -> list[str]:
             # file-level annotations.
             line = locate(r, report.exercise, definitions) \
                 if file and path is not None and path.suffix == ".py" else None
-            if label(r) == "not attempted":
+            if not r.attempted:
                 if todo is None:
                     todo = Annotation(report.exercise.id, file, line, not_attempted=True)
                 elif line is not None:

@@ -354,6 +354,7 @@ def publish(work: Assignment, student: Student, rows: list[dict],
 def results_by_exercise(rows: list[dict]) -> dict[str, dict[str, CheckResult]]:
     """Gradebook rows back as CheckResults (with the statements of the checks)."""
     from grader.checks import checks_for
+    from grader.gradebook import stored_fields
 
     out: dict[str, dict[str, CheckResult]] = {}
     statements: dict[str, dict[str, str]] = {}
@@ -365,7 +366,8 @@ def results_by_exercise(rows: list[dict]) -> dict[str, dict[str, CheckResult]]:
         out.setdefault(exercise, {})[row["check"]] = CheckResult(
             exercise, row["check"], statements[exercise].get(row["check"], ""),
             bool(row["hidden"]), row["status"], float(row["score"]), float(row["max_score"]),
-            row["message"] or "", float(row.get("duration_s") or 0.0))
+            row["message"] or "", float(row.get("duration_s") or 0.0),
+            *stored_fields(row["status"], row["message"] or ""))
     return out
 
 

@@ -17,10 +17,11 @@ from typing import Any
 import pandas as pd
 
 from grader.course import Course, load_course
-from grader.failures import NotAttempted
+from grader.gradebook import stored_fields
 from grader.gradebook_db import DB_COLUMNS, FILENAME, Gradebook
 from grader.late import Lateness, LatePolicy, parse_time, policy_from_course, utc_text
 from grader.printable import printable
+from grader.results import NOT_ATTEMPTED
 
 # Statuses where the student's code did not run as it should (everything but pass and fail).
 PROBLEM_STATUSES = ("error", "missing", "timeout", "crashed", "memory", "forbidden", "bad_file")
@@ -98,8 +99,8 @@ def build(rows: list[dict], times: dict[str, dict[str, tuple[str, str]]], *,
         row["statement"] = statements.get((row["exercise"], row["check"]), row["check"])
         # A gradebook written before messages were stored printable, or by another tool.
         row["message"] = message = printable(row["message"] or "")
-        row["label"] = ("not attempted" if row["status"] == "failed"
-                        and message.startswith(NotAttempted.PREFIX) else row["status"])
+        attempted, _ = stored_fields(row["status"], message)
+        row["label"] = row["status"] if attempted else NOT_ATTEMPTED
         by_student.setdefault(row["student"], []).append(row)
     flat = [r for student_rows in by_student.values() for r in student_rows]
     checks = pd.DataFrame(flat, columns=[*DB_COLUMNS, "statement", "label"])

@@ -46,6 +46,7 @@ import grader.checks
 import grader.engines
 import grader.expect
 import grader.failures
+import grader.handle
 import grader.proxy
 import grader.replay
 import grader.run
@@ -60,6 +61,7 @@ from grader.failures import (
     StudentCodeError,
     WorkerFailure,
 )
+from grader.handle import NamedHandle
 from grader.proxy import (
     MAX_HANDLES,
     MAX_OBJECT_TYPES,
@@ -797,8 +799,10 @@ SCRIPTS = st.builds(Script, st.lists(CALLBACKS, max_size=4).map(tuple), TERMINAL
 
 WATCHED_MODULES = (grader.run, grader.replay, grader.proxy, grader.expect, P,
                    grader.capabilities, grader.failures, grader.engines, grader.checks,
-                   np, np.testing, math, json, builtins)
-WATCHED_CLASSES = (WorkerProcess, RemoteObject, RemoteCallable, RemoteImplementation, P.Mirror,
+                   grader.handle, np, np.testing, math, json, builtins)
+# NamedHandle: RemoteImplementation's attribute rules live there.
+WATCHED_CLASSES = (WorkerProcess, RemoteObject, RemoteCallable, RemoteImplementation,
+                   NamedHandle, P.Mirror,
                    P.Ref, CheckFailure, StudentCodeError, WorkerFailure, Counted, Recording,
                    _Watched)
 NUMPY_SCALARS = {d.type for d in P._DTYPES.values()}

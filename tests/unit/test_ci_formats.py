@@ -29,9 +29,11 @@ HOSTILE = ("50% off\r\n::add-mask::secret\n::error::forged | <img src=x onerror=
 
 
 def _result(check: str, status: str, message: str = "", *, hidden: bool = False,
-            points: float = 2.0) -> CheckResult:
+            points: float = 2.0, stub: str | None = None) -> CheckResult:
+    """A result; STUB names the untouched stub a not-attempted result is about."""
     return CheckResult("softmax_ce", check, f"The statement of {check}.", hidden, status,
-                       points if status == "passed" else 0.0, points, message, 0.25)
+                       points if status == "passed" else 0.0, points, message, 0.25,
+                       attempted=stub is None, function=stub or "")
 
 
 def _rows(results: list[CheckResult]) -> list[dict]:
@@ -169,7 +171,7 @@ def softmax_cross_entropy(logits, y):
 def test_annotations_point_at_the_line_the_failure_is_about(tmp_path):
     results = [
         _result("softmax_rows_are_distributions", "failed",
-                "Not attempted yet: `softmax` still raises NotImplementedError."),
+                "Not attempted yet: `softmax` still raises NotImplementedError.", stub="softmax"),
         _result("loss_pinned_values", "error",
                 "`softmax_cross_entropy` raised ValueError: bad (line 10, in "
                 "softmax_cross_entropy)."),

@@ -176,7 +176,7 @@ def test_workers_are_started_by_the_template_and_die_with_the_grading_process(tm
 
 
 def _honest(exercise: str = "softmax_ce") -> list[list]:
-    return [[c.exercise, c.name, "failed", "why", 0.01]
+    return [[c.exercise, c.name, "failed", "why", 0.01, True, ""]
             for c in checks_for(exercise, include_hidden=True)]
 
 
@@ -203,14 +203,19 @@ FIRST = "{first}"  # stands for the name of softmax_ce's first check
 
 @pytest.mark.parametrize("bad", [
     "not a dict", {"results": "x", "log": ""},
-    _out([["softmax_ce", "no_such_check", "passed", "", 0.0]]),
-    _out([["other_course", "x", "passed", "", 0.0]]),
-    _out([[None, None, "passed", "", 0.0]]),
-    _out([["softmax_ce", FIRST, "excellent", "", 0.0]]),
-    _out([["softmax_ce", FIRST, "passed", 3, 0.0]]),
-    _out([["softmax_ce", FIRST, "passed", "", -1.0]]),
-    _out([["softmax_ce", FIRST, "passed", "", 0.0, 22.0]]),
-    _out([["softmax_ce", FIRST, "failed", "", 0.0], ["softmax_ce", FIRST, "passed", "", 0.0]]),
+    _out([["softmax_ce", "no_such_check", "passed", "", 0.0, True, ""]]),
+    _out([["other_course", "x", "passed", "", 0.0, True, ""]]),
+    _out([[None, None, "passed", "", 0.0, True, ""]]),
+    _out([["softmax_ce", FIRST, "excellent", "", 0.0, True, ""]]),
+    _out([["softmax_ce", FIRST, "passed", 3, 0.0, True, ""]]),
+    _out([["softmax_ce", FIRST, "passed", "", -1.0, True, ""]]),
+    _out([["softmax_ce", FIRST, "passed", "", 0.0, True, "", 22.0]]),
+    _out([["softmax_ce", FIRST, "passed", "", 0.0]]),  # no attempted, no function
+    _out([["softmax_ce", FIRST, "passed", "", 0.0, 1, ""]]),  # attempted: a bool only
+    _out([["softmax_ce", FIRST, "passed", "", 0.0, False, "f"]]),  # a stub cannot pass
+    _out([["softmax_ce", FIRST, "failed", "", 0.0, False, None]]),
+    _out([["softmax_ce", FIRST, "failed", "", 0.0, True, ""],
+          ["softmax_ce", FIRST, "passed", "", 0.0, True, ""]]),
     {"results": [], "log": None},
     {"results": None, "log": ""},
 ])
@@ -231,6 +236,19 @@ def test_the_rows_are_those_the_checks_would_have_given():
         assert (r.statement, r.hidden, r.max_score) == (c.statement, c.hidden, c.points)
     assert json.dumps([r.message for r in rows[:len(checks)]]) == json.dumps(
         ["why"] * len(checks))
+
+
+def test_a_stub_stays_not_attempted_across_the_grading_process():
+    """`attempted` and `function` are fields of the result that crosses, not read from its
+    message: a stub keeps them, and a message that only looks like a stub's does not
+    become one."""
+    reported = _honest()
+    reported[0][2:] = ["failed", "anything", 0.01, False, "softmax"]
+    reported[1][3] = "Not attempted yet: `softmax` still raises NotImplementedError."
+    rows = _checked_results(_out(reported), load_course())
+    assert (rows[0].attempted, rows[0].function, rows[0].label) == \
+        (False, "softmax", "not attempted")
+    assert (rows[1].attempted, rows[1].function, rows[1].label) == (True, "", "failed")
 
 
 def test_a_killed_template_takes_its_grading_process_and_workers_with_it(tmp_path):

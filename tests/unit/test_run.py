@@ -8,7 +8,7 @@ import pytest
 
 from grader.checks import checks_for
 from grader.course import load_course
-from grader.run import HIDDEN_ERROR, HIDDEN_FAILED, grade_exercise, run_checks
+from grader.run import HIDDEN_ERROR, HIDDEN_FAILED, grade_exercise, run_check
 from grader.stubs import strip_markers
 from grader.submission import load
 
@@ -41,7 +41,8 @@ def _run(tmp_path: Path, source: str, checks, name: str = "student"):
     path = folder / "softmax_ce.py"
     path.write_text(source)
     impl = load(path, "softmax_ce")
-    return {r.check: r for r in run_checks(checks, impl, notes=impl.notes)}
+    assert impl.notes == []  # a .py file loads whole: nothing to note
+    return {check.name: run_check(check, impl) for check in checks}
 
 
 def test_the_checks_are_the_ones_course_config_lists(checks):
@@ -183,7 +184,8 @@ def test_notes_of_a_notebook_are_added_to_failing_results(tmp_path, checks):
     path = tmp_path / "softmax_ce.ipynb"
     path.write_text(json.dumps({"cells": cells}))
     impl = load(path, "softmax_ce")
-    results = {r.check: r for r in run_checks(checks, impl, notes=impl.notes)}
+    exercise = load_course().exercise("softmax_ce")
+    results = {r.check: r for r in grade_exercise(exercise, impl=impl)}
     failing = results["softmax_rows_are_distributions"]
     assert failing.message.endswith("Note: cell 3 of softmax_ce.ipynb raised RuntimeError and "
                                     "was skipped: plot failed.")
