@@ -6,7 +6,8 @@ these limits" to what to exec, at the strongest level this machine offers.
     proc = subprocess.Popen(**spec.popen_kwargs(), stdin=..., stdout=..., stderr=...)
     ...                                   # deadline; on expiry os.killpg(proc.pid, SIGKILL)
     proc.wait(); usage = cleanup(spec)    # removes the worker's cgroups, kills leftovers
-    record(spec.level, spec.warnings, usage.oom_killed)
+    # spec.level goes to the gradebook's `isolation` column (grader.launcher keeps it);
+    # usage.oom_killed says whether the cgroup's memory limit killed the worker.
 
 Levels, strongest first (the parts joined by "+" make `WorkerSpec.level`):
 
