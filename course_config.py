@@ -21,9 +21,9 @@ SEED = 20261122
 
 # Examples Hypothesis tries per check (besides each check's explicit @example cases; checks
 # that set their own number scale it with this one: grader.strategies.examples). Raising it
-# finds rarer bugs and costs time linearly. It was 40; at 10 (and even at 8) `grader audit`
-# still kills every known-wrong implementation in its catalog, and 10 grades a class of 200
-# through sandboxed workers in about 2.5 minutes on 2 cores (README, Performance).
+# finds rarer bugs and costs time linearly. At 10 (and even at 8) `grader audit` kills every
+# known-wrong implementation in its catalog, and 10 grades a class of 200 through sandboxed
+# workers in about 2.2 minutes on 2 cores (README, Performance).
 HYPOTHESIS_MAX_EXAMPLES = 10
 
 EXERCISES = {

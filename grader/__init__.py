@@ -28,6 +28,7 @@ The data flow, one module per step:
     limits.py         time limits and Ctrl-C inside the grading process
     gradebook.py      results as rows, written to CSV, pivoted
     gradebook_db.py   the durable SQLite gradebook: one transaction per student, resumable
+    grader_key.py     what graded a row: the hash of what decides a score, for resuming
     late.py           the late policy: deadlines, grace, penalty per day, extensions
     submission_time.py  when each exercise was submitted (timestamp.txt, git)
     reports/          `grader report`: CSV, Excel, Gradescope, JUnit, HTML, plots, screenshots

@@ -179,12 +179,12 @@ def _check_seed(identity: str) -> int:
 
 
 def _with_fixed_seed(fn: Callable[..., Any], identity: str) -> None:
-    # `derandomize` alone derives a check's seed from a digest of its source, and Hypothesis
-    # recomputes that digest, and the same one again as a database key, every time the check
-    # runs: inspect.getsource and a tokenizer pass, 0.07 s of CPU per graded student. A
-    # seed given once with Hypothesis' own @seed, and no database key (there is no
-    # database), cost nothing per run. The digest was also of the wrapper grader.run puts
-    # around every check, so all checks shared one seed; now each has its own.
+    # Hypothesis' own @seed, given once, and no database key (there is no database) cost
+    # nothing per run and give each check a seed of its own. `derandomize` alone would derive
+    # the seed from a digest of the check's source, which Hypothesis recomputes (and again as
+    # a database key) every time the check runs: inspect.getsource and a tokenizer pass,
+    # 0.07 s of CPU per graded student. And that digest would be of the wrapper grader.run
+    # puts around every check, the same for all: every check would draw with one seed.
     if getattr(fn, "hypothesis", None) is None:
         return
     value = _check_seed(identity)

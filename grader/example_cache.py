@@ -94,7 +94,7 @@ def _file(module: str) -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
-    from grader.gradebook_db import grader_key
+    from grader.grader_key import grader_key
 
     key = f"known examples v{FORMAT}\n{grader_key()}\n{sys.version}\n{platform.machine()}\n"
     digest = hashlib.sha256(f"{key}{module}".encode("utf-8", "surrogateescape")).hexdigest()

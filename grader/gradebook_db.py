@@ -38,20 +38,18 @@ Only the trusted grader process writes this file; student code never gets a hand
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import os
 import sqlite3
 import stat
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
-from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import grader
 from grader.gradebook import COLUMNS, pivot
+from grader.grader_key import grader_key
 from grader.printable import printable
 
 if TYPE_CHECKING:
@@ -152,67 +150,6 @@ def _file_digest(path: Path, root: Path) -> tuple[str, str]:
     except OSError as e:
         return UNREADABLE, type(e).__name__
     return "file", digest.hexdigest()
-
-
-def _grader_dir() -> Path:
-    return Path(grader.__file__).resolve().parent
-
-
-def grader_key(root: Path | None = None) -> str:
-    """What graded a row (see _grader_key), for the course secret now in force."""
-    from grader import checks
-
-    return _grader_key(root, checks.secret_fingerprint())
-
-
-grader_key.cache_clear = lambda: _grader_key.cache_clear()  # type: ignore[attr-defined]
-
-
-@cache
-def _grader_key(root: Path | None, secret: str | None) -> str:
-    """What graded a row: grader and course versions and a hash of every file that decides a
-    score. Computed once per run (cached): the key describes the grader that started.
-
-    Hashed: tests/checks/**/*.py, solutions/*.py and course_config.py of the course, and the
-    grader's own *.py files but its reports, each by relative path and bytes; plus the
-    Hypothesis and NumPy versions, because Hypothesis draws different examples from the same
-    seed under another version, and the lock with the packages installed otherwise than it
-    pins (grader.environment): a class graded off the lock is graded again once the
-    environment is installed as locked.
-    A changed check, reference or grader module therefore regrades everybody on the next run,
-    which is the safe direction: a stale score is worse than a slow rerun.
-    """
-    from grader.course import load_course
-    from grader.environment import lock_state
-
-    course = load_course(root) if root is not None else load_course()
-    files = [(f"course/{p.relative_to(course.root).as_posix()}", p) for p in
-             [*sorted(course.checks_dir.rglob("*.py")),
-              *sorted(course.solutions_dir.glob("*.py")),
-              course.root / "course_config.py"]]
-    here = _grader_dir()
-    # grader/reports/ only formats scores already in the gradebook: changing a report must not
-    # regrade the class.
-    files += [(f"grader/{p.relative_to(here).as_posix()}", p) for p in sorted(here.rglob("*.py"))
-              if p.relative_to(here).parts[0] != "reports"]
-    digest = hashlib.sha256(b"grader key v1\n")
-    for package in ("hypothesis", "numpy"):
-        digest.update(f"{package}={_version(package)}\n".encode())
-    digest.update(f"lock={lock_state().text}\n".encode())
-    # Instructor grading draws its examples from the course secret: another secret, or none,
-    # grades with other examples.
-    digest.update(f"secret={secret}\n".encode())
-    for name, path in sorted(files):
-        digest.update(f"{name}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n"
-                      .encode("utf-8", "surrogateescape"))
-    return f"grader {grader.__version__}; course {course.version}; sha256 {digest.hexdigest()}"
-
-
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "none"
 
 
 def student_text(value: str) -> str:

@@ -6,7 +6,8 @@ these limits" to what to exec, at the strongest level this machine offers.
     proc = subprocess.Popen(**spec.popen_kwargs(), stdin=..., stdout=..., stderr=...)
     ...                                   # deadline; on expiry os.killpg(proc.pid, SIGKILL)
     proc.wait(); usage = cleanup(spec)    # removes the worker's cgroups, kills leftovers
-    record(spec.level, spec.warnings, usage.oom_killed)
+    # spec.level goes to the gradebook's `isolation` column (grader.launcher keeps it);
+    # usage.oom_killed says whether the cgroup's memory limit killed the worker.
 
 Levels, strongest first (the parts joined by "+" make `WorkerSpec.level`):
 
@@ -45,7 +46,7 @@ silently. Traps met on the project's machines, and what this module does about t
   to a real host uid with no capabilities, an empty bounding set and no_new_privs.
 - RLIMIT_NPROC counts every process of the uid on the host. Workers that run at the same time
   must get different uids (`uid=WORKER_UID_BASE + slot`), or one fork bomb starves the others.
-- `python -I` no longer puts the script's folder on sys.path (3.11: -I implies -P). The
+- `python -I` does not put the script's folder on sys.path (from 3.11, -I implies -P). The
   worker must import what it needs by absolute path and put the submission folder on
   sys.path itself (or load the file with importlib).
 """

@@ -1,10 +1,11 @@
 """`grader release repo DIR`: the repository students get, and proof it holds no secret.
 
 It holds the exercise stubs (made from solutions/ as `grader stubs` makes them), the public
-checks and the pytest wiring, the grader package (the runtime of `grader check` and
-`grader ci`), a `course_config.py` that lists only the public checks, a pyproject, the lock
-its packages install from (`requirements.lock`, at the versions of the instructor's lock:
-tools/lock.py) and a Makefile, a README for students, and the GitHub Actions workflow.
+checks and the pytest wiring, the modules of the grader package that `grader check` and
+`grader ci` run (STUDENT_MODULES, an allow-list), a `course_config.py` that lists only the
+public checks, a pyproject, the lock its packages install from (`requirements.lock`, at the
+versions of the instructor's lock: tools/lock.py) and a Makefile, a README for students, and
+the GitHub Actions workflow.
 
 The student's course_config.py leaves out the hidden checks entirely (their names included):
 the grader takes an exercise without hidden checks as one whose hidden checks are not
@@ -177,11 +178,8 @@ def student_repo_files(course: Course) -> dict[str, bytes]:
         files[f"tests/checks/public/test_{ex_id}.py"] = check.read_bytes()
     files["tests/conftest.py"] = (course.root / "tests" / "conftest.py").read_bytes()
     package = Path(grader.__file__).resolve().parent
-    for path in sorted(package.rglob("*")):
-        relative = path.relative_to(package)
-        if path.is_file() and "__pycache__" not in relative.parts and path.suffix != ".pyc" \
-                and not _instructors_only(relative):
-            files[f"grader/{relative.as_posix()}"] = path.read_bytes()
+    for relative in STUDENT_MODULES:
+        files[f"grader/{relative}"] = (package / relative).read_bytes()
     files["grader/edition.py"] = _student_edition((package / "edition.py").read_text())
     files["course_config.py"] = student_config(course).encode()
     files.update(_rendered(course))
@@ -189,15 +187,60 @@ def student_repo_files(course: Course) -> dict[str, bytes]:
     return files
 
 
-# What only instructors run: nbgrader releases and grading, and the class reports (which
-# trace reference runs). Of the reports, students' CI needs only results.json and JUnit.
-_REPORTS_FOR_CI = {"__init__.py", "gradescope.py", "junit.py", "safe.py"}
-
-
-def _instructors_only(relative: Path) -> bool:
-    parts = relative.parts
-    return parts[0] == "nbgrader" or (parts[0] == "reports" and (
-        len(parts) > 2 or parts[-1] not in _REPORTS_FOR_CI))
+# The grader modules the student repository holds, by path in the package: what `grader
+# check`, `grader ci`, the pytest route (tests/conftest.py) and `check()` in Jupyter import
+# when they run, and nothing else. Everything else of the package is the instructors': class
+# grading and its sandbox (grade, grading_process, launcher, isolation, seccomp, proxy,
+# worker), the gradebook store, the audit, the releases, nbgrader, the class reports.
+# tests/unit/test_release.py runs those commands on the release alone, with no other copy of
+# the grader importable, so a module missing here fails there.
+STUDENT_MODULES = (
+    # The command
+    "__init__.py",            # `from grader import check`
+    "__main__.py",            # `python -m grader`
+    "cli.py",                 # `grader check` and `grader ci`; the rest answer "not here"
+    "edition.py",             # rewritten to say "student repository" (_student_edition)
+    "usage.py",               # one-line answers to a mistaken command line
+    "limits.py",              # a real Ctrl-C stops the run, student code's does not
+    # The course and its checks
+    "course.py",              # course_config.py and its folders
+    "course_secret.py",       # the checks' seeds (none here: the local examples)
+    "checks.py",              # the registry of the public checks
+    "strategies.py",          # what the public checks import to draw inputs
+    "finite_differences.py",  # what the public checks import to test gradients
+    "expect.py",              # the assertions of the checks
+    "diagnose.py",            # the likely mistakes they name
+    "failures.py",            # a check's outcomes, as exceptions
+    "capabilities.py",        # `exposes`, which the optimizer checks import
+    # Running the checks in the student's own process
+    "local_check.py",         # `grader check` and `check()`
+    "submission.py",          # finding and loading exercises/<id>.py or .ipynb
+    "notebook.py",            # a notebook as Python cells
+    "loading.py",             # running student code, describing what it did
+    "handle.py",              # the handle the checks call
+    "engines.py",             # the in-process session
+    "run.py",                 # running a check, one result each
+    "results.py",             # a check's result
+    "replay.py",              # the examples a check tries
+    "example_cache.py",       # those examples kept on disk between runs
+    "protocol.py",            # how example_cache encodes them (plain data, no pickle)
+    "grader_key.py",          # the key example_cache files them under
+    "environment.py",         # the lock state, part of that key
+    # Feedback
+    "report.py",              # the text and HTML report
+    "printable.py",           # student text made inert in every report
+    "gradebook.py",           # results as rows, for results.json and JUnit
+    "late.py",                # the late policy results.json states
+    "ci/__init__.py",
+    "ci/command.py",          # `grader ci`
+    "ci/annotations.py",      # its annotations on the student's file
+    "ci/summary.py",          # its job summary
+    "ci/workflow.py",         # GitHub workflow commands, escaped
+    "reports/__init__.py",
+    "reports/gradescope.py",  # results.json
+    "reports/junit.py",       # junit.xml
+    "reports/safe.py",        # XML-safe text for both
+)
 
 
 def _student_edition(text: str) -> bytes:

@@ -185,7 +185,7 @@ def _record(db, assignment: str, student: str, notebooks: Mapping[str, NotebookG
 
 
 def _store_notebook(db, submitted, notebook, grades: NotebookGrades, Grade, Comment) -> None:
-    # Every new object is added explicitly: SQLAlchemy 2 no longer cascades along backrefs.
+    # Every new object is added explicitly: SQLAlchemy 2 does not cascade along backrefs.
     have_grades = {g.cell_id: g for g in submitted.grades}
     have_comments = {c.cell_id: c for c in submitted.comments}
     solutions = {c.name for c in notebook.solution_cells}

@@ -283,7 +283,3 @@ def _escape(text: str) -> str:
     for i in range(0, len(parts), 2):  # outside backticks
         parts[i] = parts[i].replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_")
     return "`".join(parts)
-
-
-def written_points(exercise: Exercise) -> float:
-    return sum(exercise.written.values())

@@ -157,8 +157,8 @@ def test_shared_objects_inside_a_value_stay_shared_and_others_are_not_stored(fre
 def test_the_file_depends_on_the_grader_key(fresh_cache, monkeypatch):
     example_cache.store(check_a, replay._draw_examples(check_a), replay._Impl)
     assert _reread(check_a) is not None
-    from grader import gradebook_db
+    from grader import grader_key
 
-    monkeypatch.setattr(gradebook_db, "grader_key",
+    monkeypatch.setattr(grader_key, "grader_key",
                         lambda: "grader 0; course 0; sha256 " + hashlib.sha256().hexdigest())
     assert _reread(check_a) is None

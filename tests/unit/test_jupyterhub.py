@@ -139,6 +139,8 @@ def test_release_hub_refuses_until_the_instructors_files_are_private(hub):
     assert not any(n.startswith(("solutions/", "tests/checks/hidden/")) or
                    n.endswith("course_secret.txt") for n in names)
     assert "grader/nbgrader/release.py" not in names  # instructors' part of the package
+    assert not names & {"grader/isolation.py", "grader/grade.py", "grader/audit.py",
+                        "grader/gradebook_db.py", "grader/launcher.py"}
     assert (hub["purelib"] / "grader-hub-backpropagation-and-optimization.pth").is_file()
 
     again = _grader(*args, course=course)  # an update replaces the site as a whole

@@ -9,17 +9,35 @@ import os
 import re
 import shutil
 import subprocess
+import sysconfig
 from pathlib import Path
 
 import pytest
 import tomllib
 
-from grader.ci.release import MANIFEST, find_leaks, release_repo, student_repo_files
+from grader.ci.release import (
+    MANIFEST,
+    STUDENT_MODULES,
+    find_leaks,
+    release_repo,
+    student_repo_files,
+)
 from grader.course import import_path, load_course
 from grader.stubs import make_stub, strip_markers
 
 ROOT = Path(__file__).resolve().parents[2]
 GRADER = ROOT / ".venv" / "bin" / "grader"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+
+
+def run_released(repo: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`python ARGS` with the released repository's own grader package and no other: without
+    site (`-S`), so the course's editable install cannot lend it a module the release left
+    out; the installed third-party packages stay importable."""
+    env = {k: v for k, v in os.environ.items() if k != "GRADER_COURSE_ROOT"}
+    env["PYTHONPATH"] = os.pathsep.join([str(repo), sysconfig.get_paths()["purelib"]])
+    return subprocess.run([str(PYTHON), "-S", *args], cwd=cwd or repo, env=env,
+                          capture_output=True, text=True, timeout=120)
 
 
 def solution_lines() -> set[str]:
@@ -114,16 +132,53 @@ def test_release_refuses_a_folder_that_is_not_empty(tmp_path, capsys):
 def test_the_grader_runs_in_the_student_repository_without_hidden_checks(released):
     """`grader check --hidden` there runs what exists (the public checks), and pytest finds
     the student's exercises/ by default."""
-    run = subprocess.run([str(GRADER), "check", "softmax_ce", "--hidden"], cwd=released,
-                         capture_output=True, text=True, timeout=120)
+    run = run_released(released, "-m", "grader", "check", "softmax_ce", "--hidden")
     assert run.returncode == 1, run.stderr
     assert "not attempted" in run.stdout and "(hidden)" not in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
-    run = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "-q",
-                          "tests/checks/public/test_linreg_gd.py"], cwd=released,
-                         capture_output=True, text=True, timeout=120)
+    run = run_released(released, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                       "tests/checks/public/test_linreg_gd.py")
     assert run.returncode == 1
     assert "NotImplementedError" in run.stdout and "solutions" not in run.stdout
+
+
+def test_the_release_holds_the_modules_students_run_and_none_of_the_instructors(released):
+    shipped = {p.relative_to(released / "grader").as_posix()
+               for p in (released / "grader").rglob("*") if p.is_file()}
+    assert shipped == set(STUDENT_MODULES)
+    instructors = {"isolation.py", "grade.py", "audit.py", "launcher.py", "grading_process.py",
+                   "gradebook_db.py", "proxy.py", "worker.py", "seccomp.py", "hub.py",
+                   "stubs.py", "ci/release.py", "ci/collect.py", "reports/build.py",
+                   "reports/data.py", "reports/html.py", "reports/curves.py"}
+    assert {m for m in instructors if (ROOT / "grader" / m).is_file()} == instructors
+    assert shipped & instructors == set()
+    assert not any(m.startswith("nbgrader/") for m in shipped)
+
+
+def test_students_commands_run_on_the_release_alone(released, tmp_path):
+    """The pytest route passes on correct code, `check()` in a notebook checks the notebook's
+    functions, and `grader ci` writes its files, each importing nothing but the release.
+    The same run on a release missing one module fails: the isolation is real."""
+    solved = tmp_path / "solved"
+    shutil.copytree(released, solved)
+    shutil.copy(ROOT / "solutions" / "softmax_ce.py", solved / "exercises" / "softmax_ce.py")
+    run = run_released(solved, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                       "tests/checks/public/test_softmax_ce.py")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr
+    cell = (f"exec(open({str(ROOT / 'solutions' / 'softmax_ce.py')!r}).read())\n"
+            "from grader import check\n"
+            "report = check('softmax_ce')\n"
+            "assert report.all_passed and '<table' in report._repr_html_()\n"
+            "assert 'this notebook' in report.text(), report.text()\n")
+    run = run_released(released, "-c", cell)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr
+    run = run_released(released, "-m", "grader", "ci", "--output", str(tmp_path / "ci"))
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert (tmp_path / "ci" / "junit.xml").is_file()
+    assert (tmp_path / "ci" / "results.json").is_file()
+    (solved / "grader" / "replay.py").unlink()
+    run = run_released(solved, "-m", "grader", "check", "softmax_ce")
+    assert run.returncode != 0 and "No module named 'grader.replay'" in run.stderr, run.stderr
 
 
 def test_the_student_dependencies_are_enough_for_check_and_ci(released, tmp_path):
@@ -146,8 +201,7 @@ from grader.cli import main
 assert main(["check", "xor_net"]) == 1
 sys.exit(main(["ci", "--output", {str(tmp_path / "ci")!r}]))
 """
-    run = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", script], cwd=released,
-                         capture_output=True, text=True, timeout=120)
+    run = run_released(released, "-c", script)
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr
     assert "Traceback" not in run.stderr
     assert (tmp_path / "ci" / "junit.xml").is_file()
@@ -271,10 +325,7 @@ def test_students_take_an_update_with_make_update_and_keep_their_exercises(relea
 
 def _students_grader(repo: Path, *args: str) -> subprocess.CompletedProcess:
     # The released repository's own grader package, as `pip install -e .` makes it run there.
-    env = {**os.environ, "PYTHONPATH": str(repo)}
-    env.pop("GRADER_COURSE_ROOT", None)
-    return subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "grader", *args],
-                          cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+    return run_released(repo, "-m", "grader", *args)
 
 
 def test_in_the_student_repository_the_command_offers_what_works_there(released):

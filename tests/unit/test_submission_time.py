@@ -141,7 +141,7 @@ def test_a_gradebook_from_before_submission_times_opens_and_gains_the_table(tmp_
     with Gradebook.in_folder(tmp_path) as book:
         book.record_student("ann", "h", "k", "i", [])
     db = sqlite3.connect(tmp_path / "gradebook.sqlite")
-    db.execute("DROP TABLE submissions")  # as a gradebook written before this feature
+    db.execute("DROP TABLE submissions")  # as in a gradebook of a grader without the table
     db.commit()
     db.close()
     with Gradebook.in_folder(tmp_path) as book:
