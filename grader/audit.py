@@ -25,13 +25,13 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomllib
 
 from grader.course import load_course
+from grader.executor import Executor, InProcess, LocalPool
 from grader.stubs import make_stub
 
 REFERENCE_RUNS = 5
@@ -162,6 +162,18 @@ def _run_job(job: Job) -> Outcome:
                        problem=f"{type(e).__name__}: {e}", examples=examples)
 
 
+def _run_numbered(numbered: tuple[int, Job]) -> tuple[int, Outcome]:
+    number, job = numbered
+    return number, _run_job(job)
+
+
+def _lost(numbered: tuple[int, Job], error: BaseException) -> tuple[int, Outcome]:
+    """The outcome of a job whose process died: a finding, like a broken catalog entry."""
+    number, (name, exercise, kind, payload, _, examples) = numbered
+    return number, Outcome(name, exercise, kind, str(payload), 0.0, 0.0, [],
+                           problem=f"{type(error).__name__}: {error}", examples=examples)
+
+
 def jobs(exercise_ids: list[str], engine: str = "inprocess",
          kinds: frozenset[str] = ALL_KINDS,
          reference_runs: int = REFERENCE_RUNS) -> list[Job]:
@@ -254,11 +266,15 @@ def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
     all_jobs = jobs(ids, engine, kinds, reference_runs)
     workers = workers or os.cpu_count() or 1
     start = time.perf_counter()
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            outcomes = list(pool.map(_run_job, all_jobs, chunksize=1))
-    else:
-        outcomes = [_run_job(j) for j in all_jobs]
+    executor: Executor[tuple[int, Job], tuple[int, Outcome]] = \
+        LocalPool(_run_numbered, workers, lost=_lost) if workers > 1 \
+        else InProcess(_run_numbered, lost=_lost)
+    try:
+        # Results come as they finish; the report lists them in the order of the jobs.
+        outcomes = [o for _, o in sorted(executor.results(enumerate(all_jobs)),
+                                         key=lambda numbered: numbered[0])]
+    finally:
+        executor.close()
     problems, kills, zeros = judge(outcomes)
     elapsed = time.perf_counter() - start
 

@@ -5,8 +5,10 @@ The parent process owns the gradebook; it hands students to N grading processes 
 student's code in a worker at the strongest isolation the machine offers (grader.isolation).
 Every finished student is committed to SQLite in one transaction, so an interrupted run
 (Ctrl-C, kill -9) keeps everything graded so far and the next run continues from there.
-The executor is one small class, `GradingPool` (`results(jobs)`, `close()`), so another
-(a cluster) can replace it.
+The grading processes are an executor (grader.executor: `results(jobs)`, `close()`), so
+another (a cluster) can replace them. `run_class` is the class loop of both `grader grade`
+(FolderClass: a folder per student) and `grade --nbgrader` (grader.nbgrader.grade), each
+supplying its students, jobs and where results go.
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from grader.checks import checks_for, use_course_secret, use_profile
 from grader.course import load_course
 from grader.engines import SubmissionWorker, WorkerSession
+from grader.executor import Executor, LocalPool
 from grader.gradebook import rows as gradebook_rows
 from grader.printable import printable
 from grader.replay import known_examples
@@ -214,6 +217,21 @@ def submission_worker(copy: Path, exercises: list[Any], levels: set[str]) -> Sub
     return SubmissionWorker(start)
 
 
+@contextmanager
+def sandboxed_submission(folder: Path, exercises: list[Any]
+                         ) -> Iterator[tuple[Path, SubmissionWorker]]:
+    """A private copy of the submission in FOLDER and the sandboxed workers that run its
+    code, started from this process (the report's curves; grade_job starts them from its
+    template instead); both are gone when the block ends."""
+    copy = private_copy(folder)
+    worker = submission_worker(copy, exercises, set())
+    try:
+        yield copy, worker
+    finally:
+        worker.discard()
+        shutil.rmtree(copy, ignore_errors=True)
+
+
 def _worker_uid() -> int:
     # One uid per grading process (pids are unique while it runs), so concurrent workers
     # neither share RLIMIT_NPROC nor can signal or read each other.
@@ -313,10 +331,6 @@ def _init_grading_process(next_slot: Any) -> None:
     gc.freeze()
 
 
-def _started() -> None:
-    """A first task: it makes the pool start its processes (all of them, with fork)."""
-
-
 def _pin_to_one_cpu(next_slot: Any) -> None:
     """Keep this grading process, and the workers it starts, on one CPU of its own.
 
@@ -340,41 +354,20 @@ def _pin_to_one_cpu(next_slot: Any) -> None:
 # ------------------------------------------------------------------ in the parent
 
 
-class GradingPool:
-    """The grading processes. Start it before the setup of a run (reading the class, an
-    nbgrader course): the processes load the checks meanwhile, on the CPUs the setup leaves
-    idle. The execution layer's whole interface is `results(jobs)` and `close()`."""
+class GradingPool(LocalPool[Job, dict[str, Any]]):
+    """The grading processes, the executor of `grader grade` and `grade --nbgrader`: each
+    student's job runs in a fresh grading process forked from one of them (grade_job). Start
+    it before the setup of a run (reading the class, an nbgrader course): the processes load
+    the checks meanwhile, on the CPUs the setup leaves idle."""
 
     def __init__(self, workers: int) -> None:
-        self._pool = ProcessPoolExecutor(max_workers=workers,
-                                         initializer=_init_grading_process,
-                                         initargs=(multiprocessing.Value("i", 0),))
-        self._pool.submit(_started)
+        super().__init__(grade_job, workers, lost=_lost_job,
+                         initializer=_init_grading_process,
+                         initargs=(multiprocessing.Value("i", 0),), start_now=True)
 
-    def results(self, jobs: Iterable[Job]) -> Iterator[dict[str, Any]]:
-        """Results of `jobs` as they finish. Each job is submitted as soon as `jobs` yields
-        it, so the grading processes start while the caller still prepares the rest."""
-        pending = {self._pool.submit(grade_job, job): job for job in jobs}
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                job = pending.pop(future)
-                try:
-                    yield future.result()
-                except Exception as e:  # a grading process died: this student only
-                    yield _failed_job(job, f"{type(e).__name__}: {e}")
 
-    def close(self) -> None:
-        for process in list(getattr(self._pool, "_processes", {}).values()):
-            if process.is_alive():
-                process.terminate()  # their workers die with them (--die-with-parent)
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self) -> GradingPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+def _lost_job(job: Job, error: BaseException) -> dict[str, Any]:
+    return _failed_job(job, f"{type(error).__name__}: {error}")
 
 
 def _failed_job(job: Job, why: str) -> dict[str, Any]:
@@ -387,13 +380,130 @@ def _failed_job(job: Job, why: str) -> dict[str, Any]:
             "isolation": "none", "rows": gradebook_rows(job.student, results), "why": why}
 
 
-def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade: bool = False,
-                quiet: bool = False, progress: Callable[[int, int], Any] | None = None) -> int:
+class ClassSource(Protocol):
+    """One kind of class as the class loop (run_class) sees it: its students, their jobs,
+    where a graded student's result goes, and the parts of the summary that are its own.
+    `grader grade` has FolderClass; `grade --nbgrader` has its own (grader.nbgrader.grade)."""
+
+    def submissions(self) -> list[tuple[str, str]]:
+        """(student, submission hash) of every student, in grading order."""
+        ...
+
+    def jobs(self, to_grade: set[str]) -> Iterator[Job]:
+        """The jobs of the students in TO_GRADE, in order, each as soon as it is ready."""
+        ...
+
+    def record(self, book: Any, key: str, result: dict[str, Any]) -> None:
+        """Commit one student's result (a GradingPool result) to BOOK, in one transaction."""
+        ...
+
+    def finish(self, book: Any, interrupted: bool) -> list[dict]:
+        """After the last result: the rows gradebook.csv holds."""
+        ...
+
+    def nothing_graded(self) -> str:
+        """The summary's line when there is no student at all."""
+        ...
+
+    def notes(self) -> list[str]:
+        """The summary's lines about single students (printable, one line each)."""
+        ...
+
+    def unchanged(self, skipped: int, interrupted: bool) -> str:
+        """The summary's words on the SKIPPED students (unchanged since the last run)."""
+        ...
+
+    def stored(self) -> list[str]:
+        """The summary's last lines: where the results are."""
+        ...
+
+
+def run_class(pool: Executor[Job, dict[str, Any]], source: ClassSource, output: Path, *,
+              workers: int, regrade: bool, quiet: bool) -> int:
+    """The class loop of `grader grade` and `grade --nbgrader`: skip the students graded from
+    the same submission by the same grader (unless REGRADE), grade the others on POOL with a
+    progress bar, commit each one as its result comes (so Ctrl-C or kill -9 keeps every
+    committed student and the next run continues), write OUTPUT/gradebook.csv and print the
+    summary. Returns the exit code (130 after Ctrl-C)."""
     from grader.environment import warn_if_not_locked
     from grader.gradebook import write_csv
-    from grader.gradebook_db import DB_COLUMNS, Gradebook, grader_key, submission_hash
-    from grader.submission_time import submission_times
+    from grader.gradebook_db import DB_COLUMNS, Gradebook, grader_key
 
+    output.mkdir(parents=True, exist_ok=True)
+    key = grader_key()
+    warn_if_not_locked()
+    start = time.perf_counter()
+    interrupted = False
+    with Gradebook.in_folder(output) as book:
+        submissions = source.submissions()
+        to_grade = [name for name, digest in submissions
+                    if regrade or not book.is_current(name, digest, key)]
+        bar = _progress_bar(len(to_grade), quiet)
+        graded = 0  # committed, not merely started: what the summary may claim after Ctrl-C
+        try:
+            for result in pool.results(source.jobs(set(to_grade))):
+                source.record(book, key, result)
+                graded += 1
+                bar.update(1)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            bar.close()
+        rows = source.finish(book, interrupted)
+    write_csv(rows, output / "gradebook.csv", DB_COLUMNS)
+    if not quiet:
+        _summary(source, rows, graded, len(submissions) - len(to_grade), workers,
+                 time.perf_counter() - start, interrupted, not_graded=len(to_grade) - graded)
+    return 130 if interrupted else 0
+
+
+class FolderClass:
+    """`grader grade ROOT`: every folder of ROOT is one student's submission."""
+
+    def __init__(self, root: Path, output: Path, exercises: list[str]) -> None:
+        from grader.gradebook_db import submission_hash
+
+        self.root, self.output, self.exercises = root, output, exercises
+        folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.is_symlink()
+                          and not p.name.startswith(".")), key=lambda p: p.name)
+        self._digests = {folder.name: submission_hash(folder, exercises) for folder in folders}
+
+    def submissions(self) -> list[tuple[str, str]]:
+        return list(self._digests.items())
+
+    def jobs(self, to_grade: set[str]) -> Iterator[Job]:
+        return iter([Job(name, str(self.root / name), digest)
+                     for name, digest in self._digests.items() if name in to_grade])
+
+    def record(self, book: Any, key: str, result: dict[str, Any]) -> None:
+        from grader.submission_time import submission_times
+
+        student = result["student"]
+        book.record_student(student, result["submission_hash"], key, result["isolation"],
+                            result["rows"], submission_times(self.root / student,
+                                                             self.exercises))
+        _write_logs(self.output, student, result.get("logs", {}))
+
+    def finish(self, book: Any, interrupted: bool) -> list[dict]:
+        return book.rows()
+
+    def nothing_graded(self) -> str:
+        return "No student folders found."
+
+    def notes(self) -> list[str]:
+        return []
+
+    def unchanged(self, skipped: int, interrupted: bool) -> str:
+        return (f"; {skipped} unchanged since the last run (use --regrade to grade them "
+                "again)")
+
+    def stored(self) -> list[str]:
+        return [f"Gradebook: {self.output / 'gradebook.sqlite'} (and gradebook.csv)"]
+
+
+def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade: bool = False,
+                quiet: bool = False) -> int:
+    """`grader grade ROOT --output OUTPUT`; returns the exit code."""
     if not root.is_dir():
         print(f"grader grade: {root} is not a folder of student folders.", file=sys.stderr)
         return 2
@@ -404,43 +514,14 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
         return 2
     # Before the pool forks: its processes grade with the examples of the course secret.
     secret = use_course_secret(course)
-    output.mkdir(parents=True, exist_ok=True)
-    key = grader_key()
-    warn_if_not_locked()
-    folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.is_symlink()
-                      and not p.name.startswith(".")), key=lambda p: p.name)
     workers = max(1, workers or os.cpu_count() or 1)
-    start = time.perf_counter()
-    interrupted = False
-    with GradingPool(workers) as pool, Gradebook.in_folder(output) as book:
-        jobs = []
-        for folder in folders:
-            digest = submission_hash(folder, list(course.exercises))
-            if regrade or not book.is_current(folder.name, digest, key):
-                jobs.append(Job(folder.name, str(folder), digest))
-        skipped = len(folders) - len(jobs)
-        bar = _progress_bar(len(jobs), quiet)
-        graded = 0  # committed, not merely started: what the summary may claim after Ctrl-C
-        try:
-            for result in pool.results(jobs):
-                book.record_student(result["student"], result["submission_hash"], key,
-                                    result["isolation"], result["rows"],
-                                    submission_times(root / result["student"],
-                                                     list(course.exercises)))
-                graded += 1
-                _write_logs(output, result["student"], result.get("logs", {}))
-                bar.update(1)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            bar.close()
-        all_rows = book.rows()
-    write_csv(all_rows, output / "gradebook.csv", DB_COLUMNS)
+    with GradingPool(workers) as pool:
+        # The processes load the checks while the class's folders are hashed.
+        source = FolderClass(root, output, list(course.exercises))
+        code = run_class(pool, source, output, workers=workers, regrade=regrade, quiet=quiet)
     if not quiet:
-        _summary(all_rows, graded, skipped, workers, time.perf_counter() - start, output,
-                 interrupted, not_graded=len(jobs) - graded)
         print(examples_note(secret))
-    return 130 if interrupted else 0
+    return code
 
 
 def examples_note(secret: str | None) -> str:
@@ -493,20 +574,24 @@ def _progress_bar(total: int, quiet: bool) -> Any:
                 dynamic_ncols=True, mininterval=0.5)
 
 
-def _summary(all_rows: list[dict], graded: int, skipped: int, workers: int, elapsed: float,
-             output: Path, interrupted: bool, not_graded: int = 0) -> None:
+def _summary(source: ClassSource, rows: list[dict], graded: int, skipped: int, workers: int,
+             elapsed: float, interrupted: bool, not_graded: int) -> None:
     from grader.environment import summary_line
     from grader.gradebook import COLUMNS, totals
 
-    table = totals([{k: r[k] for k in COLUMNS} for r in all_rows])
+    table = totals([{k: r.get(k) for k in COLUMNS} for r in rows])
     print(table.to_string(float_format=lambda x: f"{x:g}") if not table.empty
-          else "No student folders found.")
-    levels = sorted({r["isolation"] for r in all_rows})
-    print(f"\nGraded {graded} student(s) in {elapsed:.1f} s with {workers} process(es); "
-          f"{skipped} unchanged since the last run (use --regrade to grade them again).")
+          else source.nothing_graded())
+    for line in source.notes():
+        print(line)
+    levels = sorted({str(r["isolation"]) for r in rows if r.get("isolation")})
+    print(f"\nGraded {graded} student(s) in {elapsed:.1f} s with {workers} process(es)"
+          f"{source.unchanged(skipped, interrupted)}.")
     print(f"Isolation: {'; '.join(levels) or '-'}")
-    print(summary_line(all_rows))
+    print(summary_line(rows))
     if interrupted:
         print(f"Interrupted: everything graded before Ctrl-C is in the gradebook; "
               f"{not_graded} student(s) were not graded: run again to continue.")
-    print(f"Gradebook: {output / 'gradebook.sqlite'} (and gradebook.csv)")
+    for line in source.stored():
+        print(line)
+    sys.stdout.flush()

@@ -5,10 +5,12 @@ For each student folder submitted/<student>/<assignment>/ (as `nbgrader collect`
    notebook that is not one gets status bad_file; the student's code cells go into a small
    notebook in a private staging folder;
 2. grade that folder exactly as `grader grade` grades a student (grader.grade.grade_job: every
-   exercise in a sandboxed worker, all checks, public and hidden), in parallel processes;
+   exercise in a sandboxed worker, all checks, public and hidden), in parallel processes, by
+   the class loop of `grader grade` (grader.grade.run_class; NbgraderClass is what it sees);
 3. write, per student: the autograded notebooks the formgrader and `nbgrader
    generate_feedback` read (grader.nbgrader.autograded), nbgrader's gradebook in one
-   transaction (grader.nbgrader.nbgradebook), then our SQLite gradebook in one transaction.
+   transaction (grader.nbgrader.nbgradebook), then our SQLite gradebook in one transaction,
+   with when the student submitted (nbgrader's timestamp.txt) for the late policy.
 
 The last write marks the student done: a run killed in between grades that student again next
 time and writes the same values. A student whose submission and grader are unchanged since the
@@ -23,9 +25,7 @@ test score a grader overrode) to our rows, for gradebook.csv and `class_frame`.
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,7 +50,7 @@ from grader.printable import printable
 from grader.results import CheckResult
 
 if TYPE_CHECKING:
-    from grader.grade import GradingPool
+    from grader.grade import Job
 
 OUTPUT_NAME = "grader_gradebook"
 
@@ -91,7 +91,7 @@ def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None
                    workers: int | None = None, regrade: bool = False,
                    quiet: bool = False) -> int:
     from grader.checks import use_course_secret
-    from grader.grade import GradingPool, examples_note
+    from grader.grade import GradingPool, examples_note, run_class
 
     # The grading processes are forked: they grade with the course this process has chosen
     # when they start, so the course copy is chosen first. They start before nbgrader is
@@ -99,104 +99,130 @@ def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None
     course = read_course(course_dir)
     use_snapshot(course)
     secret = use_course_secret()  # before the pool forks, with the snapshot's secret
-    pool = GradingPool(max(1, workers or _cores()))
-    try:
-        code = _grade_with(pool, course, assignment, output, regrade=regrade, quiet=quiet)
-    finally:
-        pool.close()
+    workers = max(1, workers or _cores())
+    with GradingPool(workers) as pool:
+        work = released_assignment(course, assignment)
+        output = Path(output) if output else course.root / OUTPUT_NAME / assignment
+        staging = Path(tempfile.mkdtemp(prefix="nbgrader-staging-"))
+        try:  # one nbgrader gradebook open for the class, each student its own transaction
+            with nbgradebook.SubmissionWriter(course.db_url, course.course_id) as writer:
+                source = NbgraderClass(work, output, staging, writer)
+                code = run_class(pool, source, output, workers=workers, regrade=regrade,
+                                 quiet=quiet)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     if not quiet:
         print(examples_note(secret))
     return code
 
 
-def _grade_with(pool: GradingPool, course: NbCourse, assignment: str, output: Path | None, *,
-                regrade: bool, quiet: bool) -> int:
-    from grader.environment import warn_if_not_locked
-    from grader.grade import Job
-    from grader.gradebook_db import Gradebook, grader_key
+class NbgraderClass:
+    """The class loop's view of an nbgrader assignment (grader.grade.run_class): the students
+    of submitted/<student>/<assignment>/, staged one by one as their jobs are handed out;
+    each graded student written to the autograded notebooks, nbgrader's gradebook and then
+    ours, with the submission times of nbgrader's timestamp.txt for the late policy."""
 
-    work = released_assignment(course, assignment)
-    output = Path(output) if output else course.root / OUTPUT_NAME / assignment
-    output.mkdir(parents=True, exist_ok=True)
-    key = grader_key()
-    warn_if_not_locked()
-    submitted = course.root / course.submitted_dir
-    names = sorted(p.name for p in submitted.iterdir()
-                   if (p / assignment).is_dir() and not p.name.startswith(".")) \
-        if submitted.is_dir() else []
-    start = time.perf_counter()
-    staging = Path(tempfile.mkdtemp(prefix="nbgrader-staging-"))
-    failed: dict[str, str] = {}
-    try:  # one nbgrader gradebook open for the class, each student its own transaction
-        with nbgradebook.SubmissionWriter(course.db_url, course.course_id) as writer, \
-                Gradebook.in_folder(output) as book:
-            students: dict[str, Student] = {}
-            graded: set[str] = set()
+    def __init__(self, work: Assignment, output: Path, staging: Path,
+                 writer: nbgradebook.SubmissionWriter) -> None:
+        from grader.gradebook_db import submission_hash
 
-            def jobs() -> Iterator[Job]:
-                # Each student is handed to the pool as soon as it is staged: the grading
-                # processes start on the first while this one reads the others' notebooks.
-                for name in names:
-                    student = students[name] = prepare(work, name, staging)
-                    if regrade or not book.is_current(name, student.digest, key):
-                        graded.add(name)
-                        yield Job(name, str(student.staging), student.digest)
-                # While the first students are graded. A mismatch raises before any result
-                # is kept (closing the pool stops the grading of the others).
-                check_against_gradebook(work)
+        self.work, self.output, self.staging, self.writer = work, output, staging, writer
+        course = work.course
+        submitted = course.root / course.submitted_dir
+        names = sorted(p.name for p in submitted.iterdir()
+                       if (p / work.name).is_dir() and not p.name.startswith(".")) \
+            if submitted.is_dir() else []
+        self._digests = {name: submission_hash(submitted / name / work.name, work.exercises)
+                         for name in names}
+        self.students: dict[str, Student] = {}
+        self.graded: set[str] = set()
+        self.failed: dict[str, str] = {}
 
-            interrupted = False
-            finished = 0  # committed, not merely started: what the summary may claim
-            try:
-                for result in pool.results(jobs()):
-                    check_against_gradebook(work)  # done once; kept before every result
-                    student = students[result["student"]]
-                    rows = assignment_rows(work, student, result["rows"])
-                    digest = result["submission_hash"]
-                    if "why" in result:  # the grading process died: keep nbgrader's grades
-                        failed[student.name] = result["why"]
-                    else:
-                        problem = _publish_or_why(work, student, rows, writer)
-                        if problem:
-                            failed[student.name] = problem
-                            digest = "incomplete:" + digest  # graded again next run
-                    book.record_student(student.name, digest, key, result["isolation"], rows)
-                    finished += 1
-            except KeyboardInterrupt:
-                interrupted = True
-            if not interrupted:
-                stored = book.rows()
-                for name in sorted(set(students) - graded):
-                    problem = _publish_or_why(work, students[name],
-                                              [r for r in stored if r["student"] == name],
-                                              writer)
-                    if problem:
-                        failed[name] = problem
-            rows = class_rows(course, assignment, book.rows())
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    from grader.gradebook import write_csv
-    from grader.gradebook_db import DB_COLUMNS
+    def submissions(self) -> list[tuple[str, str]]:
+        return list(self._digests.items())
 
-    write_csv(rows, output / "gradebook.csv", DB_COLUMNS)
-    if not quiet:
-        _summary(work, rows, students, graded, failed, output, time.perf_counter() - start,
-                 interrupted, finished)
-    return 130 if interrupted else 0
+    def jobs(self, to_grade: set[str]) -> Iterator[Job]:
+        from grader.grade import Job
+
+        # Each student is handed to the pool as soon as it is staged: the grading processes
+        # start on the first while this one reads the others' notebooks.
+        for name, digest in self._digests.items():
+            student = self.students[name] = prepare(self.work, name, self.staging, digest)
+            if name in to_grade:
+                self.graded.add(name)
+                yield Job(name, str(student.staging), student.digest)
+        # While the first students are graded. A mismatch raises before any result is kept
+        # (closing the pool stops the grading of the others).
+        check_against_gradebook(self.work)
+
+    def record(self, book: Any, key: str, result: dict[str, Any]) -> None:
+        from grader.submission_time import submission_times
+
+        work = self.work
+        check_against_gradebook(work)  # done once; kept before every result
+        student = self.students[result["student"]]
+        rows = assignment_rows(work, student, result["rows"])
+        digest = result["submission_hash"]
+        if "why" in result:  # the grading process died: keep nbgrader's grades
+            self.failed[student.name] = result["why"]
+        else:
+            problem = _publish_or_why(work, student, rows, self.writer)
+            if problem:
+                self.failed[student.name] = problem
+                digest = "incomplete:" + digest  # graded again next run
+        book.record_student(student.name, digest, key, result["isolation"], rows,
+                            submission_times(student.folder, work.exercises))
+
+    def finish(self, book: Any, interrupted: bool) -> list[dict]:
+        if not interrupted:
+            stored = book.rows()
+            for name in sorted(set(self.students) - self.graded):
+                problem = _publish_or_why(self.work, self.students[name],
+                                          [r for r in stored if r["student"] == name],
+                                          self.writer)
+                if problem:
+                    self.failed[name] = problem
+        return class_rows(self.work.course, self.work.name, book.rows())
+
+    def nothing_graded(self) -> str:
+        course = self.work.course
+        return f"No submissions of {self.work.name} in {course.root / course.submitted_dir}."
+
+    def notes(self) -> list[str]:
+        lines = []
+        for name, student in sorted(self.students.items()):
+            notes = [f"{ex}: {'; '.join(n)}" for ex, n in student.notes.items() if n]
+            notes += [f"{ex}: {e.message}" for ex, e in student.problems.items()]
+            if student.extra:
+                notes.append(f"ignored (not a notebook of {self.work.name}): "
+                             f"{', '.join(student.extra)}")
+            if name in self.failed:
+                notes.append(f"not written to nbgrader ({self.failed[name]}): nbgrader's "
+                             "gradebook keeps what it had for this student, and the next run "
+                             "grades them again")
+            # Names of students and of their files, messages: on one line each.
+            lines += [f"  {printable(name, newlines=False)}: {printable(note, newlines=False)}"
+                      for note in notes]
+        return lines
+
+    def unchanged(self, skipped: int, interrupted: bool) -> str:
+        if interrupted:
+            return ""  # nothing unchanged was written again
+        return (f"; {skipped} unchanged since the last run (their nbgrader grades were "
+                "written again)")
+
+    def stored(self) -> list[str]:
+        course = self.work.course
+        return [f"nbgrader: gradebook {course.db_url}, notebooks in "
+                f"{course.root / course.autograded_dir} (formgrader, `nbgrader export`, "
+                "`nbgrader generate_feedback`)",
+                f"Ours: {self.output / 'gradebook.sqlite'} and gradebook.csv"]
 
 
 def _cores() -> int:
     import os
 
     return os.cpu_count() or 1
-
-
-def load_assignment(course: NbCourse, assignment: str) -> Assignment:
-    """The assignment as released, checked against the course the graders use: every test
-    cell must be one check with that check's points, every hand-graded cell a written part."""
-    work = released_assignment(course, assignment)
-    check_against_gradebook(work)
-    return work
 
 
 def released_assignment(course: NbCourse, assignment: str) -> Assignment:
@@ -259,13 +285,15 @@ def check_against_gradebook(work: Assignment) -> None:
     work.checked = True
 
 
-def prepare(work: Assignment, name: str, staging_root: Path) -> Student:
-    """Read one student's notebooks and stage the code the worker will run."""
+def prepare(work: Assignment, name: str, staging_root: Path,
+            digest: str | None = None) -> Student:
+    """Read one student's notebooks and stage the code the worker will run. DIGEST is the
+    submission's hash, when the caller has it already."""
     from grader.gradebook_db import submission_hash
 
     folder = work.course.root / work.course.submitted_dir / name / work.name
     staging = Path(tempfile.mkdtemp(prefix="student-", dir=staging_root))
-    student = Student(name, folder, staging, submission_hash(folder, work.exercises))
+    student = Student(name, folder, staging, digest or submission_hash(folder, work.exercises))
     for exercise in work.exercises:
         path = folder / f"{exercise}.ipynb"
         if not path.is_file():
@@ -426,44 +454,5 @@ def class_frame(course_dir: Path, assignment: str, output: Path | None = None) -
     return pd.DataFrame(rows, columns=DB_COLUMNS)
 
 
-# ----------------------------------------------------------------------------- summary
-
-
-def _summary(work: Assignment, rows: list[dict], students: dict[str, Student],
-             graded: set[str], failed: dict[str, str], output: Path, elapsed: float,
-             interrupted: bool, finished: int) -> None:
-    from grader.environment import summary_line
-    from grader.gradebook import COLUMNS, totals
-
-    table = totals([{k: r.get(k) for k in COLUMNS} for r in rows])
-    print(table.to_string(float_format=lambda x: f"{x:g}") if not table.empty
-          else f"No submissions of {work.name} in {work.course.root / work.course.submitted_dir}.")
-    for name, student in sorted(students.items()):
-        notes = [f"{ex}: {'; '.join(n)}" for ex, n in student.notes.items() if n]
-        notes += [f"{ex}: {e.message}" for ex, e in student.problems.items()]
-        if student.extra:
-            notes.append(f"ignored (not a notebook of {work.name}): {', '.join(student.extra)}")
-        if name in failed:
-            notes.append(f"not written to nbgrader ({failed[name]}): nbgrader's gradebook keeps "
-                         "what it had for this student, and the next run grades them again")
-        for note in notes:  # names of students and of their files, messages: on one line each
-            print(f"  {printable(name, newlines=False)}: {printable(note, newlines=False)}")
-    levels = sorted({str(r.get("isolation")) for r in rows if r.get("isolation")})
-    unchanged = ("" if interrupted else  # nothing unchanged was written again
-                 f"; {len(students) - len(graded)} unchanged since the last run (their "
-                 "nbgrader grades were written again)")
-    print(f"\nGraded {finished} student(s) in {elapsed:.1f} s{unchanged}.")
-    print(f"Isolation: {'; '.join(levels) or '-'}")
-    print(summary_line(rows))
-    if interrupted:
-        print(f"Interrupted: everything graded before Ctrl-C is kept; {len(graded) - finished} "
-              "student(s) were not graded: run again to continue.")
-    print(f"nbgrader: gradebook {work.course.db_url}, notebooks in "
-          f"{work.course.root / work.course.autograded_dir} (formgrader, `nbgrader export`, "
-          "`nbgrader generate_feedback`)")
-    print(f"Ours: {output / 'gradebook.sqlite'} and gradebook.csv")
-    sys.stdout.flush()
-
-
 __all__ = ["check_against_gradebook", "class_frame", "class_rows", "grade_nbgrader",
-           "load_assignment", "released_assignment"]
+           "released_assignment"]

@@ -29,7 +29,6 @@ import json
 import sqlite3
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from grader.course import load_course, reference
+from grader.executor import LocalPool
 from grader.gradebook_db import FILENAME, Gradebook, student_text, submission_hash
 
 CURVES_FILE = "curves.sqlite"
@@ -212,15 +212,14 @@ def trace_student(student: str, folder: str) -> dict[str, Any]:
     """The curves of every traced exercise of one student, each run in a sandboxed worker.
     Runs in a grading process (trusted), never with student code in it."""
     from grader.engines import WorkerSession
-    from grader.grade import private_copy, submission_worker
+    from grader.grade import sandboxed_submission
     from grader.limits import TimeLimitExceeded, time_limit
     from grader.submission import find_exercise_file
 
     course = load_course()
-    copy = private_copy(Path(folder))
-    worker = submission_worker(copy, [course.exercises[ex] for ex in TRACED], set())
     out: dict[str, Any] = {}
-    try:
+    with sandboxed_submission(Path(folder), [course.exercises[ex] for ex in TRACED]) \
+            as (copy, worker):
         for ex in TRACED:
             path = find_exercise_file(copy, ex)
             if path is None:
@@ -235,12 +234,18 @@ def trace_student(student: str, folder: str) -> dict[str, Any]:
                 out[ex] = {"error": f"stopped at the time limit of {exercise.time_limit_s:g} s"}
             finally:
                 session.close()
-    finally:
-        import shutil
-
-        worker.discard()
-        shutil.rmtree(copy, ignore_errors=True)
     return out
+
+
+def _trace_job(job: tuple[str, str, str]) -> dict[str, Any]:
+    """One job of update_curves (student, folder, submission hash), in an executor."""
+    student, folder, digest = job
+    return {"student": student, "submission_hash": digest,
+            "curves": trace_student(student, folder)}
+
+
+def _lost(job: tuple[str, str, str], error: BaseException) -> dict[str, Any]:
+    return {"student": job[0], "submission_hash": job[2], "lost": type(error).__name__}
 
 
 # ---------------------------------------------------------------------------- the store
@@ -307,15 +312,13 @@ def update_curves(output: Path, submissions: Path, *, workers: int = 1,
                 jobs.append((student, str(folder), digest))
         if not jobs:
             return 0
-        with ProcessPoolExecutor(max_workers=max(1, workers),
-                                 initializer=_init_process) as pool:
-            futures = [(student, digest, pool.submit(trace_student, student, folder))
-                       for student, folder, digest in jobs]
-            for student, digest, future in futures:
-                try:
-                    store.put(student, digest, future.result())
-                except Exception as e:  # a grading process died: no plots for this student
-                    log(f"grader report: no curves for {student!r} ({type(e).__name__})")
+        with LocalPool(_trace_job, workers, lost=_lost, initializer=_init_process) as pool:
+            for result in pool.results(jobs):
+                if "lost" in result:  # a grading process died: no plots for this student
+                    log(f"grader report: no curves for {result['student']!r} "
+                        f"({result['lost']})")
+                else:
+                    store.put(result["student"], result["submission_hash"], result["curves"])
         return len(jobs)
     finally:
         store.close()

@@ -463,6 +463,47 @@ def test_the_grading_processes_grade_with_the_course_copy_made_at_release(course
     assert set(graded.course_version) == {f"copy-{load_course().version}"}
 
 
+@pytest.mark.slow
+def test_a_late_nbgrader_submission_gets_the_late_penalty(course, tmp_path):
+    # The same correct notebook submitted an hour before softmax_ce's deadline and a day and
+    # an hour after it, each with timestamp.txt as nbgrader's exchange writes it: only the
+    # late one loses points, in the report of the secure grading path's gradebook.
+    import os
+    import shutil
+    from datetime import datetime, timedelta, timezone
+
+    from nbgrader.exchange.abc.exchange import Exchange
+
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy, ignore=shutil.ignore_patterns(
+        "submitted", "autograded", "grader_gradebook"))
+    notebook = _variants(_released(copy, "softmax_ce"))["control"]
+    due = datetime.fromisoformat(load_course().exercise("softmax_ce").due)
+    stamp_format = Exchange.timestamp_format.default_value  # nbgrader's own format
+    for student, when in {"on_time": due - timedelta(hours=1),
+                          "late": due + timedelta(days=1, hours=1)}.items():
+        folder = write_submission(copy, student, ASSIGNMENT, {"softmax_ce.ipynb": notebook})
+        (folder / "timestamp.txt").write_text(
+            when.astimezone(timezone.utc).strftime(stamp_format))
+    run = subprocess.run([str(GRADER), "grade", "--nbgrader", str(copy), ASSIGNMENT,
+                          "--workers", "1", "--quiet"], capture_output=True, text=True,
+                         timeout=600, cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = copy / "grader_gradebook" / ASSIGNMENT
+    env = {**os.environ, "GRADER_COURSE_ROOT": str(copy / "grader_course")}
+    report = subprocess.run([str(GRADER), "report", str(out), "--format", "wide"],
+                            capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
+    assert report.returncode == 0, report.stdout + report.stderr
+    wide = pd.read_csv(out / "reports" / "gradebook_wide.csv",
+                       keep_default_na=False).set_index("student")
+    points = load_course().exercise("softmax_ce").points
+    assert wide.loc["on_time", "total"] == wide.loc["late", "total"] == points
+    assert wide.loc["on_time", "late_penalty"] == 0
+    assert "softmax_ce: 2 days late" in wide.loc["late", "late"]
+    assert wide.loc["late", "late_penalty"] == pytest.approx(0.2 * points)  # 10% a day
+    assert wide.loc["late", "final"] == pytest.approx(wide.loc["late", "total"] - 0.2 * points)
+
+
 def _as_nbgrader_reads_it(course_dir: Path):
     # The course as nbgrader's own CourseDirectory gives it, for the same config settings.
     from nbgrader.coursedir import CourseDirectory

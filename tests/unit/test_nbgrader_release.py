@@ -136,11 +136,11 @@ def test_update_changes_points_for_grading_and_leaves_what_students_have(submitt
     # the gradebook still holds the submission.
     script = f"""
 from grader.nbgrader.coursedir import read_course, use_snapshot
-from grader.nbgrader.grade import load_assignment
+from grader.nbgrader.grade import check_against_gradebook, released_assignment
 from nbgrader.api import Gradebook
 course = read_course({str(submitted)!r})
 use_snapshot(course)
-load_assignment(course, {ASSIGNMENT!r})
+check_against_gradebook(released_assignment(course, {ASSIGNMENT!r}))
 with Gradebook(course.db_url, course.course_id) as gb:
     notebook = gb.find_notebook("softmax_ce", {ASSIGNMENT!r})
     cells = {{c.name: c.max_score for c in notebook.grade_cells}}
