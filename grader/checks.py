@@ -12,7 +12,6 @@ import hashlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, seed, settings
@@ -58,18 +57,15 @@ def use_course_secret(course: Course | None = None) -> str | None:
     global _secret
     course = course or load_course()
     secret = course_secret.read(course.root)
-    if secret != _secret:
-        _secret = secret
-        checks_for.cache_clear()  # its checks carry the seeds of the other mode
+    # checks_for keys its checks by the secret: they carry the seeds of their mode.
+    _secret = secret
     return course_secret.fingerprint(secret) if secret is not None else None
 
 
 def use_local_examples() -> None:
     """Seed every check as students' local runs do (undoes use_course_secret)."""
     global _secret
-    if _secret is not None:
-        _secret = None
-        checks_for.cache_clear()
+    _secret = None
 
 
 def secret_fingerprint() -> str | None:
@@ -129,9 +125,16 @@ def _without_local_constants() -> None:
     providers.CONSTANTS_CACHE.cache.clear()  # what earlier draws combined with local ones
 
 
-@cache
-def checks_for(exercise_id: str, include_hidden: bool) -> tuple[Check, ...]:
-    course = load_course()
+def checks_for(exercise_id: str, include_hidden: bool,
+               course: Course | None = None) -> tuple[Check, ...]:
+    """The checks of an exercise of COURSE (default: the process course), loaded once per
+    course and seeding (students' fixed seeds, or the course secret's)."""
+    course = course or load_course()
+    return course.cached(("checks", exercise_id, include_hidden, _secret),
+                         lambda: _load_checks(course, exercise_id, include_hidden))
+
+
+def _load_checks(course: Course, exercise_id: str, include_hidden: bool) -> tuple[Check, ...]:
     exercise = course.exercise(exercise_id)
     use_profile(course)
     out: list[Check] = []
@@ -142,7 +145,9 @@ def checks_for(exercise_id: str, include_hidden: bool) -> tuple[Check, ...]:
         path = course.checks_dir / kind / f"test_{exercise_id}.py"
         if kind == "hidden" and not points and not path.exists():
             continue  # a student's copy of the course: its hidden checks are not installed
-        functions = _check_functions(import_path(path, f"_checks_{kind}_{exercise_id}"))
+        with course.importing():
+            module = import_path(path, f"_checks_{kind}_{exercise_id}")
+        functions = _check_functions(module)
         unlisted = set(functions) - set(points)
         unknown = set(points) - set(functions)
         if unlisted or unknown:

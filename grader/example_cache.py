@@ -39,7 +39,9 @@ from grader import protocol as P
 
 FORMAT = 1
 _IMPL = P.Ref("g", "implementation")  # the implementation's place in an example
-_modules: dict[str, dict[str, Any]] = {}  # module -> its file's entries (read once)
+# A cache file -> its entries (read once). Keyed by the file, whose name holds the grader
+# key: another course (or seeding) reads its own file.
+_files: dict[Path, dict[str, Any]] = {}
 
 
 class Unstorable(Exception):
@@ -102,16 +104,16 @@ def _file(module: str) -> Path | None:
 
 
 def _entries(module: str) -> dict[str, Any]:
-    entries = _modules.get(module)
-    if entries is None:
-        entries = _modules[module] = _read(module)
-    return entries
-
-
-def _read(module: str) -> dict[str, Any]:
     path = _file(module)
     if path is None:
         return {}
+    entries = _files.get(path)
+    if entries is None:
+        entries = _files[path] = _read(path, module)
+    return entries
+
+
+def _read(path: Path, module: str) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, UnicodeError):

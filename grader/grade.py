@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.checks import checks_for, use_course_secret, use_profile
-from grader.course import load_course
+from grader.course import Course, load_course, use_course
 from grader.engines import SubmissionWorker, WorkerSession
 from grader.gradebook import rows as gradebook_rows
 from grader.printable import printable
@@ -283,9 +283,12 @@ def unusable_exercise_file(folder: Path, exercise_id: str) -> str | None:
     return None
 
 
-def _init_grading_process(next_slot: Any) -> None:
+def _init_grading_process(next_slot: Any, course_root: str) -> None:
     # Ctrl-C is the parent's to handle: it stops the pool and keeps what was committed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The course the parent grades, whichever way the process was started (forked, it is
+    # the parent's own Course object, with what the parent loaded).
+    use_course(load_course(Path(course_root)))
     use_profile()
     _pin_to_one_cpu(next_slot)
     # Load every check, and draw its known examples (grader.replay), now: a pool started
@@ -341,12 +344,15 @@ def _pin_to_one_cpu(next_slot: Any) -> None:
 class GradingPool:
     """The grading processes. Start it before the setup of a run (reading the class, an
     nbgrader course): the processes load the checks meanwhile, on the CPUs the setup leaves
-    idle. The execution layer's whole interface is `results(jobs)` and `close()`."""
+    idle. They grade COURSE (default: the process course). The execution layer's whole
+    interface is `results(jobs)` and `close()`."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, course: Course | None = None) -> None:
+        course = course or load_course()
         self._pool = ProcessPoolExecutor(max_workers=workers,
                                          initializer=_init_grading_process,
-                                         initargs=(multiprocessing.Value("i", 0),))
+                                         initargs=(multiprocessing.Value("i", 0),
+                                                   str(course.root)))
         self._pool.submit(_started)
 
     def results(self, jobs: Iterable[Job]) -> Iterator[dict[str, Any]]:
@@ -410,7 +416,7 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
     workers = max(1, workers or os.cpu_count() or 1)
     start = time.perf_counter()
     interrupted = False
-    with GradingPool(workers) as pool, Gradebook.in_folder(output) as book:
+    with GradingPool(workers, course) as pool, Gradebook.in_folder(output) as book:
         jobs = []
         for folder in folders:
             digest = submission_hash(folder, list(course.exercises))

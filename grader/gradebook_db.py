@@ -45,7 +45,6 @@ import stat
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
-from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -56,6 +55,8 @@ from grader.printable import printable
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from grader.course import Course
 
 __all__ = ["DB_COLUMNS", "EXTRA_COLUMNS", "FILENAME", "SCHEMA_VERSION", "Gradebook",
            "GradebookError", "grader_key", "load_dataframe", "pivot", "student_text",
@@ -159,19 +160,19 @@ def _grader_dir() -> Path:
 
 
 def grader_key(root: Path | None = None) -> str:
-    """What graded a row (see _grader_key), for the course secret now in force."""
+    """What graded a row (see _grader_key) with the course at ROOT (default: the process
+    course), for the course secret now in force."""
     from grader import checks
+    from grader.course import load_course
 
-    return _grader_key(root, checks.secret_fingerprint())
+    course = load_course(root)
+    secret = checks.secret_fingerprint()
+    return course.cached(("grader key", secret), lambda: _grader_key(course, secret))
 
 
-grader_key.cache_clear = lambda: _grader_key.cache_clear()  # type: ignore[attr-defined]
-
-
-@cache
-def _grader_key(root: Path | None, secret: str | None) -> str:
+def _grader_key(course: Course, secret: str | None) -> str:
     """What graded a row: grader and course versions and a hash of every file that decides a
-    score. Computed once per run (cached): the key describes the grader that started.
+    score. Computed once per course (cached in it): the key describes the grader that started.
 
     Hashed: tests/checks/**/*.py, solutions/*.py and course_config.py of the course, and the
     grader's own *.py files but its reports, each by relative path and bytes; plus the
@@ -182,10 +183,8 @@ def _grader_key(root: Path | None, secret: str | None) -> str:
     A changed check, reference or grader module therefore regrades everybody on the next run,
     which is the safe direction: a stale score is worse than a slow rerun.
     """
-    from grader.course import load_course
     from grader.environment import lock_state
 
-    course = load_course(root) if root is not None else load_course()
     files = [(f"course/{p.relative_to(course.root).as_posix()}", p) for p in
              [*sorted(course.checks_dir.rglob("*.py")),
               *sorted(course.solutions_dir.glob("*.py")),
