@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from grader import hypothesis_compat as compat
 from grader import protocol as P
 
 FORMAT = 1
@@ -147,15 +148,15 @@ def _write(module: str, entries: dict[str, Any]) -> None:
 def _entry_name(fn: Callable[..., Any]) -> str:
     """A check's entry, one per seed: students' fixed seed and the course secret's seed
     (instructor grading) each keep their examples."""
-    return f"{fn.__qualname__}#{getattr(fn, '_hypothesis_internal_use_seed', None)}"
+    return f"{fn.__qualname__}#{compat.seed_of(fn)}"
 
 
 def _check_key(fn: Callable[..., Any]) -> str:
     """What the examples of `fn` depend on beyond the grader key: its seed, settings and
     strategies (their repr: two checks made by one factory share a name, not strategies)."""
-    seed = getattr(fn, "_hypothesis_internal_use_seed", None)
-    settings = getattr(fn, "_hypothesis_internal_use_settings", None)
-    strategies = getattr(getattr(fn, "hypothesis", None), "_given_kwargs", None)
+    seed = compat.seed_of(fn)
+    settings = compat.settings_of(fn)
+    strategies = compat.strategies_of(fn)
     text = f"seed {seed!r}\n{settings!r}\n{strategies!r}"
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
