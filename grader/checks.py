@@ -12,22 +12,15 @@ import hashlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis import HealthCheck, Phase, settings
 
+from grader import hypothesis_compat as compat
 from grader.course import Course, CourseError, import_path, load_course
+from grader.hypothesis_compat import GRADING_PHASES, HIDDEN_PHASES
 
 PROFILE = "grading"
-
-# Phase.explain is left out: it re-runs a failing check dozens of times to annotate the
-# failing example with which parts of it matter, and feedback never shows those
-# annotations (it lists the smallest failing input itself).
-GRADING_PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
-# A hidden check reports only its statement, never its input: the first failing example
-# is as good as the smallest, so shrinking it would only cost time.
-HIDDEN_PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)
 
 
 @dataclass(frozen=True)
@@ -58,18 +51,15 @@ def use_course_secret(course: Course | None = None) -> str | None:
     global _secret
     course = course or load_course()
     secret = course_secret.read(course.root)
-    if secret != _secret:
-        _secret = secret
-        checks_for.cache_clear()  # its checks carry the seeds of the other mode
+    # checks_for keys its checks by the secret: they carry the seeds of their mode.
+    _secret = secret
     return course_secret.fingerprint(secret) if secret is not None else None
 
 
 def use_local_examples() -> None:
     """Seed every check as students' local runs do (undoes use_course_secret)."""
     global _secret
-    if _secret is not None:
-        _secret = None
-        checks_for.cache_clear()
+    _secret = None
 
 
 def secret_fingerprint() -> str | None:
@@ -95,43 +85,19 @@ def use_profile(course: Course | None = None) -> None:
                                HealthCheck.filter_too_much, HealthCheck.differing_executors],
     )
     settings.load_profile(PROFILE)
-    _without_local_constants()
+    compat.without_local_constants()
 
 
-def _without_local_constants() -> None:
-    """Make what Hypothesis draws depend on the check alone, not on what is imported.
-
-    Hypothesis (6.131 and later) also draws literal constants found in the source of every
-    "local" module (not the standard library nor site-packages) imported at that moment: here
-    the grader's own modules, the course's, and for `grader check` the student's file. The
-    examples of one check then changed with the process's history: a grading process drew
-    other examples after its first worker started (which imports grader.proxy and friends)
-    than before, and a student's own constants changed the examples their local check ran.
-    Without local constants, a check's examples are the same in `grader check`, `grader
-    grade`, the audit and nbgrader's kernels, in every process, on every machine (Hypothesis'
-    built-in constants, such as 1/3, 1e-5 and the limits of floats, still apply).
-    """
-    try:
-        from hypothesis.internal.conjecture import providers
-    except ImportError:  # a Hypothesis without them: nothing to pin
-        return
-    if not hasattr(providers, "_get_local_constants"):
-        return
-    if getattr(providers._get_local_constants, "_grader_pinned", False):
-        return
-    none = providers.Constants()
-
-    def no_local_constants() -> Any:
-        return none
-
-    no_local_constants._grader_pinned = True  # type: ignore[attr-defined]
-    providers._get_local_constants = no_local_constants
-    providers.CONSTANTS_CACHE.cache.clear()  # what earlier draws combined with local ones
+def checks_for(exercise_id: str, include_hidden: bool,
+               course: Course | None = None) -> tuple[Check, ...]:
+    """The checks of an exercise of COURSE (default: the process course), loaded once per
+    course and seeding (students' fixed seeds, or the course secret's)."""
+    course = course or load_course()
+    return course.cached(("checks", exercise_id, include_hidden, _secret),
+                         lambda: _load_checks(course, exercise_id, include_hidden))
 
 
-@cache
-def checks_for(exercise_id: str, include_hidden: bool) -> tuple[Check, ...]:
-    course = load_course()
+def _load_checks(course: Course, exercise_id: str, include_hidden: bool) -> tuple[Check, ...]:
     exercise = course.exercise(exercise_id)
     use_profile(course)
     out: list[Check] = []
@@ -142,7 +108,9 @@ def checks_for(exercise_id: str, include_hidden: bool) -> tuple[Check, ...]:
         path = course.checks_dir / kind / f"test_{exercise_id}.py"
         if kind == "hidden" and not points and not path.exists():
             continue  # a student's copy of the course: its hidden checks are not installed
-        functions = _check_functions(import_path(path, f"_checks_{kind}_{exercise_id}"))
+        with course.importing():
+            module = import_path(path, f"_checks_{kind}_{exercise_id}")
+        functions = _check_functions(module)
         unlisted = set(functions) - set(points)
         unknown = set(points) - set(functions)
         if unlisted or unknown:
@@ -168,9 +136,9 @@ def _check_functions(module: Any) -> dict[str, Callable[..., Any]]:
 def _without_shrinking(fn: Callable[..., Any]) -> None:
     # A Hypothesis test reads its settings from this attribute each time it runs (the one
     # @settings and @given set); copying them keeps every other setting of the check.
-    own = getattr(fn, "_hypothesis_internal_use_settings", None)
+    own = compat.settings_of(fn)
     if own is not None and Phase.shrink in own.phases:
-        fn._hypothesis_internal_use_settings = settings(own, phases=HIDDEN_PHASES)
+        compat.use_settings(fn, settings(own, phases=HIDDEN_PHASES))
 
 
 def _check_seed(identity: str) -> int:
@@ -185,13 +153,12 @@ def _with_fixed_seed(fn: Callable[..., Any], identity: str) -> None:
     # a database key) every time the check runs: inspect.getsource and a tokenizer pass,
     # 0.07 s of CPU per graded student. And that digest would be of the wrapper grader.run
     # puts around every check, the same for all: every check would draw with one seed.
-    if getattr(fn, "hypothesis", None) is None:
+    if not compat.is_given(fn):
         return
     value = _check_seed(identity)
-    if getattr(fn, "_hypothesis_internal_use_seed", None) != value:
+    if compat.seed_of(fn) != value:
         fn.__dict__.pop("_grader_known_examples", None)  # drawn with the other seed
-    seed(value)(fn)
-    fn._hypothesis_internal_database_key = None  # type: ignore[attr-defined]
+    compat.use_fixed_seed(fn, value)
 
 
 def _statement(fn: Callable[..., Any], path: Any) -> str:

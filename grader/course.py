@@ -1,8 +1,15 @@
 """What the course is: `course_config.py`, its folders, and the reference solutions.
 
-The course root is the folder holding `course_config.py`: `$GRADER_COURSE_ROOT` if set,
-else the nearest one above the working directory, else the one this package was installed
-from. Everything else finds its files from here.
+Trusted: it imports the course's own files (config, checks, references), never a student's.
+
+A course is a `Course` object, one per root, and everything derived from it (its checks,
+its references, the grader key) is cached in that object: another course is another object,
+with nothing to clear. A process grades one course, its *process course*, chosen at its
+first use: `$GRADER_COURSE_ROOT` if set (how the CLI, nbgrader's kernels and the grading
+processes are told their course at start), else the nearest folder holding
+`course_config.py` above the working directory, else the one this package was installed
+from; or the one `use_course` names (`grader grade --nbgrader` grades with the course copy
+in COURSE_DIR/grader_course).
 """
 
 from __future__ import annotations
@@ -10,12 +17,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from types import ModuleType
+from typing import Any, TypeVar
 
-EXERCISE_IDS = ("softmax_ce", "gradcheck", "linreg_gd", "optimizers", "xor_net")
+T = TypeVar("T")
 
 
 class CourseError(Exception):
@@ -54,6 +63,10 @@ class Course:
     exercises: dict[str, Exercise] = field(default_factory=dict)
     # LATE_POLICY as written in course_config.py (None: no policy); grader.late validates it.
     late_policy: object = None
+    # What is derived from this course (see `cached`): owned by it, so that no other course
+    # ever sees it.
+    _derived: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False,
+                                          compare=False)
 
     @property
     def solutions_dir(self) -> Path:
@@ -74,6 +87,29 @@ class Course:
             known = ", ".join(self.exercises)
             raise CourseError(
                 f"unknown exercise {exercise_id!r}; the course has: {known}") from None
+
+    def cached(self, key: Hashable, make: Callable[[], T]) -> T:
+        """`make()`, computed once for this course and KEY (its checks, its grader key...)."""
+        try:
+            return self._derived[key]
+        except KeyError:
+            value = self._derived[key] = make()
+            return value
+
+    def reference(self, exercise_id: str) -> ModuleType:
+        """The reference solution of an exercise. Only hidden checks and the audit use it."""
+        return self.cached(("reference", exercise_id), lambda: import_path(
+            self.solutions_dir / f"{exercise_id}.py", f"_reference_{exercise_id}"))
+
+    @contextmanager
+    def importing(self) -> Iterator[None]:
+        """While one of this course's files is imported: `reference()` in it means this
+        course's reference, whichever course the process grades."""
+        _importing.append(self)
+        try:
+            yield
+        finally:
+            _importing.pop()
 
 
 def find_root() -> Path:
@@ -104,9 +140,41 @@ def import_path(path: Path, module_name: str) -> ModuleType:
     return module
 
 
-@cache
+# One Course per root (resolved), so that its caches are shared by everything grading it.
+_courses: dict[Path, Course] = {}
+_process_course: Course | None = None
+# The courses whose files are being imported, innermost last (Course.importing).
+_importing: list[Course] = []
+
+
 def load_course(root: Path | None = None) -> Course:
-    root = root or find_root()
+    """The course at ROOT; without ROOT, the course this process grades (see the module's
+    docstring)."""
+    if root is None:
+        return process_course()
+    root = Path(root).resolve()
+    course = _courses.get(root)
+    if course is None:
+        course = _courses[root] = _read_course(root)
+    return course
+
+
+def process_course() -> Course:
+    """The course this process grades: chosen once, at its first use, unless `use_course`
+    chose it. Later changes of $GRADER_COURSE_ROOT or the working folder do not change it."""
+    global _process_course
+    if _process_course is None:
+        _process_course = load_course(find_root())
+    return _process_course
+
+
+def use_course(course: Course) -> None:
+    """Grade COURSE in this process, and in the grading processes it starts afterwards."""
+    global _process_course
+    _process_course = course
+
+
+def _read_course(root: Path) -> Course:
     config = import_path(root / "course_config.py", "course_config")
     exercises = {}
     for ex_id, spec in config.EXERCISES.items():
@@ -137,8 +205,9 @@ def _canvas_id(exercise_id: str, value: object) -> int | None:
     return value
 
 
-@cache
 def reference(exercise_id: str) -> ModuleType:
-    """The reference solution of an exercise. Only hidden checks and the audit use it."""
-    course = load_course()
-    return import_path(course.solutions_dir / f"{exercise_id}.py", f"_reference_{exercise_id}")
+    """The reference solution of an exercise, of the course whose checks are being imported
+    (a hidden check calls this at import), else of the process course. Only hidden checks
+    and the audit use it."""
+    course = _importing[-1] if _importing else load_course()
+    return course.reference(exercise_id)

@@ -35,11 +35,14 @@ from typing import Any
 
 import numpy as np
 
+from grader import hypothesis_compat as compat
 from grader import protocol as P
 
 FORMAT = 1
 _IMPL = P.Ref("g", "implementation")  # the implementation's place in an example
-_modules: dict[str, dict[str, Any]] = {}  # module -> its file's entries (read once)
+# A cache file -> its entries (read once). Keyed by the file, whose name holds the grader
+# key: another course (or seeding) reads its own file.
+_files: dict[Path, dict[str, Any]] = {}
 
 
 class Unstorable(Exception):
@@ -102,16 +105,16 @@ def _file(module: str) -> Path | None:
 
 
 def _entries(module: str) -> dict[str, Any]:
-    entries = _modules.get(module)
-    if entries is None:
-        entries = _modules[module] = _read(module)
-    return entries
-
-
-def _read(module: str) -> dict[str, Any]:
     path = _file(module)
     if path is None:
         return {}
+    entries = _files.get(path)
+    if entries is None:
+        entries = _files[path] = _read(path, module)
+    return entries
+
+
+def _read(path: Path, module: str) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, UnicodeError):
@@ -145,15 +148,15 @@ def _write(module: str, entries: dict[str, Any]) -> None:
 def _entry_name(fn: Callable[..., Any]) -> str:
     """A check's entry, one per seed: students' fixed seed and the course secret's seed
     (instructor grading) each keep their examples."""
-    return f"{fn.__qualname__}#{getattr(fn, '_hypothesis_internal_use_seed', None)}"
+    return f"{fn.__qualname__}#{compat.seed_of(fn)}"
 
 
 def _check_key(fn: Callable[..., Any]) -> str:
     """What the examples of `fn` depend on beyond the grader key: its seed, settings and
     strategies (their repr: two checks made by one factory share a name, not strategies)."""
-    seed = getattr(fn, "_hypothesis_internal_use_seed", None)
-    settings = getattr(fn, "_hypothesis_internal_use_settings", None)
-    strategies = getattr(getattr(fn, "hypothesis", None), "_given_kwargs", None)
+    seed = compat.seed_of(fn)
+    settings = compat.settings_of(fn)
+    strategies = compat.strategies_of(fn)
     text = f"seed {seed!r}\n{settings!r}\n{strategies!r}"
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from grader.checks import checks_for, use_course_secret, use_profile
-from grader.course import load_course
+from grader.course import Course, load_course, use_course
 from grader.engines import SubmissionWorker, WorkerSession
 from grader.executor import Executor, LocalPool
 from grader.gradebook import rows as gradebook_rows
@@ -303,9 +303,12 @@ def unusable_exercise_file(folder: Path, exercise_id: str) -> str | None:
     return None
 
 
-def _init_grading_process(next_slot: Any) -> None:
+def _init_grading_process(next_slot: Any, course_root: str) -> None:
     # Ctrl-C is the parent's to handle: it stops the pool and keeps what was committed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The course the parent grades, whichever way the process was started (forked, it is
+    # the parent's own Course object, with what the parent loaded).
+    use_course(load_course(Path(course_root)))
     use_profile()
     _pin_to_one_cpu(next_slot)
     # Load every check, and draw its known examples (grader.replay), now: a pool started
@@ -360,10 +363,14 @@ class GradingPool(LocalPool[Job, dict[str, Any]]):
     it before the setup of a run (reading the class, an nbgrader course): the processes load
     the checks meanwhile, on the CPUs the setup leaves idle."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, course: Course | None = None) -> None:
+        # The processes grade COURSE (default: the process course), told by its root, so
+        # that however they start they load the course the parent grades.
+        course = course or load_course()
         super().__init__(grade_job, workers, lost=_lost_job,
                          initializer=_init_grading_process,
-                         initargs=(multiprocessing.Value("i", 0),), start_now=True)
+                         initargs=(multiprocessing.Value("i", 0), str(course.root)),
+                         start_now=True)
 
 
 def _lost_job(job: Job, error: BaseException) -> dict[str, Any]:
@@ -515,7 +522,7 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
     # Before the pool forks: its processes grade with the examples of the course secret.
     secret = use_course_secret(course)
     workers = max(1, workers or os.cpu_count() or 1)
-    with GradingPool(workers) as pool:
+    with GradingPool(workers, course) as pool:
         # The processes load the checks while the class's folders are hashed.
         source = FolderClass(root, output, list(course.exercises))
         code = run_class(pool, source, output, workers=workers, regrade=regrade, quiet=quiet)

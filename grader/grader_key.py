@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,7 @@ import grader
 if TYPE_CHECKING:
     from grader.course import Course
 
-__all__ = ["SCORING_MODULES", "course_scoring_text", "grader_key"]
+__all__ = ["SCORING_MODULES", "course_scoring_text", "grader_key", "key_of"]
 
 
 def _grader_dir() -> Path:
@@ -29,13 +28,15 @@ def _grader_dir() -> Path:
 
 
 def grader_key(root: Path | None = None) -> str:
-    """What graded a row (see _grader_key), for the course secret now in force."""
+    """What graded a row (see key_of) with the course at ROOT (default: the process
+    course), for the course secret now in force. Computed once per course and secret, and
+    kept in the course: the key describes the grader that started."""
     from grader import checks
+    from grader.course import load_course
 
-    return _grader_key(root, checks.secret_fingerprint())
-
-
-grader_key.cache_clear = lambda: _grader_key.cache_clear()  # type: ignore[attr-defined]
+    course = load_course(root)
+    secret = checks.secret_fingerprint()
+    return course.cached(("grader key", secret), lambda: key_of(course, secret))
 
 
 # The grader's own modules that decide a row's score, status or message, or the examples a check
@@ -97,10 +98,9 @@ def course_scoring_text(course: Course) -> str:
                        "exercises": exercises})
 
 
-@cache
-def _grader_key(root: Path | None, secret: str | None) -> str:
+def key_of(course: Course, secret: str | None) -> str:
     """What graded a row: grader and course versions and a hash of everything that decides a
-    score. Computed once per run (cached): the key describes the grader that started.
+    score, computed afresh (grader_key keeps it in the course).
 
     Hashed: the course's scoring settings (course_scoring_text), its checks
     (tests/checks/**/*.py) and references (solutions/*.py), each file by relative path and
@@ -112,10 +112,8 @@ def _grader_key(root: Path | None, secret: str | None) -> str:
     course secret's fingerprint. A changed check, reference or scoring module therefore
     regrades everybody on the next run, which is the safe direction.
     """
-    from grader.course import load_course
     from grader.environment import lock_state
 
-    course = load_course(root) if root is not None else load_course()
     files = [(f"course/{p.relative_to(course.root).as_posix()}", p) for p in
              [*sorted(course.checks_dir.rglob("*.py")),
               *sorted(course.solutions_dir.glob("*.py"))]]

@@ -29,9 +29,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from hypothesis.internal.entropy import deterministic_PRNG
-
 from grader import example_cache
+from grader import hypothesis_compat as compat
 
 _UNREPLAYABLE = ()  # what a check's examples are when it cannot be replayed
 # GRADER_REPLAY=0 runs every check through Hypothesis' engine: the same results, slower
@@ -71,13 +70,13 @@ def passes_known_examples(fn: Callable[..., Any], impl: Any) -> bool:
     examples = known_examples(fn)
     if not examples:
         return False
-    body = fn.hypothesis.inner_test  # type: ignore[attr-defined]
+    body = compat.body_of(fn)
     for example in examples:
         kwargs = _fresh(example, impl)
         try:
             # As Hypothesis runs each example: `random` and NumPy's global generator
             # seeded alike (student code run in this process may use them).
-            with deterministic_PRNG():
+            with compat.deterministic_prng():
                 returned = body(**kwargs)
         except Exception:
             return False
@@ -100,21 +99,20 @@ def disabled() -> Iterator[None]:
 def _draw_examples(fn: Callable[..., Any]) -> tuple[dict[str, Any], ...]:
     if not _seeded(fn):
         return _UNREPLAYABLE
-    hyp = fn.hypothesis  # type: ignore[attr-defined]
     drawn: list[dict[str, Any]] = []
 
     def record(**kwargs: Any) -> None:
         # Copied as drawn: an explicit example's arrays are the decorator's own objects.
         drawn.append(_fresh(kwargs, _Impl))
 
-    body = hyp.inner_test
-    hyp.inner_test = record
+    body = compat.body_of(fn)
+    compat.use_body(fn, record)
     try:
         fn(_Impl)
     except Exception:
         return _UNREPLAYABLE
     finally:
-        hyp.inner_test = body
+        compat.use_body(fn, body)
     if not all(_plain(value) for example in drawn for value in example.values()):
         return _UNREPLAYABLE
     return tuple(drawn)
@@ -123,8 +121,7 @@ def _draw_examples(fn: Callable[..., Any]) -> tuple[dict[str, Any], ...]:
 def _seeded(fn: Callable[..., Any]) -> bool:
     # Without a seed of its own (grader.checks gives every check one), Hypothesis seeds a
     # check from a digest of its body's source, which the recording stands in for.
-    return getattr(fn, "hypothesis", None) is not None \
-        and getattr(fn, "_hypothesis_internal_use_seed", None) is not None
+    return compat.is_given(fn) and compat.seed_of(fn) is not None
 
 
 def _fresh(example: dict[str, Any], impl: Any) -> dict[str, Any]:
@@ -135,4 +132,4 @@ def _fresh(example: dict[str, Any], impl: Any) -> dict[str, Any]:
 
 def _plain(value: Any) -> bool:
     # st.data() hands the body an object to draw from: its draws depend on the body.
-    return type(value).__name__ != "DataObject"
+    return not compat.is_data_object(value)

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from hypothesis.errors import Flaky, HypothesisException
 
+from grader import hypothesis_compat as compat
 from grader.checks import Check, checks_for
 from grader.course import Exercise
 from grader.engines import InProcessSession, Session
@@ -186,10 +187,9 @@ def _recording_inputs(fn: Callable[..., Any]) -> Callable[..., Any]:
     exception it raises are the minimal ones. `inner_test` is Hypothesis' documented hook
     for wrapping the test body.
     """
-    hyp = getattr(fn, "hypothesis", None)
-    if hyp is None or getattr(hyp.inner_test, "_records_inputs", False):
+    if not compat.is_given(fn) or getattr(compat.body_of(fn), "_records_inputs", False):
         return fn
-    inner = hyp.inner_test
+    inner = compat.body_of(fn)
 
     def recording(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -199,7 +199,7 @@ def _recording_inputs(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
 
     recording._records_inputs = True  # type: ignore[attr-defined]
-    hyp.inner_test = recording
+    compat.use_body(fn, recording)
     return fn
 
 

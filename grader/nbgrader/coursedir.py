@@ -15,6 +15,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grader.course import Course
 
 CONFIG_NAME = "nbgrader_config.py"
 SNAPSHOT_NAME = "grader_course"
@@ -87,7 +91,7 @@ def _course_directory_settings(root: Path) -> dict:
     config = Config()
     if (root / CONFIG_NAME).is_file():
         # The config sets $GRADER_COURSE_ROOT for nbgrader's kernels; reading it must not
-        # change this process (use_snapshot does that, on purpose, when grading).
+        # change this process (grading chooses its course with grader.course.use_course).
         saved = dict(os.environ)
         try:
             config = PyFileConfigLoader(CONFIG_NAME, path=str(root)).load_config()
@@ -113,19 +117,12 @@ def tools_on_path() -> None:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
-def use_snapshot(course: NbCourse) -> None:
-    """Make this process (and the grading processes it starts) grade with the course copy in
-    COURSE_DIR/grader_course, as the kernels of nbgrader's own path do."""
-    from grader.checks import checks_for
-    from grader.course import load_course, reference
-    from grader.gradebook_db import grader_key
+def snapshot_course(course: NbCourse) -> Course:
+    """The course copy in COURSE_DIR/grader_course, which grades this nbgrader course (as
+    the kernels of nbgrader's own path do)."""
+    from grader.course import CourseError, load_course
 
     if not (course.snapshot / "course_config.py").is_file():
-        from grader.course import CourseError
-
         raise CourseError(f"{course.snapshot} has no course_config.py: run "
                           f"`grader release nbgrader {course.root}` first")
-    os.environ["GRADER_COURSE_ROOT"] = str(course.snapshot.resolve())
-    # Another course may already be loaded in this process (by a test, or an import).
-    for cached in (load_course, reference, checks_for, grader_key):
-        cached.cache_clear()
+    return load_course(course.snapshot)

@@ -37,7 +37,7 @@ import nbformat
 from grader.failures import LoadError
 from grader.nbgrader import nbgradebook
 from grader.nbgrader.autograded import autograded_notebook, notebook_json
-from grader.nbgrader.coursedir import NbCourse, read_course, use_snapshot
+from grader.nbgrader.coursedir import NbCourse, read_course, snapshot_course
 from grader.nbgrader.notebooks import autograder_grade_id, written_grade_id
 from grader.nbgrader.submitted import (
     Released,
@@ -91,16 +91,19 @@ def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None
                    workers: int | None = None, regrade: bool = False,
                    quiet: bool = False) -> int:
     from grader.checks import use_course_secret
+    from grader.course import use_course
     from grader.grade import GradingPool, examples_note, run_class
 
-    # The grading processes are forked: they grade with the course this process has chosen
-    # when they start, so the course copy is chosen first. They start before nbgrader is
-    # imported (0.7 s), which they need not carry, and which waits until they are grading.
+    # This process and its grading processes grade with the course copy (every row's
+    # versions, checks and key come from it), chosen before the pool forks. The pool starts
+    # before nbgrader is imported (0.7 s), which it need not carry, and which waits until
+    # it is grading.
     course = read_course(course_dir)
-    use_snapshot(course)
-    secret = use_course_secret()  # before the pool forks, with the snapshot's secret
+    grading = snapshot_course(course)
+    use_course(grading)
+    secret = use_course_secret(grading)  # before the pool forks, with the snapshot's secret
     workers = max(1, workers or _cores())
-    with GradingPool(workers) as pool:
+    with GradingPool(workers, grading) as pool:
         work = released_assignment(course, assignment)
         output = Path(output) if output else course.root / OUTPUT_NAME / assignment
         staging = Path(tempfile.mkdtemp(prefix="nbgrader-staging-"))
@@ -229,10 +232,8 @@ def released_assignment(course: NbCourse, assignment: str) -> Assignment:
     """The assignment's notebooks as released (release/ASSIGNMENT/<exercise>.ipynb, in
     nbgrader's order, by name), read without nbgrader: enough to stage the students' code.
     Nothing is graded from it before check_against_gradebook."""
-    from grader.course import load_course
-
     folder = course.root / course.release_dir / assignment
-    exercises = load_course().exercises
+    exercises = snapshot_course(course).exercises
     names = sorted(p.stem for p in folder.glob("*.ipynb") if p.stem in exercises and p.is_file()) \
         if folder.is_dir() else []
     return Assignment(course, assignment, names,
@@ -245,13 +246,12 @@ def check_against_gradebook(work: Assignment) -> None:
     with that check's points, every hand-graded cell a written part. Keeps the released
     checksums of the answer cells."""
     from grader.checks import checks_for
-    from grader.course import load_course
 
     if work.checked:
         return
     course, assignment = work.course, work.name
     cells = nbgradebook.assignment_cells(course.db_url, course.course_id, assignment)
-    loaded = load_course()
+    loaded = snapshot_course(course)
     problems = []
     checksums = {}
     for notebook in cells.notebooks:
@@ -260,7 +260,7 @@ def check_against_gradebook(work: Assignment) -> None:
             continue
         exercise = loaded.exercise(notebook)
         want = {autograder_grade_id(c.name): c.points
-                for c in checks_for(notebook, include_hidden=True)}
+                for c in checks_for(notebook, include_hidden=True, course=loaded)}
         want.update({written_grade_id(k): v for k, v in exercise.written.items()})
         have = {c.grade_id: c.max_score for c in cells.graded if c.notebook == notebook}
         if have != want:

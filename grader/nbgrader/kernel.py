@@ -91,9 +91,9 @@ def _private_hypothesis_storage() -> None:
     import shutil
     import tempfile
 
-    from hypothesis.configuration import set_hypothesis_home_dir
+    from grader.hypothesis_compat import use_storage_dir
 
     folder = tempfile.mkdtemp(prefix="grader-hypothesis-")
     _storage.append(folder)
-    set_hypothesis_home_dir(folder)
+    use_storage_dir(folder)
     atexit.register(shutil.rmtree, folder, ignore_errors=True)

@@ -4,10 +4,11 @@ deterministic, and the secret itself reaches nothing released to students."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 
 import pytest
-from support import GRADER, course_copy
+from support import GRADER, ROOT, course_copy
 
 from grader import checks, course_secret
 from grader.ci.release import find_leaks, student_repo_files
@@ -19,16 +20,25 @@ from grader.replay import known_examples
 @pytest.fixture
 def restore_mode():
     yield
-    checks._secret = None
-    checks.checks_for.cache_clear()
+    checks.use_local_examples()
 
 
-def _examples(exercise: str) -> list:
-    return [repr(known_examples(c.function)) for c in checks.checks_for(exercise, True)]
+def _examples(exercise: str, course=None) -> list:
+    return [repr(known_examples(c.function))
+            for c in checks.checks_for(exercise, True, course=course)]
+
+
+def _same_course_elsewhere(tmp_path):
+    copy = tmp_path / "course"
+    for folder in ("tests/checks", "solutions"):
+        shutil.copytree(ROOT / folder, copy / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "course_config.py", copy / "course_config.py")
+    return copy
 
 
 def test_the_secret_changes_the_examples_and_the_key_and_nothing_else(restore_mode,
-                                                                      monkeypatch):
+                                                                      monkeypatch, tmp_path):
     local = _examples("linreg_gd")
     local_key = grader_key()
     monkeypatch.setenv(course_secret.ENV, "x" * 32)
@@ -37,8 +47,11 @@ def test_the_secret_changes_the_examples_and_the_key_and_nothing_else(restore_mo
     graded = _examples("linreg_gd")
     assert graded != local and len(graded) == len(local)
     assert grader_key() != local_key
-    checks.checks_for.cache_clear()
-    assert _examples("linreg_gd") == graded  # deterministic for one secret
+    # Deterministic for one secret: the same checks imported again (another Course object)
+    # and their examples drawn again (no cache) give the same examples.
+    elsewhere = load_course(_same_course_elsewhere(tmp_path))
+    monkeypatch.setenv("GRADER_CACHE_DIR", "")
+    assert _examples("linreg_gd", elsewhere) == graded
     monkeypatch.setenv(course_secret.ENV, "y" * 32)
     checks.use_course_secret()
     assert _examples("linreg_gd") not in (graded, local)

@@ -88,7 +88,7 @@ def test_with_the_cache_off_nothing_is_written(tmp_path, monkeypatch):
 @pytest.fixture
 def fresh_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(example_cache, "_modules", {})
+    monkeypatch.setattr(example_cache, "_files", {})
     return tmp_path
 
 
@@ -107,7 +107,7 @@ def check_b(impl, x):
 
 
 def _reread(fn):
-    example_cache._modules.clear()  # as a new process: from the file
+    example_cache._files.clear()  # as a new process: from the file
     return example_cache.lookup(fn, replay._Impl)
 
 
@@ -147,7 +147,7 @@ def test_shared_objects_inside_a_value_stay_shared_and_others_are_not_stored(fre
     assert str(got[0]["y"][0]) == "-0.0" and type(got[0]["y"][1]) is np.float64
 
     across = ({"impl": replay._Impl, "x": a, "y": a},)  # one object in two values
-    example_cache._modules.clear()
+    example_cache._files.clear()
     for f in fresh_cache.iterdir():
         f.unlink()
     example_cache.store(check_a, across, replay._Impl)

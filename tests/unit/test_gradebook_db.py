@@ -427,22 +427,24 @@ def test_grader_key_is_cached_location_free_and_changes_with_a_check(tmp_path):
     assert grader_key() is key
     course = load_course()
     assert f"course {course.version}" in key
-    copy = tmp_path / "course"
-    shutil.copytree(ROOT / "tests" / "checks", copy / "tests" / "checks",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "solutions", copy / "solutions",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "course_config.py", copy / "course_config.py")
+
+    def copy_of_course(copy):
+        shutil.copytree(ROOT / "tests" / "checks", copy / "tests" / "checks",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / "solutions", copy / "solutions",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(ROOT / "course_config.py", copy / "course_config.py")
+        return copy
+
     try:
-        assert grader_key(copy) == key  # the same sources elsewhere
-        check = copy / "tests" / "checks" / "hidden" / "test_softmax_ce.py"
+        assert grader_key(copy_of_course(tmp_path / "same")) == key  # the same sources elsewhere
+        changed = copy_of_course(tmp_path / "changed")
+        check = changed / "tests" / "checks" / "hidden" / "test_softmax_ce.py"
         check.write_text(check.read_text() + "\n# a changed check\n")
-        grader_key.cache_clear()
-        assert grader_key(copy) != key
+        assert grader_key(changed) != key
+        assert grader_key() is key  # the process course's key is its own
     finally:
-        grader_key.cache_clear()
         sys.modules.pop("course_config", None)
-        load_course.cache_clear()
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from grader.course import load_course
-from grader.grader_key import SCORING_MODULES, grader_key
+from grader.grader_key import SCORING_MODULES, grader_key, key_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,15 +30,17 @@ def test_the_grader_key_follows_the_scoring_settings_of_course_config(tmp_path):
     copy = tmp_path / "course"
     for folder in ("tests/checks", "solutions"):
         shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    config = copy / "course_config.py"
     text = (ROOT / "course_config.py").read_text()
 
+    variants = iter(range(100))
+
     def key_with(new_text: str) -> str:
-        config.write_text(new_text)
-        for cached in (grader_key, load_course):
-            cached.cache_clear()
+        # A course folder per variant: a course, once read, keeps its key.
+        folder = tmp_path / f"course{next(variants)}"
+        shutil.copytree(copy, folder)
+        (folder / "course_config.py").write_text(new_text)
         sys.modules.pop("course_config", None)
-        return grader_key(copy)
+        return key_of(load_course(folder), None)
 
     try:
         key = key_with(text)
@@ -49,23 +51,21 @@ def test_the_grader_key_follows_the_scoring_settings_of_course_config(tmp_path):
         assert key_with(text.replace('"time_limit_s": 30', '"time_limit_s": 31', 1)) != key
         assert key_with(text.replace("SEED = 20261122", "SEED = 1")) != key
     finally:
-        for cached in (grader_key, load_course):
-            cached.cache_clear()
         sys.modules.pop("course_config", None)
 
 
 KEYS_OF_A_COPY = """
 import sys
 from pathlib import Path
-from grader.gradebook_db import grader_key
+from grader.course import load_course
+from grader.grader_key import key_of
 
 package = Path(sys.argv[1])
-keys = [grader_key()]
+keys = [key_of(load_course(), None)]
 for edit in sys.argv[2:]:
     path = package / edit
     path.write_text(path.read_text() + "\\n# an edit\\n")
-    grader_key.cache_clear()
-    keys.append(grader_key())
+    keys.append(key_of(load_course(), None))
 print("\\n".join(keys))
 """
 

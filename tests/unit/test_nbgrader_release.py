@@ -135,11 +135,10 @@ def test_update_changes_points_for_grading_and_leaves_what_students_have(submitt
     # grade --nbgrader's own check of the assignment against nbgrader's gradebook passes, and
     # the gradebook still holds the submission.
     script = f"""
-from grader.nbgrader.coursedir import read_course, use_snapshot
+from grader.nbgrader.coursedir import read_course
 from grader.nbgrader.grade import check_against_gradebook, released_assignment
 from nbgrader.api import Gradebook
 course = read_course({str(submitted)!r})
-use_snapshot(course)
 check_against_gradebook(released_assignment(course, {ASSIGNMENT!r}))
 with Gradebook(course.db_url, course.course_id) as gb:
     notebook = gb.find_notebook("softmax_ce", {ASSIGNMENT!r})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import EXERCISE_IDS
+from grader.course import load_course
 from grader.stubs import (
     BEGIN,
     END,
@@ -27,6 +27,7 @@ from grader.stubs import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+EXERCISE_IDS = tuple(load_course(ROOT).exercises)
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 
