@@ -48,6 +48,7 @@ SCORING_MODULES = (
     # The course and its checks
     "course.py",              # reads course_config.py into points, limits and the seed
     "checks.py",              # the registry: which checks run, their points, each one's seed
+    "hypothesis_compat.py",   # the seeds and phases given to Hypothesis, replay's internals
     "course_secret.py",       # the secret the graded examples are drawn from
     "strategies.py",          # the inputs the checks draw
     "finite_differences.py",  # the gradient estimates checks compare with

@@ -206,6 +206,7 @@ STUDENT_MODULES = (
     "course.py",              # course_config.py and its folders
     "course_secret.py",       # the checks' seeds (none here: the local examples)
     "checks.py",              # the registry of the public checks
+    "hypothesis_compat.py",   # the Hypothesis internals the registry and replay use
     "strategies.py",          # what the public checks import to draw inputs
     "finite_differences.py",  # what the public checks import to test gradients
     "expect.py",              # the assertions of the checks
