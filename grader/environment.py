@@ -23,6 +23,9 @@ from pathlib import Path
 import grader
 
 LOCK_NAME = "requirements.lock"
+# The student repository's lock of its `jupyter` extra (`make jupyter`): the same pins plus
+# JupyterLab, its kernel and matplotlib.
+JUPYTER_LOCK_NAME = "requirements-jupyter.lock"
 # How to get the locked versions, for the warning: `make setup` in the instructor's repository
 # (tools/bootstrap.sh) and in a student repository (its Makefile) both install from the lock.
 INSTALL_HINT = ("run `make setup` (or `python -m pip install --require-hashes -r "

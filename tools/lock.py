@@ -38,11 +38,14 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.environment import LOCK_NAME, read_pins  # noqa: E402
+from grader.environment import JUPYTER_LOCK_NAME, LOCK_NAME, read_pins  # noqa: E402
 
 LOCK = ROOT / LOCK_NAME
 STUDENT_TEMPLATE = ROOT / "grader" / "ci" / "templates" / "student" / "pyproject.toml.j2"
 STUDENT_LOCK = STUDENT_TEMPLATE.parent / LOCK_NAME
+# The student repository's `jupyter` extra (`make jupyter`), locked apart: the checks and CI
+# install STUDENT_LOCK alone, without JupyterLab.
+JUPYTER_LOCK = STUDENT_TEMPLATE.parent / JUPYTER_LOCK_NAME
 INPUT = "#   input: "
 FIX = "run `make lock` to update the lock"
 
@@ -66,6 +69,18 @@ def student_inputs(template: Path = STUDENT_TEMPLATE, lock: Path = LOCK) -> list
         hypothesis_version=hypothesis)
     project = tomllib.loads(text)["project"]
     return [f"requires-python {project['requires-python']}", *project["dependencies"]]
+
+
+def jupyter_inputs(template: Path = STUDENT_TEMPLATE, lock: Path = LOCK) -> list[str]:
+    """The student pyproject's requirements and its `jupyter` extra (marked `[jupyter]`)."""
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.ChainableUndefined, keep_trailing_newline=True)
+    env.filters["toml"] = lambda text: json.dumps(str(text), ensure_ascii=False)
+    project = tomllib.loads(env.from_string(template.read_text(encoding="utf-8")).render(
+        hypothesis_version=""))["project"]
+    extra = project.get("optional-dependencies", {}).get("jupyter", [])
+    return [*student_inputs(template, lock), *(f"[jupyter] {dep}" for dep in extra)]
 
 
 def _read(path: Path) -> str:
@@ -106,17 +121,20 @@ def check() -> list[str]:
     main_problem = staleness(LOCK, main_inputs(), "pyproject.toml")
     if main_problem:  # the student lock derives from it: one line, one fix for both
         return [main_problem]
-    problems = [staleness(STUDENT_LOCK, student_inputs(),
-                          str(STUDENT_TEMPLATE.relative_to(ROOT)))]
+    template = str(STUDENT_TEMPLATE.relative_to(ROOT))
+    problems = [staleness(STUDENT_LOCK, student_inputs(), template)]
+    if not problems[0]:  # the Jupyter lock holds the student lock's inputs too: one line
+        problems.append(staleness(JUPYTER_LOCK, jupyter_inputs(), template))
     main: dict[str, set[str]] = {}
     for pin in read_pins(_read(LOCK)):
         main.setdefault(pin.name, set()).add(pin.version)
-    drift = [f"{p.name} {p.version} (instructor's lock: {', '.join(sorted(main[p.name]))})"
-             for p in read_pins(_read(STUDENT_LOCK))
-             if p.name in main and p.version not in main[p.name]]
-    if drift and not any(problems):
-        problems.append(f"{STUDENT_LOCK.relative_to(ROOT)} pins other versions than "
-                        f"{LOCK_NAME} ({', '.join(drift)}): {FIX}.")
+    for lock in (STUDENT_LOCK, JUPYTER_LOCK):
+        drift = [f"{p.name} {p.version} (instructor's lock: {', '.join(sorted(main[p.name]))})"
+                 for p in read_pins(_read(lock))
+                 if p.name in main and p.version not in main[p.name]]
+        if drift and not any(problems):
+            problems.append(f"{lock.relative_to(ROOT)} pins other versions than "
+                            f"{LOCK_NAME} ({', '.join(drift)}): {FIX}.")
     return [p for p in problems if p]
 
 
@@ -154,23 +172,24 @@ def _compile(sources: list[str], output: Path, inputs: list[str], source: str,
 def compile_locks(upgrade: bool) -> None:
     inputs = main_inputs()
     _compile(["pyproject.toml"], LOCK, inputs, "pyproject.toml", upgrade, ["--extra", "dev"])
-    inputs = student_inputs()
-    with tempfile.TemporaryDirectory() as tmp:
-        requirements = Path(tmp, "student.in")
-        requirements.write_text("".join(f"{dep}\n" for dep in inputs[1:]))
-        # The instructor's versions as constraints (without hashes, which constraints cannot
-        # carry): the student's lock is a subset of the instructor's.
-        constraints = Path(tmp, "constraints.txt")
-        constraints.write_text("".join(
-            f"{p.name}=={p.version}{' ; ' + p.marker if p.marker else ''}\n"
-            for p in read_pins(_read(LOCK))))
-        # Run from the temporary folder with relative names: the lock's `# via` notes then
-        # name `student.in` and `constraints.txt`, the same on every run.
-        _compile([requirements.name], STUDENT_LOCK, inputs,
-                 str(STUDENT_TEMPLATE.relative_to(ROOT)), upgrade,
-                 ["-c", constraints.name], cwd=Path(tmp))
-    print(f"lock: wrote {LOCK_NAME} and {STUDENT_LOCK.relative_to(ROOT)}; `make setup` "
-          "installs the new versions.")
+    for output, inputs in ((STUDENT_LOCK, student_inputs()), (JUPYTER_LOCK, jupyter_inputs())):
+        with tempfile.TemporaryDirectory() as tmp:
+            requirements = Path(tmp, "student.in")
+            requirements.write_text("".join(f"{dep.removeprefix('[jupyter] ')}\n"
+                                            for dep in inputs[1:]))
+            # The instructor's versions as constraints (without hashes, which constraints
+            # cannot carry): the student's locks are subsets of the instructor's.
+            constraints = Path(tmp, "constraints.txt")
+            constraints.write_text("".join(
+                f"{p.name}=={p.version}{' ; ' + p.marker if p.marker else ''}\n"
+                for p in read_pins(_read(LOCK))))
+            # Run from the temporary folder with relative names: the lock's `# via` notes
+            # then name `student.in` and `constraints.txt`, the same on every run.
+            _compile([requirements.name], output, inputs,
+                     str(STUDENT_TEMPLATE.relative_to(ROOT)), upgrade,
+                     ["-c", constraints.name], cwd=Path(tmp))
+    print(f"lock: wrote {LOCK_NAME}, {STUDENT_LOCK.relative_to(ROOT)} and "
+          f"{JUPYTER_LOCK.relative_to(ROOT)}; `make setup` installs the new versions.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -280,7 +280,7 @@ def _rendered(course: Course) -> dict[str, bytes]:
     import hypothesis
     import jinja2
 
-    from grader.environment import LOCK_NAME, locked_version
+    from grader.environment import JUPYTER_LOCK_NAME, LOCK_NAME, locked_version
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "student"),
                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
@@ -297,6 +297,7 @@ def _rendered(course: Course) -> dict[str, bytes]:
            for name in ("README.md", "pyproject.toml")}
     out["Makefile"] = (TEMPLATES / "student" / "Makefile").read_bytes()
     out[LOCK_NAME] = lock.read_bytes()
+    out[JUPYTER_LOCK_NAME] = (TEMPLATES / "student" / JUPYTER_LOCK_NAME).read_bytes()
     out[".gitignore"] = (TEMPLATES / "student" / "gitignore").read_bytes()
     return out
 

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
 LOCK = ROOT / LOCK_NAME
 STUDENT_LOCK = ROOT / "grader" / "ci" / "templates" / "student" / LOCK_NAME
+JUPYTER_LOCK = STUDENT_LOCK.parent / "requirements-jupyter.lock"
 FIX = "run `make lock` to update the lock"
 
 
@@ -93,6 +94,26 @@ def test_a_change_to_the_student_repositorys_dependencies_needs_a_new_student_lo
                     f"{FIX}.")
 
 
+def test_a_change_to_the_student_repositorys_jupyter_extra_needs_a_new_jupyter_lock(project):
+    template = project / "grader" / "ci" / "templates" / "student" / "pyproject.toml.j2"
+    text = template.read_text()
+    template.write_text(text.replace('"matplotlib>=3.7"]', '"matplotlib>=3.7", "ipywidgets"]'))
+    line = _one_line(lock_check(project))
+    assert line == ("lock: grader/ci/templates/student/requirements-jupyter.lock is out of date "
+                    "with grader/ci/templates/student/pyproject.toml.j2 (added [jupyter] "
+                    f"ipywidgets): {FIX}.")
+
+
+def test_the_jupyter_lock_is_the_student_lock_plus_jupyterlab_at_the_instructors_versions():
+    main = {p.name: p.version for p in read_pins(LOCK.read_text())}
+    student = {p.name: p.version for p in read_pins(STUDENT_LOCK.read_text())}
+    jupyter = {p.name: p.version for p in read_pins(JUPYTER_LOCK.read_text())}
+    assert {"jupyterlab", "ipykernel", "matplotlib"} <= set(jupyter)
+    assert {name: jupyter.get(name) for name in student} == student
+    assert {name: version for name, version in jupyter.items()
+            if main.get(name) != version} == {}
+
+
 def test_a_student_lock_at_other_versions_than_the_instructors_is_refused(project):
     student = project / "grader" / "ci" / "templates" / "student" / LOCK_NAME
     numpy = locked_version("numpy", LOCK)
@@ -121,7 +142,8 @@ def _pinned_with_hashes(path: Path) -> dict[str, list[str]]:
     return out
 
 
-@pytest.mark.parametrize("lock", [LOCK, STUDENT_LOCK], ids=["instructor", "student"])
+@pytest.mark.parametrize("lock", [LOCK, STUDENT_LOCK, JUPYTER_LOCK],
+                         ids=["instructor", "student", "student-jupyter"])
 def test_every_pin_is_exact_and_carries_the_sha256_of_its_files(lock):
     pins = _pinned_with_hashes(lock)
     assert len(pins) >= 30

@@ -352,8 +352,8 @@ def test_in_the_student_repository_the_command_offers_what_works_there(released)
 def test_the_student_environment_has_the_jupyter_kernel_and_plots_its_readme_promises(
         released, tmp_path):
     """`make jupyter`'s install, offline: a throwaway venv that sees this project's packages
-    (as tests/test_ci_workflow.py sets up) resolves the repository's `jupyter` extra with
-    dependencies, then has a Python kernel and matplotlib."""
+    (as tests/test_ci_workflow.py sets up) meets every pin of requirements-jupyter.lock, then
+    has a Python kernel and matplotlib."""
     venv = tmp_path / "venv"
     subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "venv", "--without-pip",
                     str(venv)], check=True, timeout=120)
@@ -371,16 +371,19 @@ def test_the_student_environment_has_the_jupyter_kernel_and_plots_its_readme_pro
                                                              "matplotlib"}
     readme = (released / "README.md").read_text()
     makefile = (released / "Makefile").read_text()
-    assert "make jupyter" in readme and "pip install --disable-pip-version-check -q -e " \
-        "'.[jupyter]'" in makefile
+    assert "make jupyter" in readme and "--require-hashes -r requirements-jupyter.lock" \
+        in makefile
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
            "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0"}
     repo = tmp_path / "repo"
     shutil.copytree(released, repo)
-    run = subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check",
-                          "-q", "-e", ".[jupyter]"], cwd=repo, env=env, capture_output=True,
-                         text=True, timeout=300)
-    assert run.returncode == 0, run.stdout + run.stderr
+    # What `make jupyter` runs: the locked packages (here already present, so pip only checks
+    # that every pin is met), then the course without dependencies.
+    for args in (["--require-hashes", "-r", "requirements-jupyter.lock"], ["--no-deps", "-e", "."]):
+        run = subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check",
+                              "-q", *args], cwd=repo, env=env, capture_output=True, text=True,
+                             timeout=300)
+        assert run.returncode == 0, run.stdout + run.stderr
     # A real kernel of that environment, as JupyterLab starts it, runs the student's check.
     script = """
 from jupyter_client.manager import start_new_kernel
