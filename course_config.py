@@ -21,8 +21,7 @@ SEED = 20261122
 
 # Examples Hypothesis tries per check (besides each check's explicit @example cases; checks
 # that set their own number scale it with this one: grader.authoring.strategies.examples). Raising
-# it
-# finds rarer bugs and costs time linearly. At 10 (and even at 8) `grader audit` kills every
+# it finds rarer bugs and costs time linearly. At 10 (and even at 8) `grader audit` kills every
 # known-wrong implementation in its catalog, and 10 grades a class of 200 through sandboxed
 # workers in about 2.2 minutes on 2 cores (README, Performance).
 HYPOTHESIS_MAX_EXAMPLES = 10
@@ -177,8 +176,7 @@ EXERCISES = {
 }
 
 # Late submissions (grader/course/late.py). Each exercise's "due" above is its deadline, ISO 8601
-# with
-# a time zone. A submission up to grace_minutes after it is on time; after that every started
+# with a time zone. A submission up to grace_minutes after it is on time; after that every started
 # day late costs penalty_per_day of the points earned ("basis": "possible" takes it of the
 # exercise's points instead), at most max_penalty. Extensions move one student's deadline:
 # {"student folder": {"exercise id" or "*": a new ISO due date, or a number of extra days}}.

@@ -9,8 +9,8 @@
    submissions they must be equal.
 
 Run: `.venv/bin/python benchmarks/nbgrader_class.py [--students N] [--workers W]`.
-The functions come from grader.integrations.nbgrader.bench_support, for the batch-grading benchmark
-too.
+The functions come from grader.integrations.nbgrader.bench_support, for the batch-grading
+benchmark too.
 """
 
 from __future__ import annotations

@@ -8,8 +8,7 @@ of every publish() call.
 
 Run: `.venv/bin/python benchmarks/nbgrader_publish.py COURSE_DIR [--assignment A] [--runs N]`
 with a class built by grader.integrations.nbgrader.bench_support.build_class. --snapshot FILE
-writes the
-autograded notebooks' bytes and nbgrader's gradebook (as JSON) to compare two versions.
+writes the autograded notebooks' bytes and nbgrader's gradebook (as JSON) to compare two versions.
 """
 
 from __future__ import annotations

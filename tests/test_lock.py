@@ -28,7 +28,7 @@ from grader.environment import (
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ROOT / ".venv" / "bin" / "python"
 LOCK = ROOT / LOCK_NAME
-STUDENT_LOCK = ROOT / "grader" / "ci" / "templates" / "student" / LOCK_NAME
+STUDENT_LOCK = ROOT / "grader" / "integrations" / "ci" / "templates" / "student" / LOCK_NAME
 FIX = "run `make lock` to update the lock"
 
 
@@ -83,7 +83,8 @@ def test_a_changed_bound_and_a_removed_dev_tool_are_named(project):
 
 
 def test_a_change_to_the_student_repositorys_dependencies_needs_a_new_student_lock(project):
-    template = project / "grader" / "ci" / "templates" / "student" / "pyproject.toml.j2"
+    template = (project / "grader" / "integrations" / "ci" / "templates" / "student"
+                / "pyproject.toml.j2")
     text = template.read_text()
     template.write_text(text.replace('    "pytest>=7.4",\n',
                                      '    "pytest>=7.4",\n    "matplotlib>=3.7",\n'))
@@ -95,7 +96,7 @@ def test_a_change_to_the_student_repositorys_dependencies_needs_a_new_student_lo
 
 
 def test_a_student_lock_at_other_versions_than_the_instructors_is_refused(project):
-    student = project / "grader" / "ci" / "templates" / "student" / LOCK_NAME
+    student = project / "grader" / "integrations" / "ci" / "templates" / "student" / LOCK_NAME
     numpy = locked_version("numpy", LOCK)
     student.write_text(student.read_text().replace(f"numpy=={numpy} ", "numpy==1.26.0 "))
     line = _one_line(lock_check(project))

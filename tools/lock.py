@@ -41,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 from grader.environment import LOCK_NAME, read_pins  # noqa: E402
 
 LOCK = ROOT / LOCK_NAME
-STUDENT_TEMPLATE = ROOT / "grader" / "ci" / "templates" / "student" / "pyproject.toml.j2"
+STUDENT_TEMPLATE = (ROOT / "grader" / "integrations" / "ci" / "templates" / "student"
+                    / "pyproject.toml.j2")
 STUDENT_LOCK = STUDENT_TEMPLATE.parent / LOCK_NAME
 INPUT = "#   input: "
 FIX = "run `make lock` to update the lock"

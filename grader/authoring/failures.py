@@ -69,8 +69,7 @@ class StudentCodeError(Exception):
     """The student's code raised an exception (or exited) while a check called it.
 
     Built from plain data (see grader.sandbox.runtime.loading.describe_exception): in the sandboxed
-    engine
-    the exception itself never leaves the worker.
+    engine the exception itself never leaves the worker.
     """
 
     def __init__(self, function: str, error_type: str, error_text: str, where: str | None,

@@ -9,9 +9,8 @@ change therefore draws again: a stale entry is never used.
 
 An entry is stored only when it reads back exactly as drawn: values are written with the
 channel's exact-type encoding (grader.sandbox.runtime.protocol, no pickle), and decoded again and
-compared
-by type, dtype, shape, strides, bytes and object identity before the file is written. A file
-that is missing, unreadable or malformed is drawn again and rewritten; the cache can make
+compared by type, dtype, shape, strides, bytes and object identity before the file is written. A
+file that is missing, unreadable or malformed is drawn again and rewritten; the cache can make
 a run faster, never different.
 
 Where: $GRADER_CACHE_DIR, else $XDG_CACHE_HOME/backprop-grader, else ~/.cache/backprop-grader

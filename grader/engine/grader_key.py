@@ -3,8 +3,7 @@
 Trust role: instructor-side identity. `grader grade` and `grade --nbgrader` store the key with
 every student and skip, on a rerun, a student whose submission and key are unchanged
 (grader.gradebook.store); known examples on disk are filed under it (grader.engine.example_cache),
-which
-is why it also ships in the student repository, where the course has no references and the
+which is why it also ships in the student repository, where the course has no references and the
 package only the modules students run (a listed module that is absent is hashed as absent).
 """
 

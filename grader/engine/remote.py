@@ -6,8 +6,7 @@ unchanged in one process (`grader check`) or against a worker (`grader grade`):
   - a callable the check passes in (`f`, `loss_and_grads`, an optimizer class) stays here:
     the worker calls back, and the check can count and inspect those calls. What the worker
     may call is a capability (grader.authoring.capabilities): an opaque number, valid until the
-    check's
-    call returns, for a callable or an object with declared methods that the check handed to
+    check's call returns, for a callable or an object with declared methods that the check handed to
     that call. No name the worker sends is ever looked up as an attribute here, except a
     declared public method of such an object;
   - objects the student creates stay in the worker and come back as `RemoteObject` handles;

@@ -6,9 +6,8 @@ Jobs and results are plain data (strings, numbers, lists, dicts, dataclasses of 
 live objects, so that an executor on other machines can carry them as they are.
 
 Grading a class (grader.grading.grade_class: grading processes forked from a template, one fresh
-one per
-student), the audit (grader.grading.audit) and the report's curves (grader.reports.curves) each give
-an `Executor` their jobs and read back the results; none of them knows where a job runs.
+one per student), the audit (grader.grading.audit) and the report's curves (grader.reports.curves)
+each give an `Executor` their jobs and read back the results; none of them knows where a job runs.
 `LocalPool` runs jobs in processes of this machine, `InProcess` in this process (one worker);
 an executor for a cluster implements the same two methods.
 """

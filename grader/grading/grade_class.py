@@ -8,8 +8,7 @@ Every finished student is committed to SQLite in one transaction, so an interrup
 The grading processes are an executor (grader.grading.executor: `results(jobs)`, `close()`), so
 another (a cluster) can replace them. `run_class` is the class loop of both `grader grade`
 (FolderClass: a folder per student) and `grade --nbgrader` (grader.integrations.nbgrader.grade),
-each
-supplying its students, jobs and where results go.
+each supplying its students, jobs and where results go.
 """
 
 from __future__ import annotations

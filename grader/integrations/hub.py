@@ -42,9 +42,9 @@ from grader.integrations.ci.release import WORKFLOW, find_leaks, student_repo_fi
 
 MARKER = ".grader-hub-site"
 PTH_MARKER = "# Written by `grader release hub`"
-# The modules nbgrader's released test cells import (`from grader.integrations.nbgrader.kernel
-# import
-# run_checks`); the rest of grader/integrations/nbgrader releases and grades, for instructors only.
+# The modules nbgrader's released test cells import
+# (`from grader.integrations.nbgrader.kernel import run_checks`); the rest of
+# grader/integrations/nbgrader releases and grades, for instructors only.
 KERNEL_MODULES = ("__init__.py", "kernel.py", "feedback.py")
 # Files of the student repository that are about the repository, not the kernel.
 _REPO_ONLY = {WORKFLOW, "Makefile", ".gitignore", "README.md"}

@@ -18,8 +18,7 @@ like the hidden checks.
 `rows` are gradebook rows of ONE student (grader.gradebook.rows.COLUMNS at least), as `grader
 grade` stores them and `grader ci` makes them; hidden checks' messages are already only
 their statements (grader.engine.run_check), so nothing hidden leaks here. Every text is made
-printable
-(grader.printable): JSON could carry an escape sequence, and Gradescope or `jq` would hand
+printable (grader.printable): JSON could carry an escape sequence, and Gradescope or `jq` would hand
 it to whoever reads the file.
 """
 

@@ -502,8 +502,7 @@ def test_pivot_lists_every_status_that_is_not_a_plain_pass_or_fail_as_did_not_ru
 
 def test_pivot_keeps_written_answers_awaiting_a_grader_apart_from_code_that_did_not_run():
     """With nbgrader's written answers (grader.integrations.nbgrader.grade.class_rows), a perfect
-    student
-    whose answers wait for a grader has nothing under did_not_run."""
+    student whose answers wait for a grader has nothing under did_not_run."""
     from grader.gradebook.rows import COLUMNS, WRITTEN_PREFIX, pivot
 
     base = {c: "" for c in COLUMNS}

@@ -207,8 +207,7 @@ def test_grade_of_an_empty_root_writes_only_the_header(tmp_path):
 def test_grade_survives_a_malformed_notebook(tmp_path):
     """A notebook whose `worksheets` is not a list of cell lists (a TypeError deep in
     grader/submission/notebook.py) costs that exercise alone: `bad_file`, "not a valid notebook";
-    the
-    student's other exercises keep their own status (here `missing`), not "The grader failed
+    the student's other exercises keep their own status (here `missing`), not "The grader failed
     on this submission", and the next student is graded as usual."""
     root = tmp_path / "root"
     _write(root / "a_broken" / "softmax_ce.ipynb", json.dumps({"worksheets": 5}))

@@ -230,7 +230,7 @@ def test_a_release_into_an_earlier_release_updates_only_the_files_it_wrote(relea
     exercise = repo / "exercises" / "softmax_ce.py"
     exercise.write_text(exercise.read_text() + "# the student's work\n")
     (repo / "notes.txt").write_text("mine")
-    older = repo / "grader" / "ci" / "summary.py"
+    older = repo / "grader" / "integrations" / "ci" / "summary.py"
     older.write_text("# as an older release wrote it\n")
     (repo / "grader" / "obsolete.py").write_text("# released once, no longer\n")
     for path in (older, repo / "grader" / "obsolete.py"):
@@ -244,7 +244,8 @@ def test_a_release_into_an_earlier_release_updates_only_the_files_it_wrote(relea
             "5 exercise file(s) left") in run.stdout
     assert exercise.read_text().endswith("# the student's work\n")
     assert (repo / "notes.txt").read_text() == "mine"
-    assert older.read_bytes() == (released / "grader" / "ci" / "summary.py").read_bytes()
+    released_summary = released / "grader" / "integrations" / "ci" / "summary.py"
+    assert older.read_bytes() == released_summary.read_bytes()
     assert not (repo / "grader" / "obsolete.py").exists()
     assert _tree(repo) == {**_tree(released), "notes.txt": b"mine",
                            "exercises/softmax_ce.py": exercise.read_bytes()}
@@ -254,7 +255,7 @@ def test_an_update_over_someones_change_writes_nothing_and_names_the_file(releas
     repo = tmp_path / "template"
     shutil.copytree(released, repo)
     (repo / "README.md").write_text("# our own README\n")
-    older = repo / "grader" / "ci" / "summary.py"
+    older = repo / "grader" / "integrations" / "ci" / "summary.py"
     older.write_text("# a person's edit of a generated file\n")
     before = _tree(repo)
     run = _release_cli(repo)

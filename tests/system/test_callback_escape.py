@@ -4,8 +4,7 @@ Student code gets grader callables (gradcheck's `f`, the optimizers' `loss_and_g
 recording optimizers) as handles. Each attack here writes raw callback frames on the channel,
 as hostile code can, to reach the grading process through them: reflective names (the
 measured escape: from `f` to the check module's globals, `__import__`, `grader.engine.run_check`),
-forged
-and stale ids, handle and type floods, a 60 MB frame. Each attacker sits next to its honest
+forged and stale ids, handle and type floods, a 60 MB frame. Each attacker sits next to its honest
 twin (the same submission without the attack), and is followed, in the same run with one
 grading process, by two victims: untouched stubs (0 points) and the references (full marks).
 A breach would show as an attacker above its twin, a victim off its honest score, or hidden

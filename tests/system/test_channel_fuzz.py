@@ -4,8 +4,8 @@ Student code here writes raw bytes on the channel (as hostile code can, bypassin
 own protocol code): callback frames aimed at what the check handed to the call, and then one
 frame that ends the call, or byte-level garbage. Hypothesis draws the frames; an oracle written
 from the protocol's rules (grader/sandbox/runtime/protocol.py, grader/engine/remote.py's
-docstrings) says what each
-must lead to, and the test checks, against a live worker and the live grading side:
+docstrings) says what each must lead to, and the test checks, against a live worker and the live
+grading side:
 
 1. nothing of the grader's is called, read or changed except through a valid capability call
    (the handed-over callable and the `@exposes("step")` object count and log every call and

@@ -31,7 +31,7 @@ from grader.course.stubs import strip_markers
 
 ROOT = Path(__file__).resolve().parents[2]
 GRADER = ROOT / ".venv" / "bin" / "grader"
-TEMPLATES = ROOT / "grader" / "ci" / "templates"
+TEMPLATES = ROOT / "grader" / "integrations" / "ci" / "templates"
 STUDENT = TEMPLATES / "student-autograde.yml"
 INSTRUCTOR = TEMPLATES / "instructor-grade.yml"
 

@@ -6,9 +6,8 @@ student's notebook cleaned as nbgrader's own autograde cleans it (outputs cleare
 grade ids reduced to the first, the course's cells restored from the released notebook,
 missing graded cells added back at the end), with each test cell's output set to the
 check's feedback (grader.integrations.nbgrader.feedback, the same text the kernel path prints).
-Test cells
-keep their released source: a hidden test shows its one-line comment, never its code, and its
-output is its statement only, so feedback reveals no hidden check source and no hidden input.
+Test cells keep their released source: a hidden test shows its one-line comment, never its code, and
+its output is its statement only, so feedback reveals no hidden check source and no hidden input.
 """
 
 from __future__ import annotations

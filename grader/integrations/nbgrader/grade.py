@@ -2,19 +2,17 @@
 
 For each student folder submitted/<student>/<assignment>/ (as `nbgrader collect` leaves it):
 1. read each exercise's notebook here, in the trusted grader
-   (grader.integrations.nbgrader.submitted): a
-   notebook that is not one gets status bad_file; the student's code cells go into a small
-   notebook in a private staging folder;
+   (grader.integrations.nbgrader.submitted): a notebook that is not one gets status bad_file;
+   the student's code cells go into a small notebook in a private staging folder;
 2. grade that folder exactly as `grader grade` grades a student
-   (grader.grading.grade_class.grade_job: every
-   exercise in a sandboxed worker, all checks, public and hidden), in parallel processes, by
-   the class loop of `grader grade` (grader.grading.grade_class.run_class; NbgraderClass is what it
-   sees);
+   (grader.grading.grade_class.grade_job: every exercise in a sandboxed worker, all checks,
+   public and hidden), in parallel processes, by the class loop of `grader grade`
+   (grader.grading.grade_class.run_class; NbgraderClass is what it sees);
 3. write, per student: the autograded notebooks the formgrader and `nbgrader
-   generate_feedback` read (grader.integrations.nbgrader.autograded), nbgrader's gradebook in one
-   transaction (grader.integrations.nbgrader.nbgradebook), then our SQLite gradebook in one
-   transaction,
-   with when the student submitted (nbgrader's timestamp.txt) for the late policy.
+   generate_feedback` read (grader.integrations.nbgrader.autograded), nbgrader's gradebook in
+   one transaction (grader.integrations.nbgrader.nbgradebook), then our SQLite gradebook in
+   one transaction, with when the student submitted (nbgrader's timestamp.txt) for the late
+   policy.
 
 The last write marks the student done: a run killed in between grades that student again next
 time and writes the same values. A student whose submission and grader are unchanged since the
@@ -125,8 +123,7 @@ def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None
 
 class NbgraderClass:
     """The class loop's view of an nbgrader assignment (grader.grading.grade_class.run_class): the
-    students
-    of submitted/<student>/<assignment>/, staged one by one as their jobs are handed out;
+    students of submitted/<student>/<assignment>/, staged one by one as their jobs are handed out;
     each graded student written to the autograded notebooks, nbgrader's gradebook and then
     ours, with the submission times of nbgrader's timestamp.txt for the late policy."""
 

@@ -9,8 +9,7 @@ One notebook per exercise, in this order:
   `raise NotImplementedError()`, exactly as `grader stubs` does for exercises/;
 - a read-only cell running the student's local check (`check("<id>")`);
 - the written parts (grader/integrations/nbgrader/written.py): a read-only prompt and a manually
-graded
-  answer cell each, with the points of course_config.py "written";
+  graded answer cell each, with the points of course_config.py "written";
 - one autograder test cell per check, worth that check's points in course_config.py. A
   hidden check's call sits inside `### BEGIN HIDDEN TESTS` / `### END HIDDEN TESTS`, so the
   released cell keeps only its one-line comment.

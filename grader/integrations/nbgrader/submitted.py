@@ -8,8 +8,7 @@ the manually graded answers (read by a person in the formgrader, not by the chec
 student's cells, a line importing or calling the grader (a pasted `check(...)`) becomes
 `pass`. The kept cells go, at their original cell numbers, into a small notebook that the
 sandboxed worker runs (grader.grading.grade_class.grade_job), so load notes ("cell 7 raised ...")
-point
-at the student's own cells. Outputs are dropped, so a notebook with huge outputs grades like
+point at the student's own cells. Outputs are dropped, so a notebook with huge outputs grades like
 any other.
 
 What a student did to the notebook's structure (deleted, duplicated, reordered or edited test
