@@ -1,4 +1,6 @@
-"""The lock files: current with pyproject.toml, hashed, shared by the student repository, and
+"""The lock files are current, hashed, shared with students and recorded with every row.
+
+The lock files: current with pyproject.toml, hashed, shared by the student repository, and
 recorded with every graded row; an environment that departs from the lock is named loudly.
 
 `tools/lock.py check` (a step of `make test`) and `grader grade` run as the commands they are.

@@ -1,4 +1,6 @@
-"""grader/authoring/hypothesis_compat.py is the only place that reaches into Hypothesis, and the
+"""Only the Hypothesis adapter reaches into Hypothesis, at the versions pyproject allows.
+
+grader/authoring/hypothesis_compat.py is the only place that reaches into Hypothesis, and the
 versions it supports are the ones pyproject.toml allows and the environment has."""
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Common mistakes in calling the commands get a one-line answer that says what to do, and a
+"""Each common mistake in calling a command gets a one-line answer and a non-zero exit.
+
+Common mistakes in calling the commands get a one-line answer that says what to do, and a
 non-zero exit code: each is made here with the real `grader` command, in a subprocess."""
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""grader/course/model.py: a course is one object owning what is derived from it, so two courses in
+"""A course is one object owning what derives from it; two courses never mix.
+
+grader/course/model.py: a course is one object owning what is derived from it, so two courses in
 one process never see each other's checks, references or grader key."""
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The course secret: instructor grading's examples differ from students' local ones, stay
+"""The course secret: graded examples differ from local ones and never reach students.
+
+The course secret: instructor grading's examples differ from students' local ones, stay
 deterministic, and the secret itself reaches nothing released to students."""
 
 from __future__ import annotations

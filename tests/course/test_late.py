@@ -1,4 +1,6 @@
-"""The late policy: grace, started days, the cap, the basis, extensions, time zones, and a
+"""The late policy computes penalties right and names the field of every mistake.
+
+The late policy: grace, started days, the cap, the basis, extensions, time zones, and a
 clear error naming the field for every mistake in course_config.py's LATE_POLICY."""
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The grader key: it changes with what decides a score (a check, a reference, a scoring
+"""The grader key changes with what decides a score and with nothing else.
+
+The grader key: it changes with what decides a score (a check, a reference, a scoring
 module, the scoring settings of course_config.py) and with nothing else (help text, reports,
 titles, due dates). Real copies of the project in tmp_path; the key of a copy is computed by
 a fresh Python that imports the copy's grader package."""

@@ -1,4 +1,6 @@
-"""Both handles, in this process and in a worker, are a handle.Handle and answer attribute
+"""Both handles, in this process and in a worker, are a Handle and behave alike.
+
+Both handles, in this process and in a worker, are a handle.Handle and answer attribute
 access the same way."""
 
 from __future__ import annotations

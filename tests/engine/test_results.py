@@ -1,4 +1,6 @@
-"""A result says whether it was attempted and which function it is about in fields
+"""A result's status, attempt and function are fields; reports never parse messages.
+
+A result says whether it was attempted and which function it is about in fields
 (CheckResult.attempted, .function); reports read the fields, never the message text."""
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The SQLite gradebook: round trips, order, replacement, resume, hostile names, atomicity,
+"""The SQLite gradebook keeps every committed student, whatever happens to the process.
+
+The SQLite gradebook: round trips, order, replacement, resume, hostile names, atomicity,
 kill -9, submission hashes and the DataFrame views. Real files in tmp_path, no mocks."""
 
 from __future__ import annotations

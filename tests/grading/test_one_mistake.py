@@ -1,4 +1,6 @@
-"""One mistake costs the checks that test it (issue 21): a known-wrong implementation from the
+"""One mistake costs exactly the checks that test it, each naming the likely mistake.
+
+One mistake costs the checks that test it (issue 21): a known-wrong implementation from the
 audit catalog, graded by the real `grader ci` as a student's workflow runs it, fails exactly
 the checks about its mistake, each with a likely mistake that says what to look at, and the
 annotation of each failure sits on the class the mistake is in."""

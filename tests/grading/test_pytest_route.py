@@ -1,4 +1,6 @@
-"""The pytest route students take (`python -m pytest tests/checks/public --submission
+"""The pytest route prints each failing check's message, not the grader's internals.
+
+The pytest route students take (`python -m pytest tests/checks/public --submission
 exercises`, README) prints each failing check's message, as `grader check` does, not the
 grader's internals (issue 21: one failing check printed ~1,500 lines of tracebacks)."""
 

@@ -1,4 +1,6 @@
-"""What `grader ci` hands GitHub and CI tools: workflow commands, the job summary,
+"""What `grader ci` hands GitHub and CI tools is right, and student text stays inert.
+
+What `grader ci` hands GitHub and CI tools: workflow commands, the job summary,
 results.json, JUnit, and where annotations point. Student text must stay inert in each."""
 
 from __future__ import annotations

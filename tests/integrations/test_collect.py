@@ -1,4 +1,6 @@
-"""`grader collect`: student repositories, folders and zips become one folder per student
+"""`grader collect` turns repositories, folders and zips into one folder per student.
+
+`grader collect`: student repositories, folders and zips become one folder per student
 holding the exercise files only; links, bad zips and name clashes are reported, not followed."""
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""`grader release nbgrader` over a course students have submitted to: a release nbgrader
+"""`grader release nbgrader` over a submitted-to course changes nothing nbgrader refuses.
+
+`grader release nbgrader` over a course students have submitted to: a release nbgrader
 would refuse changes nothing (the whole COURSE_DIR, hashed), and `--update` gives grading new
 check code and points while the notebooks and cells students have stay.
 

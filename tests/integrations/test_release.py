@@ -1,4 +1,6 @@
-"""`grader release repo`: the student repository holds what students need and nothing of the
+"""`grader release repo` ships what students need and nothing of the instructors'.
+
+`grader release repo`: the student repository holds what students need and nothing of the
 reference solutions or the hidden checks."""
 
 from __future__ import annotations

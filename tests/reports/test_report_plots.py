@@ -1,4 +1,6 @@
-"""The feedback plots: students' curves come from their code run in sandboxed workers (never in
+"""Feedback plots come from sandboxed student code, and Chromium really renders them.
+
+The feedback plots: students' curves come from their code run in sandboxed workers (never in
 the report process), the reference's from the grader side; broken answers become notes, not
 crashes; and headless Chromium really renders both HTML reports."""
 

@@ -1,4 +1,6 @@
-"""`grader report`: every export from a real SQLite gradebook with hostile names and messages,
+"""Every `grader report` export reads back right, with hostile names and messages.
+
+`grader report`: every export from a real SQLite gradebook with hostile names and messages,
 late and missing submissions, an empty class. Files are read back with the libraries their
 users read them with (pandas, openpyxl, json, ElementTree)."""
 

@@ -1,4 +1,6 @@
-"""The fresh grading process: no root, nothing writable that outlives the student, no state
+"""The fresh grading process: no root, nothing that outlives the student, no carried state.
+
+The fresh grading process: no root, nothing writable that outlives the student, no state
 carried to the next student, a memory limit of its own, and results checked by the template.
 
 Each scenario runs in a template process of its own (a fresh interpreter that forks the

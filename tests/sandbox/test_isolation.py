@@ -1,4 +1,6 @@
-"""grader.sandbox.isolation with real processes: what a worker can and cannot do at each level this
+"""What a worker can and cannot do at each isolation level this machine offers.
+
+grader.sandbox.isolation with real processes: what a worker can and cannot do at each level this
 machine offers, that the level and warnings say so, and what each level costs to start.
 
 Each test runs a snippet through a tiny worker written to tmp_path (not the grader's worker).

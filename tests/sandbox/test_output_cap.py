@@ -1,4 +1,6 @@
-"""grader.sandbox.output_cap with real child processes: the head is kept, the rest counted and
+"""A worker's output is capped, drained without stalling it, and never hangs the grader.
+
+grader.sandbox.output_cap with real child processes: the head is kept, the rest counted and
 dropped, the child never waits on a full pipe, and finishing never hangs."""
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Submission times from a student's folder (nbgrader's timestamp.txt, git) and their place in
+"""Submission times are read from a student's folder and recorded in the gradebook.
+
+Submission times from a student's folder (nbgrader's timestamp.txt, git) and their place in
 the gradebook. Real files, a real git, a real SQLite gradebook."""
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Bad input through the real `grader grade` (workers, sandbox, gradebook): files that cannot
+"""Bad input through the real `grader grade` gets its status and stops nobody else.
+
+Bad input through the real `grader grade` (workers, sandbox, gradebook): files that cannot
 be read, files and notebooks over the caps, notebooks with huge outputs or absurd nesting.
 
 One class is graded once, next to a correct bystander. Each bad file gets a clear status and

@@ -1,4 +1,6 @@
-"""The CI workflows: both parse as GitHub reads them, and the student's runs, step by step,
+"""The CI workflows parse as GitHub reads them, and the student's runs here step by step.
+
+The CI workflows: both parse as GitHub reads them, and the student's runs, step by step,
 on this machine (tests/workflow_runner.py) in a fresh student repository from
 `grader release repo`: on the stubs it fails with annotations, on correct work it passes,
 and both times results.json and junit.xml are uploaded.

@@ -1,4 +1,6 @@
-"""The JupyterHub path: a student's kernel, as another uid, checks its work and reads nothing
+"""On JupyterHub a student's kernel checks its work and reads nothing of the instructor's.
+
+The JupyterHub path: a student's kernel, as another uid, checks its work and reads nothing
 of the instructor's.
 
 A shared server is built in a world-readable temporary folder: a copy of the course (the

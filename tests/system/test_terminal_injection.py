@@ -1,4 +1,6 @@
-"""Threat class 11, terminal and log injection, end to end: a student's exception message,
+"""Control sequences in student text reach no terminal, log or report as commands.
+
+Threat class 11, terminal and log injection, end to end: a student's exception message,
 printed output and folder name carry control sequences (clear the screen and print a fake
 score, write the clipboard with OSC 52, set the window title, reverse text). `grader check`,
 `grader grade` and `grader report` must show them written out, never send them.
