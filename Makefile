@@ -21,6 +21,7 @@ report: demo
 test: setup
 	$(BIN)/python tools/lock.py check
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/grader stubs --check
 	$(BIN)/python -m pytest -q
 

@@ -6,7 +6,7 @@ them the smallest failing input; hidden checks run only when instructors grade, 
 nothing but their statement.
 
 "written" lists the parts graded by hand (nbgrader's manually graded answer cells, released
-by `grader release nbgrader`); their prompts are in grader/nbgrader/written.py.
+by `grader release nbgrader`); their prompts are in grader/integrations/nbgrader/written.py.
 
 An exercise may name the Canvas assignment its grades go to, `"canvas_id": 1234` (the number
 in the assignment's Canvas URL): `grader report`'s canvas_import.csv then titles its column
@@ -20,8 +20,8 @@ COURSE_VERSION = "2026.1"
 SEED = 20261122
 
 # Examples Hypothesis tries per check (besides each check's explicit @example cases; checks
-# that set their own number scale it with this one: grader.strategies.examples). Raising it
-# finds rarer bugs and costs time linearly. At 10 (and even at 8) `grader audit` kills every
+# that set their own number scale it with this one: grader.authoring.strategies.examples). Raising
+# it finds rarer bugs and costs time linearly. At 10 (and even at 8) `grader audit` kills every
 # known-wrong implementation in its catalog, and 10 grades a class of 200 through sandboxed
 # workers in about 2.2 minutes on 2 cores (README, Performance).
 HYPOTHESIS_MAX_EXAMPLES = 10
@@ -175,8 +175,8 @@ EXERCISES = {
     },
 }
 
-# Late submissions (grader/late.py). Each exercise's "due" above is its deadline, ISO 8601 with
-# a time zone. A submission up to grace_minutes after it is on time; after that every started
+# Late submissions (grader/course/late.py). Each exercise's "due" above is its deadline, ISO 8601
+# with a time zone. A submission up to grace_minutes after it is on time; after that every started
 # day late costs penalty_per_day of the points earned ("basis": "possible" takes it of the
 # exercise's points instead), at most max_penalty. Extensions move one student's deadline:
 # {"student folder": {"exercise id" or "*": a new ISO due date, or a number of extra days}}.

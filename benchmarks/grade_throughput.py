@@ -108,10 +108,13 @@ def grade(klass: Path, workers: int) -> tuple[float, PeakMemory]:
 def nbgrader_comparison(m: int) -> tuple[float, float]:
     """Seconds of real `nbgrader autograde` and of `grader grade --nbgrader` (2 workers) on
     the same M students' released-and-submitted notebooks."""
-    from grader.nbgrader.bench_support import (
+    from grader.integrations.nbgrader.bench_support import (
         build_class as build_notebook_class,
     )
-    from grader.nbgrader.bench_support import time_nbgrader_autograde, time_secure_grading
+    from grader.integrations.nbgrader.bench_support import (
+        time_nbgrader_autograde,
+        time_secure_grading,
+    )
 
     with tempfile.TemporaryDirectory(prefix="bench-nbgrader-") as tmp:
         course = Path(tmp) / "course"

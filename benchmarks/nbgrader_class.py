@@ -9,7 +9,8 @@
    submissions they must be equal.
 
 Run: `.venv/bin/python benchmarks/nbgrader_class.py [--students N] [--workers W]`.
-The functions come from grader.nbgrader.bench_support, for the batch-grading benchmark too.
+The functions come from grader.integrations.nbgrader.bench_support, for the batch-grading
+benchmark too.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.nbgrader import nbgradebook
-from grader.nbgrader.bench_support import (
+from grader.integrations.nbgrader import nbgradebook
+from grader.integrations.nbgrader.bench_support import (
     build_class,
     time_nbgrader_autograde,
     time_secure_grading,
 )
-from grader.nbgrader.coursedir import read_course
-from grader.nbgrader.release import DEFAULT_ASSIGNMENT, release_nbgrader
+from grader.integrations.nbgrader.coursedir import read_course
+from grader.integrations.nbgrader.release import DEFAULT_ASSIGNMENT, release_nbgrader
 
 
 def totals(course: Path) -> dict[str, float]:

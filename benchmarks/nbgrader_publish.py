@@ -7,8 +7,8 @@ grading, so it is timed here on its own: wall time of the setup steps, and the C
 of every publish() call.
 
 Run: `.venv/bin/python benchmarks/nbgrader_publish.py COURSE_DIR [--assignment A] [--runs N]`
-with a class built by grader.nbgrader.bench_support.build_class. --snapshot FILE writes the
-autograded notebooks' bytes and nbgrader's gradebook (as JSON) to compare two versions.
+with a class built by grader.integrations.nbgrader.bench_support.build_class. --snapshot FILE
+writes the autograded notebooks' bytes and nbgrader's gradebook (as JSON) to compare two versions.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grader.nbgrader.release import DEFAULT_ASSIGNMENT
+from grader.integrations.nbgrader.release import DEFAULT_ASSIGNMENT
 
 
 def timed_run(course: Path, assignment: str, workers: int) -> dict[str, float]:
     """One `grade_nbgrader --regrade` in this process, with its parent-side steps timed."""
-    from grader.nbgrader import grade
+    from grader.integrations.nbgrader import grade
 
     spent: dict[str, float] = {"publish_cpu": 0.0, "publish_calls": 0}
     originals = {name: getattr(grade, name) for name in
@@ -62,8 +62,8 @@ def timed_run(course: Path, assignment: str, workers: int) -> dict[str, float]:
 def snapshot(course: Path, assignment: str) -> dict[str, Any]:
     """What a change must leave as it was: the autograded notebooks, byte for byte, and every
     row nbgrader's gradebook holds for the assignment's submissions."""
-    from grader.nbgrader import nbgradebook
-    from grader.nbgrader.coursedir import read_course
+    from grader.integrations.nbgrader import nbgradebook
+    from grader.integrations.nbgrader.coursedir import read_course
 
     nb_course = read_course(course)
     files = {str(p.relative_to(course)): hashlib.sha256(p.read_bytes()).hexdigest()

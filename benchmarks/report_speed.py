@@ -27,10 +27,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.checks import checks_for  # noqa: E402
-from grader.course import load_course  # noqa: E402
-from grader.gradebook_db import Gradebook  # noqa: E402
-from grader.late import parse_time  # noqa: E402
+from grader.authoring.checks import checks_for  # noqa: E402
+from grader.course.late import parse_time  # noqa: E402
+from grader.course.model import load_course  # noqa: E402
+from grader.gradebook.store import Gradebook  # noqa: E402
 from grader.reports.curves import (  # noqa: E402
     CURVES_FILE,
     GRID,
@@ -38,7 +38,7 @@ from grader.reports.curves import (  # noqa: E402
     CurveStore,
     reference_curves,
 )
-from grader.submission_time import SubmissionTime  # noqa: E402
+from grader.submission.times import SubmissionTime  # noqa: E402
 
 TARGET_S = 30.0
 MESSAGES = [

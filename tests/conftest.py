@@ -19,18 +19,19 @@ from pathlib import Path
 
 import pytest
 
-from grader.checks import use_profile
-from grader.course import load_course
+from grader.authoring.checks import use_profile
+from grader.course.model import load_course
+from grader.engine.in_process import load
+from grader.engine.results import NOT_ATTEMPTED
+from grader.engine.run_check import explain, record_inputs
 from grader.printable import printable
-from grader.results import NOT_ATTEMPTED
-from grader.run import explain, record_inputs
-from grader.submission import find_exercise_file, load
+from grader.submission.files import find_exercise_file
 
 use_profile()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Known examples (grader.example_cache) go to a folder of this session's own, not the
+    # Known examples (grader.engine.example_cache) go to a folder of this session's own, not the
     # user's cache: the suite then also covers drawing them, and leaves nothing behind.
     if "GRADER_CACHE_DIR" not in os.environ:
         config._grader_cache_dir = tempfile.mkdtemp(prefix="grader-test-cache-")  # type: ignore[attr-defined]

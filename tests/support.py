@@ -7,7 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
-from grader.stubs import strip_markers
+from grader.course.stubs import strip_markers
 
 ROOT = Path(__file__).resolve().parents[1]
 GRADER = ROOT / ".venv" / "bin" / "grader"

@@ -48,8 +48,8 @@ if ! "$VENV/bin/python" tools/lock.py check; then
     echo "bootstrap: WARNING: $VENV follows an outdated lock; run \`make lock\`, then make again." >&2
 fi
 
-# Bubblewrap confines each grading worker to the files it needs (grader/isolation.py). Without it
-# grading still runs, at a weaker isolation level that is recorded with every result.
+# Bubblewrap confines each grading worker to the files it needs (grader/sandbox/isolation/).
+# Without it grading still runs, at a weaker isolation level that is recorded with every result.
 if ! command -v bwrap >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "bootstrap: installing Debian's bubblewrap (sandbox for grading workers; apt's output: $VENV/apt.log)"

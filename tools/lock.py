@@ -7,7 +7,7 @@ Two locks, both pip requirements files with a sha256 for every file of every pin
 
 - `requirements.lock`, from pyproject.toml (dependencies and the `dev` extra): what
   tools/bootstrap.sh (`make`) and the instructor's workflow install.
-- `grader/ci/templates/student/requirements.lock`, from the dependencies of the student
+- `grader/integrations/ci/templates/student/requirements.lock`, from the dependencies of the student
   repository's pyproject (templates/student/pyproject.toml.j2), resolved with the first lock's
   versions as constraints: `grader release repo` ships it, and the student's Makefile and
   workflow install from it. A student's CI thus runs the very Hypothesis and NumPy the
@@ -41,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 from grader.environment import JUPYTER_LOCK_NAME, LOCK_NAME, read_pins  # noqa: E402
 
 LOCK = ROOT / LOCK_NAME
-STUDENT_TEMPLATE = ROOT / "grader" / "ci" / "templates" / "student" / "pyproject.toml.j2"
+STUDENT_TEMPLATE = (ROOT / "grader" / "integrations" / "ci" / "templates" / "student"
+                    / "pyproject.toml.j2")
 STUDENT_LOCK = STUDENT_TEMPLATE.parent / LOCK_NAME
 # The student repository's `jupyter` extra (`make jupyter`), locked apart: the checks and CI
 # install STUDENT_LOCK alone, without JupyterLab.

@@ -2,8 +2,8 @@
 next to the reference's on the very same problems.
 
 Trust: getting a student's curves means running the student's code, so it runs exactly as
-in `grader grade`: in a sandboxed worker process (grader.engines.WorkerSession through
-grader.proxy), from a private copy of the submission, within the exercise's time limit, and
+in `grader grade`: in a sandboxed worker process (grader.engine.sessions.WorkerSession through
+grader.engine.remote), from a private copy of the submission, within the exercise's time limit, and
 only plain data comes back, which is validated here before it is kept. The report process
 never imports student code. The reference runs here, on the grader side, on its own copy of
 each input.
@@ -35,9 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from grader.course import load_course, reference
-from grader.executor import LocalPool
-from grader.gradebook_db import FILENAME, Gradebook, student_text, submission_hash
+from grader.course.model import load_course, reference
+from grader.gradebook.store import FILENAME, Gradebook, student_text
+from grader.grading.executor import LocalPool
+from grader.submission.identity import submission_hash
 
 CURVES_FILE = "curves.sqlite"
 TRACED = ("linreg_gd", "optimizers", "xor_net")
@@ -137,8 +138,8 @@ def _xor(impl: Any, X: np.ndarray, Y: np.ndarray) -> dict[str, Any]:
 
 
 def _guard(make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    from grader.failures import CheckFailure, StudentCodeError, WorkerFailure
-    from grader.loading import LoadError
+    from grader.authoring.failures import CheckFailure, StudentCodeError, WorkerFailure
+    from grader.sandbox.runtime.loading import LoadError
 
     try:
         return make()
@@ -211,10 +212,10 @@ def reference_curves() -> dict[str, dict[str, Any]]:
 def trace_student(student: str, folder: str) -> dict[str, Any]:
     """The curves of every traced exercise of one student, each run in a sandboxed worker.
     Runs in a grading process (trusted), never with student code in it."""
-    from grader.engines import WorkerSession
-    from grader.grade import sandboxed_submission
-    from grader.limits import TimeLimitExceeded, time_limit
-    from grader.submission import find_exercise_file
+    from grader.engine.sessions import WorkerSession
+    from grader.engine.time_limit import TimeLimitExceeded, time_limit
+    from grader.grading.grade_class import sandboxed_submission
+    from grader.submission.files import find_exercise_file
 
     course = load_course()
     out: dict[str, Any] = {}

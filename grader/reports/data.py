@@ -16,12 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from grader.course import Course, load_course
-from grader.gradebook import stored_fields
-from grader.gradebook_db import DB_COLUMNS, FILENAME, Gradebook
-from grader.late import Lateness, LatePolicy, parse_time, policy_from_course, utc_text
+from grader.course.late import Lateness, LatePolicy, parse_time, policy_from_course, utc_text
+from grader.course.model import Course, load_course
+from grader.engine.results import NOT_ATTEMPTED
+from grader.gradebook.rows import stored_fields
+from grader.gradebook.store import DB_COLUMNS, FILENAME, Gradebook
 from grader.printable import printable
-from grader.results import NOT_ATTEMPTED
 
 # Statuses where the student's code did not run as it should (everything but pass and fail).
 PROBLEM_STATUSES = ("error", "missing", "timeout", "crashed", "memory", "forbidden", "bad_file")
@@ -196,7 +196,7 @@ def _students(names: list[str], exercises: list[str], score_of: dict[tuple[str, 
 
 def _statements(exercises: set[str], course: Course) -> dict[tuple[str, str], str]:
     """The statement of each check (its docstring's first line), from the check registry."""
-    from grader.checks import checks_for
+    from grader.authoring.checks import checks_for
 
     known: dict[tuple[str, str], str] = {}
     for ex in exercises:
@@ -207,7 +207,7 @@ def _statements(exercises: set[str], course: Course) -> dict[tuple[str, str], st
 
 
 def _no_submission_rows(student: str, course: Course) -> list[dict]:
-    from grader.checks import checks_for
+    from grader.authoring.checks import checks_for
 
     return [{"student": student, "exercise": c.exercise, "check": c.name, "score": 0.0,
              "max_score": float(c.points), "status": "missing", "message": NO_SUBMISSION,

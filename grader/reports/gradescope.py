@@ -15,10 +15,10 @@ the public checks' points and the late policy that applies, never a total; the t
 penalty in points go into one more test, "Late penalty" (no points of its own), concealed
 like the hidden checks.
 
-`rows` are gradebook rows of ONE student (grader.gradebook.COLUMNS at least), as `grader
+`rows` are gradebook rows of ONE student (grader.gradebook.rows.COLUMNS at least), as `grader
 grade` stores them and `grader ci` makes them; hidden checks' messages are already only
-their statements (grader.run), so nothing hidden leaks here. Every text is made printable
-(grader.printable): JSON could carry an escape sequence, and Gradescope or `jq` would hand
+their statements (grader.engine.run_check), so nothing hidden leaks here. Every text is made
+printable (grader.printable): JSON could carry an escape sequence, and Gradescope or `jq` would hand
 it to whoever reads the file.
 """
 
@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from grader.late import Lateness
+from grader.course.late import Lateness
 from grader.printable import printable
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")

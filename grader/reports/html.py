@@ -22,7 +22,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from grader.late import LatePolicy
+from grader.course.late import LatePolicy
 from grader.printable import printable
 from grader.reports import analysis, plots
 from grader.reports.data import ClassData

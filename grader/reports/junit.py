@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from grader.late import Lateness
+from grader.course.late import Lateness
 from grader.reports.safe import xml_text
 
 

@@ -5,9 +5,17 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader.course import reference
-from grader.expect import expect, expect_array, expect_close, expect_scalar
-from grader.strategies import examples, float_arrays, rng_array, seeds
+from grader.authoring import (
+    examples,
+    expect,
+    expect_array,
+    expect_close,
+    expect_scalar,
+    float_arrays,
+    reference,
+    rng_array,
+    seeds,
+)
 
 ref = reference("gradcheck")
 

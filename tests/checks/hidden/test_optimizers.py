@@ -14,9 +14,15 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader.course import reference
-from grader.expect import expect, expect_close, expect_scalar
-from grader.strategies import examples, float_arrays, floats
+from grader.authoring import (
+    examples,
+    expect,
+    expect_close,
+    expect_scalar,
+    float_arrays,
+    floats,
+    reference,
+)
 
 ref = reference("optimizers")
 

@@ -3,9 +3,7 @@
 import numpy as np
 from hypothesis import example, given
 
-from grader.course import reference
-from grader.expect import expect, expect_close
-from grader.strategies import logits_and_labels
+from grader.authoring import expect, expect_close, logits_and_labels, reference
 
 ref = reference("softmax_ce")
 

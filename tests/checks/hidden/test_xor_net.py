@@ -4,9 +4,17 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from grader.course import reference
-from grader.expect import expect, expect_array, expect_close, expect_equal_arrays, expect_scalar
-from grader.strategies import examples, floats, rng_array
+from grader.authoring import (
+    examples,
+    expect,
+    expect_array,
+    expect_close,
+    expect_equal_arrays,
+    expect_scalar,
+    floats,
+    reference,
+    rng_array,
+)
 
 ref = reference("xor_net")
 

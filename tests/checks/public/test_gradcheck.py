@@ -7,12 +7,22 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader.diagnose import diagnose
-from grader.diagnose import likely as likely_mistakes
-from grader.expect import expect, expect_array, expect_close, expect_scalar, fmt
-from grader.failures import CheckFailure
-from grader.finite_differences import agrees_along_random_directions
-from grader.strategies import examples, float_arrays, floats, rng_array, seeds
+from grader.authoring import (
+    CheckFailure,
+    agrees_along_random_directions,
+    diagnose,
+    examples,
+    expect,
+    expect_array,
+    expect_close,
+    expect_scalar,
+    float_arrays,
+    floats,
+    fmt,
+    rng_array,
+    seeds,
+)
+from grader.authoring import likely as likely_mistakes
 
 RESTORE_HINT = ("save the original value (`old = x[i]`) and assign it back (`x[i] = old`): "
                 "x[i] += eps followed by x[i] -= eps does not always give back the same float "

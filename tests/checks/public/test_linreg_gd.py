@@ -6,9 +6,19 @@ import numpy as np
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from grader.diagnose import likely as likely_mistakes
-from grader.expect import expect, expect_array, expect_close, expect_scalar, fmt
-from grader.strategies import examples, float_arrays, floats, rng_array, seeds
+from grader.authoring import (
+    examples,
+    expect,
+    expect_array,
+    expect_close,
+    expect_scalar,
+    float_arrays,
+    floats,
+    fmt,
+    rng_array,
+    seeds,
+)
+from grader.authoring import likely as likely_mistakes
 
 PINNED_X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # m=3 examples, d=2 features
 PINNED_Y = np.array([1.0, 2.0, 3.0])

@@ -32,9 +32,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader.capabilities import exposes
-from grader.expect import expect, expect_close, expect_scalar, fmt
-from grader.strategies import examples, float_arrays, floats
+from grader.authoring import (
+    examples,
+    expect,
+    expect_close,
+    expect_scalar,
+    exposes,
+    float_arrays,
+    floats,
+    fmt,
+)
 
 SHAPES = [(1,), (2,), (3,), (2, 2), (1, 3)]
 NOT_IN_PLACE = ("`p = p - lr*g` (or `params[i] = ...`) builds a new array; the caller's array "

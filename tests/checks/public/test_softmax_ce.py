@@ -6,11 +6,23 @@ import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from grader.diagnose import batch_factor_hint, constant_factor, diagnose, log_epsilon_hint
-from grader.expect import expect, expect_array, expect_close, expect_scalar, fmt
-from grader.failures import CheckFailure, StudentCodeError
-from grader.finite_differences import agrees_along_random_directions
-from grader.strategies import float_arrays, floats, logits_and_labels
+from grader.authoring import (
+    CheckFailure,
+    StudentCodeError,
+    agrees_along_random_directions,
+    batch_factor_hint,
+    constant_factor,
+    diagnose,
+    expect,
+    expect_array,
+    expect_close,
+    expect_scalar,
+    float_arrays,
+    floats,
+    fmt,
+    log_epsilon_hint,
+    logits_and_labels,
+)
 
 SHIFT_HINT = ("exp overflows for large logits: subtract each row's maximum "
               "(with keepdims=True) before calling np.exp.")

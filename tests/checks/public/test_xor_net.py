@@ -15,9 +15,18 @@ import numpy as np
 from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
-from grader.expect import expect, expect_array, expect_close, expect_scalar, fmt
-from grader.finite_differences import agrees_along_random_directions
-from grader.strategies import examples, float_arrays, floats, rng_array
+from grader.authoring import (
+    agrees_along_random_directions,
+    examples,
+    expect,
+    expect_array,
+    expect_close,
+    expect_scalar,
+    float_arrays,
+    floats,
+    fmt,
+    rng_array,
+)
 
 X_DATA = np.array([[0, 0], [0, 1], [1, 0], [1, 1],
                    [0.1, 0.1], [0.1, 0.9], [0.9, 0.1], [0.9, 0.9]], dtype=np.float64)
