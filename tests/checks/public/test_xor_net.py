@@ -143,10 +143,15 @@ def _own_forward(impl, params, X):
 
 
 def _flat_p_hint(impl, params, X):
-    """What to look at when forward's p is not (m, 1): bce_loss of an (m,) p and an (m, 1) y
-    broadcasts to an (m, m) matrix, so the recorded losses are not the network's."""
+    """What to look at when forward's p is not the contract's: another network is trained, or
+    (p of shape (m,)) bce_loss of an (m,) p and an (m, 1) y broadcasts to an (m, m) matrix, so
+    the recorded losses are not the network's."""
     p = np.asarray(impl.forward(_copy(params), X.copy())[0])
     if p.shape == (X.shape[0], 1):
+        if p.dtype.kind == "f" and not np.allclose(p, _contract_forward(params, X)[1],
+                                                   rtol=1e-9, atol=1e-12):
+            return ("your forward's p is not sigmoid(tanh(X @ W1.T + b1) @ W2.T + b2) (see "
+                    "forward_pinned_values), so train follows another network.")
         return None
     return (f"forward returns p of shape {p.shape}, not ({X.shape[0]}, 1): bce_loss(p, y) "
             "then broadcasts p against y's (m, 1) and averages an (m, m) matrix "
