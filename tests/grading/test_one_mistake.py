@@ -68,3 +68,47 @@ def test_one_mistake_fails_only_its_checks_each_with_a_hint_at_its_class(entry_i
         assert "Likely mistake: " in error, error
     for name in failing:
         assert any(f"{name} (failed, " in error for error in errors), (name, errors)
+
+
+# The other exercises: catalog entry -> the public checks it must fail, exactly. A check that
+# calls the mistaken function to test something else (backward on forward's cache, training
+# on backward's gradients, hygiene on the loss) anchors to values that a mistake graded
+# elsewhere leaves intact.
+OTHER_CASES = {
+    ("xor_net", "sigmoid_tanh_swapped"): {
+        "all_zero_network_on_the_xor_data", "forward_pinned_values", "learns_xor_for_most_seeds"},
+    ("xor_net", "bce_sum_not_mean"): {"all_zero_network_on_the_xor_data",
+                                      "bce_loss_pinned_values"},
+    ("xor_net", "db2_mean_not_sum"): {"backward_matches_central_differences"},
+    ("softmax_ce", "loss_sum_not_mean"): {"loss_is_mean_over_examples", "loss_pinned_values"},
+    ("softmax_ce", "labels_off_by_one"): {"loss_is_mean_over_examples", "loss_pinned_values"},
+    ("softmax_ce", "normalise_columns"): {
+        "softmax_rows_are_distributions", "softmax_is_stable_under_row_shifts",
+        "gradient_rows_sum_to_zero", "any_batch_size_and_class_count"},
+    ("linreg_gd", "mse-sum"): {"mse_loss_pinned_values"},
+    ("linreg_gd", "grad-missing-2"): {"mse_gradients_pinned_values",
+                                      "mse_gradients_match_central_differences"},
+}
+
+
+@pytest.mark.parametrize("exercise,entry_id", sorted(OTHER_CASES))
+def test_one_mistake_fails_only_the_checks_that_test_it(exercise, entry_id, tmp_path):
+    entry = next(e for e in load_catalog([exercise]) if e.id == entry_id)
+    folder = tmp_path / "student"
+    folder.mkdir()
+    materialize(entry, folder)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GITHUB_ACTIONS": "true",
+           "GITHUB_WORKSPACE": str(folder), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+    env.pop("GRADER_COURSE_SECRET", None)
+    run = subprocess.run([sys.executable, "-m", "grader", "ci", exercise, "--submission",
+                          str(folder), "--output", str(tmp_path / "ci")], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stdout + run.stderr
+    tests = json.loads((tmp_path / "ci" / "results.json").read_text())["tests"]
+    failed = {t["name"].removeprefix(f"{exercise}: "): t["output"] for t in tests
+              if t["status"] != "passed"}
+    assert set(failed) == OTHER_CASES[exercise, entry_id], \
+        {name: output[:300] for name, output in failed.items()}
+    # Each failure says what to look at: a likely mistake, or the observed and expected values.
+    for name, output in failed.items():
+        assert "Likely mistake: " in output or "observed" in output, (name, output)
