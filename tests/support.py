@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import time
 from pathlib import Path
 
@@ -29,6 +30,17 @@ def course_copy(tmp: Path) -> Path:
     config = config[:end] + '"time_limit_s": 4' + config[end + len('"time_limit_s": 30'):]
     (course / "course_config.py").write_text(config)
     return course
+
+
+def committed_students(db: Path) -> int:
+    """How many students a gradebook has committed, read while a grader may be writing it."""
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
+            return con.execute("SELECT COUNT(*) FROM students").fetchone()[0]
+    except sqlite3.Error:
+        return 0
 
 
 def processes() -> set[int]:

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from support import GRADER, REFERENCE, ROOT, WRONG, course_copy
+from support import GRADER, REFERENCE, ROOT, WRONG, committed_students, course_copy
 
 IDS = "softmax_ce, gradcheck, linreg_gd, optimizers, xor_net"
 
@@ -135,16 +134,6 @@ def test_collect_of_one_student_repository_says_to_pass_the_parent(tmp_path):
 # ------------------------------------------------------------------- Ctrl-C in grader grade
 
 
-def _committed(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
-            return con.execute("SELECT COUNT(*) FROM students").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-
-
 @pytest.mark.slow
 def test_after_ctrl_c_the_summary_counts_the_students_actually_graded(tmp_path):
     course = course_copy(tmp_path)
@@ -160,12 +149,12 @@ def test_after_ctrl_c_the_summary_counts_the_students_actually_graded(tmp_path):
                             "--workers", "1"], cwd=course, env=env, start_new_session=True,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while _committed(db) < 1 and time.monotonic() < deadline and run.poll() is None:
+    while committed_students(db) < 1 and time.monotonic() < deadline and run.poll() is None:
         time.sleep(0.02)
     os.killpg(run.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole group
     stdout, stderr = run.communicate(timeout=60)
     assert run.returncode == 130, stdout + stderr
-    graded = _committed(db)
+    graded = committed_students(db)
     assert 1 <= graded < len(names), "Ctrl-C should land mid-run"
     assert f"Graded {graded} student(s)" in stdout
     assert (f"Interrupted: everything graded before Ctrl-C is in the gradebook; "

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,6 +13,7 @@ from support import (
     GRADER,
     REFERENCE,
     WRONG,
+    committed_students,
     course_copy,
     leftover_processes,
     processes,
@@ -22,16 +21,6 @@ from support import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-def _committed(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
-            return con.execute("SELECT COUNT(*) FROM students").fetchone()[0]
-    except sqlite3.Error:
-        return 0
 
 
 def test_kill_9_loses_nothing_and_the_next_run_continues(tmp_path):
@@ -52,7 +41,7 @@ def test_kill_9_loses_nothing_and_the_next_run_continues(tmp_path):
     deadline = time.monotonic() + 120
     # Killed while workers are running: with at least two students committed and a worker
     # of the next one alive.
-    while (_committed(db) < 2 or not leftover_processes(before, marker)) \
+    while (committed_students(db) < 2 or not leftover_processes(before, marker)) \
             and time.monotonic() < deadline and first.poll() is None:
         time.sleep(0.02)
     assert leftover_processes(before, marker), "the kill should land while workers run"
@@ -62,7 +51,7 @@ def test_kill_9_loses_nothing_and_the_next_run_continues(tmp_path):
     # template that died first) and is pid 1 of the namespace its workers live in: the
     # kernel ends them with it. Nothing depends on a worker noticing.
     assert leftover_processes(before, marker, grace_s=2.0) == []
-    kept = _committed(db)
+    kept = committed_students(db)
     assert 2 <= kept < len(names), "the kill should land mid-run"
 
     second = subprocess.run(cmd[:-1], cwd=course, env=env, capture_output=True, text=True,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 from grader.feedback.student_report import fmt_points, label
 from grader.printable import printable
@@ -46,11 +47,7 @@ def summary_markdown(reports: list, student: str = "") -> str:
              "", "| exercise | points | checks passed | not passed |", "|---|---:|---:|---|"]
     for report in reports:
         ok = sum(r.passed for r in report.results)
-        statuses: dict[str, int] = {}
-        for r in report.results:
-            if not r.passed:
-                statuses[label(r)] = statuses.get(label(r), 0) + 1
-        problems = ", ".join(f"{n} {status}" for status, n in statuses.items()) or "-"
+        problems = _not_passed(report)
         lines.append(f"| {code(report.exercise.id)}: {cell(report.exercise.title)} | "
                      f"{fmt_points(report.score)}/{fmt_points(report.max_score)} | "
                      f"{ok}/{len(report.results)} | {cell(problems)} |")
@@ -76,6 +73,15 @@ def summary_markdown(reports: list, student: str = "") -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _not_passed(report: Any) -> str:
+    """How many checks of REPORT did not pass, by label ("2 failed, 1 not attempted")."""
+    statuses: dict[str, int] = {}
+    for r in report.results:
+        if not r.passed:
+            statuses[label(r)] = statuses.get(label(r), 0) + 1
+    return ", ".join(f"{n} {status}" for status, n in statuses.items()) or "-"
+
+
 def summary_text(reports: list, student: str = "") -> str:
     """The summary for a terminal: the same tables, plain and printable (a terminal shows no
     Markdown, and HTML entities would read as noise); the feedback itself is in the report
@@ -90,11 +96,7 @@ def summary_text(reports: list, student: str = "") -> str:
              "", f"  {'exercise':<{width}}{'points':>8}  {'passed':>7}  not passed"]
     for report in reports:
         ok = sum(r.passed for r in report.results)
-        statuses: dict[str, int] = {}
-        for r in report.results:
-            if not r.passed:
-                statuses[label(r)] = statuses.get(label(r), 0) + 1
-        problems = ", ".join(f"{n} {status}" for status, n in statuses.items()) or "-"
+        problems = _not_passed(report)
         points = f"{fmt_points(report.score)}/{fmt_points(report.max_score)}"
         lines.append(f"  {report.exercise.id:<{width}}{points:>8}  "
                      f"{f'{ok}/{len(report.results)}':>7}  {problems}")
