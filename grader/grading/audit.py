@@ -176,13 +176,15 @@ def _lost(numbered: tuple[int, Job], error: BaseException) -> tuple[int, Outcome
 
 def jobs(exercise_ids: list[str], engine: str = "inprocess",
          kinds: frozenset[str] = ALL_KINDS,
-         reference_runs: int = REFERENCE_RUNS) -> list[Job]:
+         reference_runs: int = REFERENCE_RUNS, graded: bool = True) -> list[Job]:
     """Every implementation once per set of examples: the local ones, then (when the course
-    has a secret) the graded ones. One set after the other, so a process switches rarely."""
+    has a secret, unless GRADED is false) the graded ones. One set after the other, so a
+    process switches rarely."""
     from grader.course import secret as course_secret
 
     course = load_course()
-    sets = ["local"] + (["graded"] if course_secret.read(course.root) is not None else [])
+    has_secret = course_secret.read(course.root) is not None
+    sets = ["local"] + (["graded"] if graded and has_secret else [])
     out: list[Job] = []
     for examples in sets:
         for ex_id in exercise_ids:
@@ -258,12 +260,13 @@ def judge(outcomes: list[Outcome]) -> tuple[list[str], dict[str, tuple[int, int]
 def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
           verbose: bool = False, engine: str = "inprocess",
           kinds: frozenset[str] = ALL_KINDS,
-          reference_runs: int = REFERENCE_RUNS) -> int:
+          reference_runs: int = REFERENCE_RUNS, graded: bool = True) -> int:
     """Grade the references, stubs and catalog; `engine="worker"` grades them the way
-    `grader grade` does (in sandbox-less worker processes), to prove both engines agree."""
+    `grader grade` does (in sandbox-less worker processes), to prove both engines agree.
+    `graded=False` leaves out the course secret's examples (the local ones only)."""
     course = load_course()
     ids = exercise_ids or list(course.exercises)
-    all_jobs = jobs(ids, engine, kinds, reference_runs)
+    all_jobs = jobs(ids, engine, kinds, reference_runs, graded)
     workers = workers or os.cpu_count() or 1
     start = time.perf_counter()
     executor: Executor[tuple[int, Job], tuple[int, Outcome]] = \
@@ -281,7 +284,8 @@ def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
     graded_too = any(j[5] == "graded" for j in all_jobs)
     print(f"Audit of {len(ids)} exercise(s), {len(all_jobs)} gradings in {elapsed:.1f} s with "
           f"{workers} process(es), engine {engine}; examples: local"
-          + (" and graded (course secret)." if graded_too else " (the course has no secret)."))
+          + (" and graded (course secret)." if graded_too else
+             " only." if not graded else " (the course has no secret)."))
     print(f"  {'exercise':<12}{'killed':>10}{'kill rate':>11}{'correct variants':>18}"
           f"{'trivial earning 0':>19}")
     for ex_id in ids:
