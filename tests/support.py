@@ -32,6 +32,16 @@ def course_copy(tmp: Path) -> Path:
     return course
 
 
+def softmax_class(root: Path, n: int) -> list[str]:
+    """A class of N students, student_00 ..., each with a softmax_ce.py: the reference for
+    even numbers, a wrong one for odd. Returns their names."""
+    names = [f"student_{i:02d}" for i in range(n)]
+    for i, name in enumerate(names):
+        (root / name).mkdir(parents=True)
+        (root / name / "softmax_ce.py").write_text(REFERENCE if i % 2 == 0 else WRONG)
+    return names
+
+
 def committed_students(db: Path) -> int:
     """How many students a gradebook has committed, read while a grader may be writing it."""
     if not db.exists():

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import GRADER, REFERENCE, ROOT, WRONG, committed_students, course_copy
+from support import GRADER, REFERENCE, ROOT, WRONG, committed_students, course_copy, softmax_class
 
 IDS = "softmax_ce, gradcheck, linreg_gd, optimizers, xor_net"
 
@@ -138,10 +138,7 @@ def test_collect_of_one_student_repository_says_to_pass_the_parent(tmp_path):
 def test_after_ctrl_c_the_summary_counts_the_students_actually_graded(tmp_path):
     course = course_copy(tmp_path)
     root = tmp_path / "class"
-    names = [f"student_{i:02d}" for i in range(10)]
-    for i, name in enumerate(names):
-        (root / name).mkdir(parents=True)
-        (root / name / "softmax_ce.py").write_text(REFERENCE if i % 2 == 0 else WRONG)
+    names = softmax_class(root, 10)
     out = tmp_path / "out"
     db = out / "gradebook.sqlite"
     env = {**os.environ, "GRADER_COURSE_ROOT": str(course)}

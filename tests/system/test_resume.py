@@ -11,13 +11,12 @@ import pandas as pd
 import pytest
 from support import (
     GRADER,
-    REFERENCE,
-    WRONG,
     committed_students,
     course_copy,
     leftover_processes,
     processes,
     run_tmpdir,
+    softmax_class,
 )
 
 pytestmark = pytest.mark.slow
@@ -26,10 +25,7 @@ pytestmark = pytest.mark.slow
 def test_kill_9_loses_nothing_and_the_next_run_continues(tmp_path):
     course = course_copy(tmp_path)
     root = tmp_path / "class"
-    names = [f"student_{i:02d}" for i in range(8)]
-    for i, name in enumerate(names):
-        (root / name).mkdir(parents=True)
-        (root / name / "softmax_ce.py").write_text(REFERENCE if i % 2 == 0 else WRONG)
+    names = softmax_class(root, 8)
     out = tmp_path / "out"
     db = out / "gradebook.sqlite"
     marker = run_tmpdir(tmp_path)
