@@ -7,25 +7,32 @@ grader's internals (issue 21: one failing check printed ~1,500 lines of tracebac
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from grader.grading.audit import load_catalog, materialize
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _pytest(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _pytest(*args: str, ci: str = "") -> subprocess.CompletedProcess:
+    # pytest's CI mode (`CI` set, as on every GitHub Actions run) prints the whole failure
+    # message again in the short summary; the tests set it explicitly either way.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CI": ci, "BUILD_NUMBER": "",
+           "COLUMNS": "120"}
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_a_failing_check_prints_its_message_not_the_grader_traceback(tmp_path):
+@pytest.mark.parametrize("ci", ["", "true"], ids=["terminal", "ci-mode"])
+def test_a_failing_check_prints_its_message_not_the_grader_traceback(tmp_path, ci):
     entry = next(e for e in load_catalog(["optimizers"]) if e.id == "adam_no_bias_correction")
     materialize(entry, tmp_path)
-    run = _pytest("tests/checks/public/test_optimizers.py", "--submission", str(tmp_path))
+    run = _pytest("tests/checks/public/test_optimizers.py", "--submission", str(tmp_path), ci=ci)
     out = run.stdout + run.stderr
     assert run.returncode == 1, out
     assert "3 failed, 11 passed" in out
@@ -39,6 +46,12 @@ def test_a_failing_check_prints_its_message_not_the_grader_traceback(tmp_path):
                      "_ _ _ _", "CheckFailure", "impl = <grader"):
         assert internal not in out, internal
     assert len(out.splitlines()) < 120, out
+    # The short summary names each failure in one line: what is wrong, not the message again.
+    summary = out.split("short test summary info", 1)[1].splitlines()[1:-1]
+    assert len(summary) == 3, summary
+    assert all(re.match(r"FAILED tests/checks/public/test_optimizers.py::test_adam_", line)
+               for line in summary), summary
+    assert " - Adam's first m" in summary[0], summary
 
 
 def test_untouched_stubs_read_as_not_attempted(tmp_path):
