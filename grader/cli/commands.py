@@ -256,10 +256,20 @@ def _exercise_ids(args: argparse.Namespace) -> tuple[list[str], Path | None]:
 
 def _stubs(*, check_only: bool) -> int:
     from grader.course.model import load_course
-    from grader.course.stubs import PersonsWork, StubRecordError, survey, write_stubs
+    from grader.course.stubs import (
+        PersonsWork,
+        StubRecordError,
+        survey,
+        unregistered,
+        unregistered_advice,
+        write_stubs,
+    )
 
     course = load_course()
     ids = list(course.exercises)
+    # A solution not in EXERCISES gets no stub: each is named, and the exit code says so,
+    # after the stubs of the exercises are written.
+    strays = [unregistered_advice(name) for name in unregistered(course.solutions_dir, ids)]
 
     def shown(path: Path) -> str:
         return str(path.relative_to(course.root))
@@ -283,7 +293,9 @@ def _stubs(*, check_only: bool) -> int:
                    if s.state != "current"]
             for state in bad:
                 print(f"{shown(state.path)} {advice[state.state]}.")
-            return 1 if bad else 0
+            for line in strays:
+                print(line)
+            return 1 if bad or strays else 0
         written = write_stubs(course.solutions_dir, course.exercises_dir, ids)
     except StubRecordError as e:
         print(f"grader stubs: {e}: restore it from git (`git checkout -- "
@@ -303,7 +315,9 @@ def _stubs(*, check_only: bool) -> int:
         print(f"wrote {shown(path)}")
     if not written:
         print("exercises/ holds the current stubs already; nothing to write.")
-    return 0
+    for line in strays:
+        print(f"grader stubs: {line}", file=sys.stderr)
+    return 1 if strays else 0
 
 
 def _secret() -> int:
