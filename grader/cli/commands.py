@@ -1,5 +1,5 @@
 """The `grader` command: check and ci (students); grade, report, audit, collect and
-release (instructors); stubs (authors)."""
+release (instructors); stubs and new-exercise (authors)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 # What works in a student repository written by `grader release repo` (grader/cli/edition.py).
 STUDENT_COMMANDS = ("check", "ci")
-INSTRUCTOR_COMMANDS = ("collect", "grade", "release", "report", "audit", "secret", "stubs")
+INSTRUCTOR_COMMANDS = ("collect", "grade", "release", "report", "audit", "secret", "stubs",
+                       "new-exercise")
 STUDENT_DESCRIPTION = ("The `grader` command of your course repository: check runs the public "
                        "checks on your exercises, ci does what the course's GitHub workflow does.")
 
@@ -123,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
 
     p = staff.add_parser("stubs", help="regenerate exercises/ from solutions/")
     p.add_argument("--check", action="store_true", help="only report stubs that are out of date")
+
+    p = staff.add_parser("new-exercise", help="start a new exercise: a reference skeleton, check "
+                         "templates, its course_config.py entry, an audit catalog, the stub")
+    p.add_argument("exercise_id", metavar="ID", help="the exercise id: the module students "
+                   "write, a lowercase Python identifier such as lr_schedules")
+    p.add_argument("--title", required=True, help="its title, as students and reports show it")
 
     args = parser.parse_args(argv)
     from grader.course.model import CourseError
@@ -242,6 +249,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _secret()
     if args.command == "stubs":
         return _stubs(check_only=args.check)
+    if args.command == "new-exercise":
+        return _new_exercise(args.exercise_id, args.title)
     raise AssertionError(args.command)
 
 
@@ -318,6 +327,22 @@ def _stubs(*, check_only: bool) -> int:
     for line in strays:
         print(f"grader stubs: {line}", file=sys.stderr)
     return 1 if strays else 0
+
+
+def _new_exercise(exercise_id: str, title: str) -> int:
+    from grader.course.scaffold import ScaffoldError, new_exercise, next_steps
+
+    try:
+        created = new_exercise(exercise_id, title)
+    except ScaffoldError as e:
+        print(f"grader new-exercise: {e}", file=sys.stderr)
+        return 2
+    print(f"Created exercise {exercise_id!r} ({title.strip()}):")
+    for path in created.files:
+        print(f"  wrote {path}")
+    print(f"  added {exercise_id!r} to EXERCISES in {created.config}")
+    print(next_steps(exercise_id))
+    return 0
 
 
 def _secret() -> int:
