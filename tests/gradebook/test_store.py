@@ -155,8 +155,8 @@ def test_hostile_names_and_messages_survive_exactly(db):
                 for r in mine} == {(name or "ex", printable(HOSTILE_NAMES[-1 - i]), name, name)}
     tables = sqlite3.connect(db).execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    assert sorted(t for (t,) in tables) == ["results", "schema_version", "students",
-                                            "submissions"]
+    assert sorted(t for (t,) in tables) == ["exercises", "results", "schema_version",
+                                            "students", "submissions"]
 
 
 def test_text_utf8_cannot_encode_is_stored_escaped_instead_of_failing(db):
