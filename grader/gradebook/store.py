@@ -7,7 +7,8 @@ by construction, which rewriting a CSV after every student only approximates.
 
 Durability. The file is in WAL mode with `synchronous=FULL`:
 - A student is recorded in ONE transaction (`BEGIN IMMEDIATE` ... `COMMIT`) that deletes the
-  student's old rows and inserts the new rows and the `students` row. Either all of it is in
+  student's rows it replaces and inserts the new rows, their `exercises` rows and the
+  `students` row. Either all of it is in
   the database or none of it: a reader never sees half a student.
 - Killing the process at any moment (kill -9 included) loses nothing that was committed: a
   commit in WAL mode is in the `-wal` file, which the operating system keeps when the process
