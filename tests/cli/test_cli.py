@@ -87,6 +87,11 @@ def test_stubs_check_passes_on_the_repo():
     assert run.returncode == 0, run.stdout
 
 
+def test_stubs_check_passes_on_the_fixture_course():
+    run = grader("stubs", "--check", cwd=FIXTURE_COURSE, course=FIXTURE_COURSE)
+    assert run.returncode == 0, run.stdout
+
+
 def test_ctrl_c_stops_a_check_stuck_in_student_code(tmp_path):
     """A real Ctrl-C ends `grader check` at once, even inside an endless loop of the
     student's (whose own KeyboardInterrupt would only be an error in their code)."""
