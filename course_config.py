@@ -6,7 +6,8 @@ them the smallest failing input; hidden checks run only when instructors grade, 
 nothing but their statement.
 
 "written" lists the parts graded by hand (nbgrader's manually graded answer cells, released
-by `grader release nbgrader`); their prompts are in grader/integrations/nbgrader/written.py.
+by `grader release nbgrader`); their prompts and model answers are course files,
+solutions/written/<exercise>/<part>.toml (kind = "markdown" or "code", prompt, answer).
 
 An exercise may name the Canvas assignment its grades go to, `"canvas_id": 1234` (the number
 in the assignment's Canvas URL): `grader report`'s canvas_import.csv then titles its column

@@ -31,13 +31,7 @@ from grader.authoring.checks import checks_for  # noqa: E402
 from grader.course.late import parse_time  # noqa: E402
 from grader.course.model import load_course  # noqa: E402
 from grader.gradebook.store import Gradebook  # noqa: E402
-from grader.reports.curves import (  # noqa: E402
-    CURVES_FILE,
-    GRID,
-    OPTIMIZERS,
-    CurveStore,
-    reference_curves,
-)
+from grader.reports.curves import CURVES_FILE, CurveStore, reference_curves  # noqa: E402
 from grader.submission.times import SubmissionTime  # noqa: E402
 
 TARGET_S = 30.0
@@ -97,7 +91,9 @@ def build(out: Path, n_students: int) -> None:
 
 
 def _curves(reference: dict, rng: np.random.Generator) -> dict:
-    """The reference's curves, bent differently for each student (so no figure repeats)."""
+    """The reference's traces, bent differently for each student (so no figure repeats):
+    every list of numbers (a loss curve) is scaled along its length, every table of numbers
+    (decision regions) tilted."""
     jagged = rng.random() < 0.1  # like a too-large learning rate; the rest bend smoothly
 
     def bend(losses: list) -> list:
@@ -107,13 +103,21 @@ def _curves(reference: dict, rng: np.random.Generator) -> dict:
             scale *= 1 + 0.3 * rng.standard_normal(len(losses))
         return [float(v) for v in np.abs(np.asarray(losses) * scale)]
 
-    xx, yy = np.meshgrid(GRID, GRID)  # the reference's regions, tilted for each student
-    grid = np.clip(np.array(reference["xor_net"]["grid"]) + rng.normal(0, .2) * (xx - yy), 0, 1)
-    return {"linreg_gd": {"losses": bend(reference["linreg_gd"]["losses"])},
-            "optimizers": {n: {"losses": bend(reference["optimizers"][n]["losses"])}
-                           for n in OPTIMIZERS},
-            "xor_net": {"losses": bend(reference["xor_net"]["losses"]),
-                        "grid": np.round(grid, 4).tolist()}}
+    def tilt(table: list) -> list:
+        grid = np.array(table, dtype=float)
+        xx, yy = np.meshgrid(np.linspace(0, 1, grid.shape[1]), np.linspace(0, 1, grid.shape[0]))
+        return np.round(np.clip(grid + rng.normal(0, .2) * (xx - yy), 0, 1), 4).tolist()
+
+    def walk(value):
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list) and value and isinstance(value[0], list):
+            return tilt(value)
+        if isinstance(value, list) and value:
+            return bend(value)
+        return value
+
+    return walk(reference)
 
 
 def _children_cpu() -> float:

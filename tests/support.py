@@ -6,8 +6,11 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from grader.course.model import Course, load_course, use_course
 from grader.course.stubs import strip_markers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,6 +18,25 @@ GRADER = ROOT / ".venv" / "bin" / "grader"
 REFERENCE = strip_markers((ROOT / "solutions" / "softmax_ce.py").read_text())
 WRONG = REFERENCE.replace("    dlogits /= n\n", "")  # honest but wrong: gradient not / N
 SECRET = ROOT / "solutions" / "softmax_ce.py"
+# A tiny course (two exercises) for tests of the engine: a change of the real course never
+# breaks them.
+FIXTURE_COURSE = ROOT / "tests" / "fixtures" / "course"
+
+
+@contextmanager
+def using_course(root: Path) -> Iterator[Course]:
+    """While in the block, this process grades the course at ROOT (then the one before)."""
+    from grader.authoring.checks import use_profile
+
+    before = load_course()
+    course = load_course(root)
+    use_course(course)
+    use_profile(course)
+    try:
+        yield course
+    finally:
+        use_course(before)
+        use_profile(before)
 
 
 def course_copy(tmp: Path) -> Path:

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("course_dir", type=Path, metavar="COURSE_DIR")
     p.add_argument("--assignment", default=None, help="assignment name (default: backprop)")
     p.add_argument("--exercise", action="append", dest="exercises", metavar="EXERCISE",
-                   help="an exercise to include (repeat; default: all five)")
+                   help="an exercise to include (repeat; default: every exercise of the course)")
     p.add_argument("--course-id", default=None, help="nbgrader course id (default: backprop)")
     p.add_argument("--exchange", type=Path, default=None,
                    help="nbgrader exchange folder (default: COURSE_DIR/exchange; on a shared "

@@ -24,6 +24,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
+import tomllib
+
 T = TypeVar("T")
 
 
@@ -53,6 +55,20 @@ class Exercise:
         return sum(self.public.values()) + sum(self.hidden.values())
 
 
+# What a written part's answer cell holds: an explanation, or an experiment the grader looks at.
+WRITTEN_KINDS = ("markdown", "code")
+
+
+@dataclass(frozen=True)
+class WrittenPart:
+    """A part graded by hand, as `solutions/written/<exercise>/<id>.toml` states it."""
+
+    id: str
+    kind: str  # one of WRITTEN_KINDS
+    prompt: str
+    answer: str  # the model answer; code answers keep their scaffold outside the markers
+
+
 @dataclass(frozen=True)
 class Course:
     root: Path
@@ -73,6 +89,16 @@ class Course:
         return self.root / "solutions"
 
     @property
+    def written_dir(self) -> Path:
+        """`<exercise>/<part>.toml` per written part: its prompt and model answer (hidden)."""
+        return self.solutions_dir / "written"
+
+    @property
+    def plots_dir(self) -> Path:
+        """`<exercise>.py` per exercise with a feedback plot (grader.reports.curves)."""
+        return self.solutions_dir / "plots"
+
+    @property
     def exercises_dir(self) -> Path:
         return self.root / "exercises"
 
@@ -87,6 +113,12 @@ class Course:
             known = ", ".join(self.exercises)
             raise CourseError(
                 f"unknown exercise {exercise_id!r}; the course has: {known}") from None
+
+    def written_parts(self, exercise_id: str) -> tuple[WrittenPart, ...]:
+        """The written parts of an exercise, in the order of its course_config.py "written"
+        (which holds their points), read from `solutions/written/<exercise>/<part>.toml`."""
+        return self.cached(("written", exercise_id),
+                           lambda: _read_written(self, self.exercise(exercise_id)))
 
     def cached(self, key: Hashable, make: Callable[[], T]) -> T:
         """`make()`, computed once for this course and KEY (its checks, its grader key...)."""
@@ -193,6 +225,38 @@ def _read_course(root: Path) -> Course:
                   seed=int(config.SEED),
                   hypothesis_max_examples=int(config.HYPOTHESIS_MAX_EXAMPLES),
                   exercises=exercises, late_policy=getattr(config, "LATE_POLICY", None))
+
+
+def _read_written(course: Course, exercise: Exercise) -> tuple[WrittenPart, ...]:
+    folder = course.written_dir / exercise.id
+    stray = sorted(p.name for p in folder.glob("*.toml") if p.stem not in exercise.written) \
+        if folder.is_dir() else []
+    if stray:
+        raise CourseError(f"{folder / stray[0]}: not in course_config.py's \"written\" of "
+                          f"{exercise.id!r}: add it there with its points, or delete the file")
+    return tuple(_read_written_part(folder / f"{part}.toml", part) for part in exercise.written)
+
+
+def _read_written_part(path: Path, part_id: str) -> WrittenPart:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CourseError(f"{path}: missing; course_config.py lists the written part "
+                          f"{part_id!r}: write this file (kind, prompt, answer)") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise CourseError(f"{path}: cannot be read as TOML ({e})") from None
+    for key in ("kind", "prompt", "answer"):
+        if not isinstance(data.get(key), str):
+            raise CourseError(f"{path}: {key!r} " + ("is missing" if key not in data else
+                                                     "must be a string"))
+    unknown = sorted(set(data) - {"kind", "prompt", "answer"})
+    if unknown:
+        raise CourseError(f"{path}: unknown key {unknown[0]!r} (a written part has kind, "
+                          f"prompt and answer)")
+    if data["kind"] not in WRITTEN_KINDS:
+        raise CourseError(f"{path}: kind must be \"markdown\" or \"code\", got "
+                          f"{data['kind']!r}")
+    return WrittenPart(part_id, data["kind"], data["prompt"], data["answer"])
 
 
 def _canvas_id(exercise_id: str, value: object) -> int | None:

@@ -7,7 +7,8 @@
     gradescope.py  one student's results.json (also used by `grader ci`)
     junit.py       one student's JUnit XML (also used by `grader ci`)
     analysis.py    score distribution, exercise difficulty, most failed checks
-    curves.py      the students' curves for the plots, their code run in sandboxed workers
+    curves.py      the students' traces for the plots, by the course's hooks
+                   (solutions/plots/), their code run in sandboxed workers
     plots.py       matplotlib figures (Agg)
     html.py        the class report and each student's feedback (Jinja2, autoescaped)
     screenshot.py  headless Chromium screenshots of the HTML reports

@@ -143,10 +143,11 @@ def _write_students(students: list[str]) -> list[Path]:
     formats: list[str] = _STATE["formats"]
     figure = None
     if "feedback" in formats and data.curves:
-        from grader.reports.curves import reference_curves
+        from grader.reports.curves import plot_hooks, reference_curves
         from grader.reports.plots import StudentFigure
 
-        figure = StudentFigure(reference_curves())
+        # Curves stored by an earlier run of a course that has no plot hooks now: no figure.
+        figure = StudentFigure(reference_curves()) if plot_hooks() else None
     written = []
     for student in students:
         target = folder / names[student]

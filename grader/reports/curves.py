@@ -1,22 +1,28 @@
-"""The numbers behind the feedback plots: each student's loss curves and XOR decision regions,
-next to the reference's on the very same problems.
+"""The numbers behind the feedback plots: each student's traces (loss curves, decision
+regions...) next to the reference's, on the very same problems.
 
-Trust: getting a student's curves means running the student's code, so it runs exactly as
+Which exercises have a plot, and what it shows, is the course's: an exercise has a feedback
+plot when `solutions/plots/<exercise>.py` exists, a trusted course file (like the checks and
+the references) defining
+
+- `trace(impl) -> dict`: runs the exercise's fixed problem through IMPL (a student's sandboxed
+  handle, or the reference module) and returns plain data: dicts of lists of floats (None for
+  a gap), and {"error": why} for what cannot be drawn. It calls student code only through
+  IMPL, and checks what comes back with the helpers here (`items`, `numbers`, `losses`,
+  `json_numbers`, `guard`, `NotPlotted`);
+- `draw(ax, student, reference)`: draws it (see grader.reports.plots);
+- optionally `PANELS`, how many axes the plot takes (default 1).
+
+This module keeps what every plot needs: guarding each trace, validating that it is plain
+finite numbers, None and short strings of bounded size, running students in sandboxed
+workers through the executor, and storing the result.
+
+Trust: getting a student's traces means running the student's code, so it runs exactly as
 in `grader grade`: in a sandboxed worker process (grader.engine.sessions.WorkerSession through
 grader.engine.remote), from a private copy of the submission, within the exercise's time limit, and
-only plain data comes back, which is validated here before it is kept. The report process
-never imports student code. The reference runs here, on the grader side, on its own copy of
-each input.
-
-The problems (fixed, so every student is plotted on the same one):
-- linreg_gd: `gradient_descent(X, y, lr=0.05, n_iters=100)` on 40 noisy points of a plane in 3
-  features;
-- optimizers: the grader drives 100 steps of the student's SGD (lr 0.1), Momentum (lr 0.1,
-  mu 0.8) and Adam (lr 0.05) on a quadratic bowl with two parameter arrays of 4 entries and
-  curvatures 2 and 0.5, calling only the constructors and `step`, so a broken
-  `run_optimizer` does not hide a working optimizer;
-- xor_net: `train(XOR_X, XOR_Y)` with its defaults (hidden 4, lr 2, 2000 epochs, seed 0), then
-  `forward(params, grid)` on a 41 x 41 grid over [-0.5, 1.5]^2 for the decision regions.
+only plain data comes back, which is validated before it is kept. The report process never
+imports student code. The reference runs here, on the grader side, on its own copy of each
+input.
 
 Stored in `OUT/curves.sqlite`, one row per student with the submission hash it was computed
 from: a student is traced again only when their graded files change, and never when the
@@ -26,63 +32,58 @@ files found now differ from the ones graded (the plots must show the graded code
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import sys
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from grader.course.model import load_course, reference
+from grader.course.model import Course, CourseError, import_path, load_course
 from grader.gradebook.store import FILENAME, Gradebook, student_text
 from grader.grading.executor import LocalPool
 from grader.submission.identity import submission_hash
 
 CURVES_FILE = "curves.sqlite"
-TRACED = ("linreg_gd", "optimizers", "xor_net")
-GD_ITERS = 100
-OPT_STEPS = 100
-OPTIMIZERS = {"SGD": {"lr": 0.1}, "Momentum": {"lr": 0.1, "mu": 0.8}, "Adam": {"lr": 0.05}}
-XOR_EPOCHS = 2000
-XOR_EVERY = 10          # keep every 10th XOR loss: 200 points draw the same curve as 2000
-GRID = np.linspace(-0.5, 1.5, 41)
 MAX_LEN = 100_000       # longer answers are not plotted (and not stored)
+# Bounds of one exercise's trace: numbers in all, nesting, and characters of a string.
+MAX_VALUES = 200_000
+MAX_DEPTH = 8
+MAX_TEXT = 500
 
 
-# ---------------------------------------------------------------------------- the problems
+# ---------------------------------------------------------------------------- the hooks
 
 
-def _gd_problem() -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(load_course().seed)
-    X = rng.standard_normal((40, 3))
-    y = X @ np.array([1.5, -2.0, 0.5]) + 0.7 + 0.1 * rng.standard_normal(40)
-    return X, y
+def plot_hooks(course: Course | None = None) -> dict[str, ModuleType]:
+    """The feedback-plot hooks of COURSE (default: the process course), by exercise, in the
+    order of course_config.py: `solutions/plots/<exercise>.py` of each exercise that has one."""
+    course = course or load_course()
+    return course.cached("plot_hooks", lambda: {
+        ex: _load_hook(course, ex) for ex in course.exercises
+        if (course.plots_dir / f"{ex}.py").is_file()})
 
 
-def _opt_problem() -> tuple[list[np.ndarray], Callable[[list[np.ndarray]], Any]]:
-    rng = np.random.default_rng(load_course().seed + 1)
-    curvatures = [2.0, 0.5]
-    centres = [rng.standard_normal(4), rng.standard_normal(4)]
-    init = [rng.standard_normal(4), rng.standard_normal(4)]
-
-    def loss_and_grads(params: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
-        diffs = [np.asarray(p, dtype=float) - c for p, c in zip(params, centres)]
-        loss = sum(0.5 * k * float(d @ d) for k, d in zip(curvatures, diffs))
-        return loss, [k * d for k, d in zip(curvatures, diffs)]
-
-    return init, loss_and_grads
-
-
-def _grid_points() -> np.ndarray:
-    xx, yy = np.meshgrid(GRID, GRID)
-    return np.column_stack([xx.ravel(), yy.ravel()])
+def _load_hook(course: Course, exercise: str) -> ModuleType:
+    path = course.plots_dir / f"{exercise}.py"
+    with course.importing():
+        module = import_path(path, f"_plots_{exercise}")
+    for name in ("trace", "draw"):
+        if not callable(getattr(module, name, None)):
+            raise CourseError(f"{path}: defines no function {name}(): a feedback plot needs "
+                              f"trace(impl) and draw(ax, student, reference)")
+    count = getattr(module, "PANELS", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 8:
+        raise CourseError(f"{path}: PANELS must be a whole number from 1 to 8, got {count!r}")
+    return module
 
 
-def _xor_data() -> tuple[np.ndarray, np.ndarray]:
-    ref = reference("xor_net")
-    return np.array(ref.XOR_X, dtype=float), np.array(ref.XOR_Y, dtype=float)
+def panels(hook: ModuleType) -> int:
+    """How many axes an exercise's plot takes (its hook's PANELS)."""
+    return getattr(hook, "PANELS", 1)
 
 
 # ---------------------------------------------------------------------------- running them
@@ -93,51 +94,49 @@ class NotPlotted(Exception):
 
 
 def trace(exercise: str, impl: Any) -> dict[str, Any]:
-    """The curves of one exercise from IMPL (a student's handle on a worker, or the
-    reference module): {"losses": [...]} and, for xor_net, {"grid": [[...]]}; each panel that
-    cannot be drawn is replaced by {"error": why}."""
-    if exercise == "linreg_gd":
-        X, y = _gd_problem()
-        return _guard(lambda: {"losses": _losses(
-            _items(impl.gradient_descent(X.copy(), y.copy(), lr=0.05, n_iters=GD_ITERS), 3,
-                   "gradient_descent")[2], GD_ITERS, "gradient_descent's losses")})
-    if exercise == "optimizers":
-        return {name: _guard(lambda name=name, kwargs=kwargs: {
-            "losses": _drive(getattr(impl, name), kwargs)}) for name, kwargs in OPTIMIZERS.items()}
-    if exercise == "xor_net":
-        X, Y = _xor_data()
-        return _guard(lambda: _xor(impl, X, Y))
-    raise ValueError(f"no curves for {exercise!r}")
+    """The traces of EXERCISE from IMPL (a student's handle on a worker, or the reference
+    module), by the course's hook, as validated plain data; {"error": why} when they cannot
+    be drawn (a broken answer never stops the report)."""
+    hook = plot_hooks()[exercise]
+    return guard(lambda: plain(hook.trace(impl)))
 
 
-def _drive(optimizer_class: Any, kwargs: dict) -> list[float | None]:
-    init, loss_and_grads = _opt_problem()
-    params = [p.copy() for p in init]
-    optimizer = optimizer_class(params, **kwargs)
-    losses: list[float] = []
-    for _ in range(OPT_STEPS):
-        loss, grads = loss_and_grads(params)
-        losses.append(loss)
-        optimizer.step(params, grads)  # updates the very arrays in `params` (mirrored)
-    return _losses(losses, OPT_STEPS, "the losses")
+def plain(value: Any) -> dict[str, Any]:
+    """VALUE (a trace) as JSON-ready plain data, else NotPlotted: a dict of dicts with string
+    keys, lists, floats (NaN and infinities become None, drawn as gaps), None and short
+    strings, at most MAX_VALUES numbers nested at most MAX_DEPTH deep."""
+    count = 0
+
+    def walk(v: Any, depth: int) -> Any:
+        nonlocal count
+        if depth > MAX_DEPTH:
+            raise NotPlotted(f"the trace is nested more than {MAX_DEPTH} deep")
+        if v is None:
+            return None
+        if isinstance(v, (bool, np.bool_)):
+            raise NotPlotted("the trace holds a bool, not a number")
+        if isinstance(v, (int, float, np.integer, np.floating)):
+            count += 1
+            if count > MAX_VALUES:
+                raise NotPlotted(f"the trace holds more than {MAX_VALUES} numbers")
+            number = float(v)
+            return number if math.isfinite(number) else None
+        if isinstance(v, str):
+            return v[:MAX_TEXT]
+        if isinstance(v, (list, tuple)):
+            return [walk(x, depth + 1) for x in v]
+        if isinstance(v, dict) and all(isinstance(k, str) for k in v):
+            return {k: walk(x, depth + 1) for k, x in v.items()}
+        raise NotPlotted(f"the trace holds a {type(v).__name__}: plain numbers, lists, dicts "
+                         "and strings only")
+
+    if not isinstance(value, dict):
+        raise NotPlotted(f"the trace is a {type(value).__name__}, not a dict")
+    return walk(value, 0)
 
 
-def _xor(impl: Any, X: np.ndarray, Y: np.ndarray) -> dict[str, Any]:
-    params, losses = _items(impl.train(X.copy(), Y.copy(), hidden=4, lr=2.0,
-                                       epochs=XOR_EPOCHS, seed=0), 2, "train")
-    out: dict[str, Any] = {"losses": _losses(losses, XOR_EPOCHS, "train's losses")[::XOR_EVERY]}
-    if not isinstance(params, dict):
-        raise NotPlotted("train must return (params, losses) with params a dict")
-    p = _items(impl.forward(params, _grid_points()), 2, "forward")[0]
-    grid = _numbers(p, "forward's p")
-    if grid.size != GRID.size ** 2:
-        raise NotPlotted(f"forward returned {grid.size} probabilities for {GRID.size ** 2} "
-                         "points")
-    out["grid"] = _json_numbers(np.clip(grid.reshape(GRID.size, GRID.size), 0.0, 1.0), 4)
-    return out
-
-
-def _guard(make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def guard(make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """MAKE(), or {"error": why} when it raises: one panel lost, nothing else."""
     from grader.authoring.failures import CheckFailure, StudentCodeError, WorkerFailure
     from grader.sandbox.runtime.loading import LoadError
 
@@ -152,13 +151,14 @@ def _guard(make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return {"error": f"the answer could not be plotted ({type(e).__name__})"}
 
 
-def _items(value: Any, n: int, what: str) -> Any:
+def items(value: Any, n: int, what: str) -> Any:
+    """VALUE, if it is a tuple or list of N values (what WHAT must return)."""
     if not isinstance(value, (tuple, list)) or len(value) != n:
         raise NotPlotted(f"{what} must return a tuple of {n} values")
     return value
 
 
-def _numbers(value: Any, what: str) -> np.ndarray:
+def numbers(value: Any, what: str) -> np.ndarray:
     """VALUE as a float array, if it is plain numbers (a list, tuple or numeric array)."""
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "fiu":
@@ -178,20 +178,21 @@ def _numbers(value: Any, what: str) -> np.ndarray:
     return array.ravel()
 
 
-def _losses(value: Any, expected: int, what: str) -> list[float | None]:
-    losses = _numbers(value, what)
-    if losses.size == 0:
+def losses(value: Any, expected: int, what: str) -> list[float | None]:
+    """The first EXPECTED numbers of VALUE, as JSON floats (None for a gap)."""
+    values = numbers(value, what)
+    if values.size == 0:
         raise NotPlotted(f"{what} is empty")
-    return _json_numbers(losses[:expected])
+    return json_numbers(values[:expected])
 
 
-def _json_numbers(array: np.ndarray, digits: int | None = None) -> Any:
+def json_numbers(array: np.ndarray, digits: int | None = None) -> Any:
     """Floats JSON can hold (nested like ARRAY): NaN and infinities become None, drawn as
     gaps. DIGITS rounds (the grid needs 4 decimals, not 17)."""
     if digits is not None:
         array = np.round(array, digits)
     if array.ndim > 1:
-        return [_json_numbers(row) for row in array]
+        return [json_numbers(row) for row in array]
     return [float(v) if np.isfinite(v) else None for v in array]
 
 
@@ -200,17 +201,38 @@ def _first_line(text: str) -> str:
     return line[:200]
 
 
-@cache
 def reference_curves() -> dict[str, dict[str, Any]]:
-    """The reference's curves on the same problems (computed here, on the grader side)."""
-    return {ex: trace(ex, reference(ex)) for ex in TRACED}
+    """The reference's traces on the same problems (computed here, on the grader side, once
+    per course). A reference that cannot be traced is the course's mistake: CourseError."""
+    course = load_course()
+
+    def make() -> dict[str, dict[str, Any]]:
+        out = {}
+        for ex, hook in plot_hooks(course).items():
+            traced = guard(lambda hook=hook, ex=ex: plain(hook.trace(course.reference(ex))))
+            why = _first_error(traced)
+            if why is not None:
+                raise CourseError(f"{course.plots_dir / f'{ex}.py'}: the reference's trace "
+                                  f"failed: {why}")
+            out[ex] = traced
+        return out
+
+    return course.cached("reference_curves", make)
+
+
+def _first_error(value: Any) -> str | None:
+    if isinstance(value, dict):
+        if isinstance(value.get("error"), str):
+            return value["error"]
+        return next((e for v in value.values() if (e := _first_error(v)) is not None), None)
+    return None
 
 
 # ---------------------------------------------------------------------------- a student
 
 
 def trace_student(student: str, folder: str) -> dict[str, Any]:
-    """The curves of every traced exercise of one student, each run in a sandboxed worker.
+    """The traces of every plotted exercise of one student, each run in a sandboxed worker.
     Runs in a grading process (trusted), never with student code in it."""
     from grader.engine.sessions import WorkerSession
     from grader.engine.time_limit import TimeLimitExceeded, time_limit
@@ -218,10 +240,13 @@ def trace_student(student: str, folder: str) -> dict[str, Any]:
     from grader.submission.files import find_exercise_file
 
     course = load_course()
+    plotted = list(plot_hooks(course))
     out: dict[str, Any] = {}
-    with sandboxed_submission(Path(folder), [course.exercises[ex] for ex in TRACED]) \
+    if not plotted:
+        return out
+    with sandboxed_submission(Path(folder), [course.exercises[ex] for ex in plotted]) \
             as (copy, worker):
-        for ex in TRACED:
+        for ex in plotted:
             path = find_exercise_file(copy, ex)
             if path is None:
                 out[ex] = {"error": f"no {ex}.py or {ex}.ipynb was submitted"}
@@ -230,7 +255,7 @@ def trace_student(student: str, folder: str) -> dict[str, Any]:
             session = WorkerSession(path, ex, shared=worker)
             try:
                 with time_limit(exercise.time_limit_s):
-                    out[ex] = _guard(lambda ex=ex, session=session: trace(ex, session.open()))
+                    out[ex] = guard(lambda ex=ex, session=session: trace(ex, session.open()))
             except TimeLimitExceeded:
                 out[ex] = {"error": f"stopped at the time limit of {exercise.time_limit_s:g} s"}
             finally:

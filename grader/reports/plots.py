@@ -1,18 +1,24 @@
 """Pictures for the reports, drawn with matplotlib's Agg canvas (no display, no pyplot state).
 
-Per student (`StudentFigure`), four panels on the problems of grader.reports.curves, the
-student's solid and the reference's dashed: the gradient-descent loss of linreg_gd, the
-losses of their SGD, Momentum and Adam, the XOR training loss, and the XOR network's
-decision regions (their p(x) as colour, the reference's p = 0.5 boundary dashed, the eight
-training points on top).
+Trusted: it draws traces that grader.reports.curves validated, through the course's plot
+hooks (`solutions/plots/<exercise>.py`, trusted course files).
+
+Per student (`StudentFigure`), one panel per plotted exercise (or the PANELS its hook asks
+for), two columns, in the order of course_config.py; each hook's `draw(ax, student,
+reference)` draws its panels, the student's traces solid and the reference's dashed. The
+helpers below (`loss_axes`, `loss_curve`, `panel_note`, `reference_legend`, `gaps`) are for
+those hooks.
 
 Speed: a class of a thousand needs a thousand figures, and building one from scratch costs
 about 250 ms. Everything that is the same for every student (axes, ticks, labels, legends,
-the reference's curves) is drawn ONCE; each student then only restores that background and
-draws their own artists onto it (matplotlib's blitting), about 10 ms a figure including the
-PNG encoding. The axes limits are therefore fixed by the reference's curves, generously: a
-student's curve that leaves them is clipped, and the figure's notes say so (a diverging loss
-is exactly what the student should see).
+the reference's curves) is drawn ONCE: each hook's `draw(ax, None, reference)`. Each student
+then only restores that background and draws their own artists onto it (matplotlib's
+blitting), about 10 ms a figure including the PNG encoding: `draw(ax, student, reference)`
+adds the student's artists, which are drawn and removed again, together with the artists
+the first call made `animated` (drawn over every student's, such as a reference boundary), in
+matplotlib's order (zorder, then the order they were added). The axes limits are therefore
+fixed by the first call, generously: a student's curve that leaves them is clipped, and the
+figure's notes say so (a diverging loss is exactly what the student should see).
 
 No text drawn here comes from a student except through the notes, which are returned for the
 HTML page (escaped there) and drawn with math parsing off.
@@ -32,11 +38,12 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
-from grader.reports.curves import GD_ITERS, GRID, OPT_STEPS, OPTIMIZERS, XOR_EVERY
+from grader.reports.curves import panels, plot_hooks
 
 DPI = 72
-COLORS = {"SGD": "C0", "Momentum": "C1", "Adam": "C2"}
 YOURS = "C3"
+COLUMNS = 2
+PANEL_WIDTH, PANEL_HEIGHT = 5.0, 3.2  # inches
 
 
 def png_bytes(canvas: FigureCanvasAgg) -> bytes:
@@ -62,136 +69,114 @@ class StudentFigure:
     """One figure, reused for every student: the reference drawn once, the student per call."""
 
     def __init__(self, reference: dict[str, Any]) -> None:
-        self.figure = Figure(figsize=(10, 6.4), dpi=DPI, layout="constrained")
+        self.hooks = plot_hooks()
+        count = sum(panels(hook) for hook in self.hooks.values())
+        rows = max(1, math.ceil(count / COLUMNS))
+        self.figure = Figure(figsize=(PANEL_WIDTH * COLUMNS, PANEL_HEIGHT * rows), dpi=DPI,
+                             layout="constrained")
         self.canvas = FigureCanvasAgg(self.figure)
-        (gd, opt), (xl, xr) = self.figure.subplots(2, 2)
-        self.axes = {"linreg_gd": gd, "optimizers": opt, "xor_loss": xl, "xor_regions": xr}
-        self._lines: dict[str, Line2D] = {}
-        self._notes: dict[str, Any] = {}
-
-        ref = reference["linreg_gd"].get("losses", [])
-        self._loss_axes(gd, "linreg_gd: gradient descent (lr 0.05)", "iteration", GD_ITERS, ref)
-        gd.plot(range(len(ref)), _gaps(ref), "--", color="k", lw=1.5)
-        self._lines["linreg_gd"] = gd.plot([], [], color=YOURS, lw=1.8, animated=True)[0]
-        gd.legend(handles=[Line2D([], [], color=YOURS, label="yours"),
-                           Line2D([], [], color="k", ls="--", label="reference")],
-                  loc="upper right", fontsize=9)
-
-        refs = [reference["optimizers"].get(n, {}).get("losses", []) for n in OPTIMIZERS]
-        self._loss_axes(opt, "optimizers on a quadratic bowl", "step", OPT_STEPS,
-                        [v for r in refs for v in r])
-        for name, losses in zip(OPTIMIZERS, refs):
-            opt.plot(range(len(losses)), _gaps(losses), "--", color=COLORS[name], lw=1.2)
-            self._lines[name] = opt.plot([], [], color=COLORS[name], lw=1.8, animated=True)[0]
-        opt.legend(handles=[Line2D([], [], color=COLORS[n], label=n) for n in OPTIMIZERS]
-                   + [Line2D([], [], color="grey", ls="--", label="reference")],
-                   loc="upper right", fontsize=9, ncols=2)
-
-        ref_xor = reference["xor_net"]
-        xor_losses = ref_xor.get("losses", [])
-        self._loss_axes(xl, "xor_net: training loss (lr 2, seed 0)", "epoch",
-                        len(xor_losses) * XOR_EVERY, xor_losses)
-        xl.plot(np.arange(len(xor_losses)) * XOR_EVERY, _gaps(xor_losses), "--", color="k",
-                lw=1.5)
-        self._lines["xor_loss"] = xl.plot([], [], color=YOURS, lw=1.8, animated=True)[0]
-
-        xr.set_title("xor_net: your decision regions (dashed: reference)", fontsize=11)
-        xr.set_xlim(GRID[0], GRID[-1])
-        xr.set_ylim(GRID[0], GRID[-1])
-        xr.set_aspect("equal")
-        self._image = xr.imshow(np.full((GRID.size, GRID.size), 0.5),
-                                extent=(GRID[0], GRID[-1], GRID[0], GRID[-1]), origin="lower",
-                                vmin=0, vmax=1, cmap="RdBu_r", alpha=0.75, animated=True)
-        self.figure.colorbar(self._image, ax=xr, label="p(class 1)", shrink=0.85)
-        self._overlay = []
-        if "grid" in ref_xor:
-            self._overlay.append(xr.contour(GRID, GRID, np.array(ref_xor["grid"], dtype=float),
-                                            levels=[0.5], colors="k", linestyles="--",
-                                            linewidths=1.2, animated=True))
-        points = np.array([[0, 0], [0, 1], [1, 0], [1, 1], [.1, .1], [.1, .9], [.9, .1],
-                           [.9, .9]])
-        labels = np.array([0, 1, 1, 0, 0, 1, 1, 0])
-        self._overlay.append(xr.scatter(points[:, 0], points[:, 1], c=labels, cmap="RdBu_r",
-                                        vmin=0, vmax=1, edgecolors="k", s=45, zorder=3,
-                                        animated=True))
-        for key, ax in self.axes.items():
-            self._notes[key] = ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center",
-                                       va="center", fontsize=11, wrap=True, parse_math=False,
-                                       animated=True, bbox={"facecolor": "white",
-                                                            "edgecolor": "#b00", "alpha": 0.9})
+        cells = list(np.asarray(self.figure.subplots(rows, COLUMNS)).ravel())
+        for spare in cells[count:]:
+            spare.remove()
+        # Exercise -> its Axes, or the list of them when its hook asks for several panels.
+        self.axes: dict[str, Any] = {}
+        for ex, hook in self.hooks.items():
+            n = panels(hook)
+            self.axes[ex] = cells[:n] if n > 1 else cells[0]
+            cells = cells[n:]
+        self._reference = reference
+        for ex, hook in self.hooks.items():
+            hook.draw(self.axes[ex], None, reference.get(ex, {}))
+        self._all_axes = [ax for ex in self.hooks for ax in _listed(self.axes[ex])]
+        self._limits = {id(ax): (ax.get_xlim(), ax.get_ylim()) for ax in self._all_axes}
         self.canvas.draw()
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-
-    @staticmethod
-    def _loss_axes(ax: Any, title: str, xlabel: str, n: int, reference: Sequence[Any]) -> None:
-        ax.set_title(title, fontsize=11)
-        ax.set_yscale("log")
-        ax.set_xlim(0, max(n - 1, 1))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # iterations are whole
-        ax.set_ylim(*_limits(reference))
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("loss")
-        ax.grid(True, which="major", alpha=0.3)
 
     def render(self, curves: dict[str, Any] | None) -> tuple[bytes, list[str]]:
         """The student's figure as PNG, and notes on what could not be drawn or was clipped."""
         self.canvas.restore_region(self._background)
         curves = curves or {}
         notes: list[str] = []
-        for key in self._notes:
-            self._notes[key].set_text("")
-
-        gd = curves.get("linreg_gd", {})
-        self._curve("linreg_gd", "linreg_gd", gd, "gradient_descent", notes)
-        opt = curves.get("optimizers", {})
-        failed = []
-        for name in OPTIMIZERS:
-            part = opt.get(name, {"error": "not run"} if not opt else {"error": "missing"})
-            if not self._curve(name, "optimizers", part, name, notes, note_in_panel=False):
-                failed.append(name)
-        if failed:
-            self._notes["optimizers"].set_text("not plotted: " + ", ".join(failed))
-        xor = curves.get("xor_net", {})
-        self._curve("xor_loss", "xor_loss", xor, "train", notes)
-        if "grid" in xor:
-            grid = np.array([[np.nan if v is None else v for v in row] for row in xor["grid"]],
-                            dtype=float)
-            self._image.set_data(np.ma.masked_invalid(grid))
-            self.axes["xor_regions"].draw_artist(self._image)
-        else:
-            self._notes["xor_regions"].set_text("not plotted")
-        for artist in self._overlay:
-            self.axes["xor_regions"].draw_artist(artist)
-        for key, text in self._notes.items():
-            if text.get_text():
-                self.axes[key].draw_artist(text)
+        for ex, hook in self.hooks.items():
+            axes = _listed(self.axes[ex])
+            before = {id(a) for ax in axes for a in ax.get_children()}
+            try:
+                notes += hook.draw(self.axes[ex], curves.get(ex, {}),
+                                   self._reference.get(ex, {})) or []
+            finally:
+                for ax in axes:
+                    xlim, ylim = self._limits[id(ax)]
+                    ax.set_xlim(xlim)  # the background's ticks hold for these limits only
+                    ax.set_ylim(ylim)
+                    new = [a for a in ax.get_children() if id(a) not in before]
+                    shown = [a for a in ax.get_children() if a.get_animated() or id(a)
+                             not in before]
+                    for artist in sorted(shown, key=lambda a: a.get_zorder()):
+                        ax.draw_artist(artist)
+                    for artist in new:
+                        artist.remove()
         return png_bytes(self.canvas), notes
 
-    def _curve(self, line: str, panel: str, part: dict[str, Any], what: str,
-               notes: list[str], note_in_panel: bool = True) -> bool:
-        losses = part.get("losses")
-        if not losses:
-            why = part.get("error", "no curve was recorded")
-            notes.append(f"{what}: not plotted: {why}")
-            if note_in_panel:
-                self._notes[panel].set_text("not plotted")
-            return False
-        step = XOR_EVERY if line == "xor_loss" else 1
-        values = _gaps(losses)
-        artist = self._lines[line]
-        artist.set_data(np.arange(len(values)) * step, values)
-        self.axes[panel].draw_artist(artist)
-        bad = [i for i, v in enumerate(losses) if v is None]
-        if bad:
-            notes.append(f"{what}: the loss is not a finite number from step {bad[0] * step} on")
-        top = self.axes[panel].get_ylim()[1]
-        finite = [v for v in losses if v is not None]
-        if finite and max(finite) > top:
-            notes.append(f"{what}: the loss reaches {max(finite):.3g}, above the plot")
-        return True
+
+def _listed(axes: Any) -> list[Any]:
+    return list(axes) if isinstance(axes, (list, tuple)) else [axes]
 
 
-def _gaps(values: Sequence[Any]) -> np.ndarray:
+# ---------------------------------------------------------------------------- for the hooks
+
+
+def loss_axes(ax: Any, title: str, xlabel: str, n: int, reference: Sequence[Any]) -> None:
+    """A log-scale loss panel of N steps, its y range fixed generously around REFERENCE."""
+    ax.set_title(title, fontsize=11)
+    ax.set_yscale("log")
+    ax.set_xlim(0, max(n - 1, 1))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # iterations are whole
+    ax.set_ylim(*_limits(reference))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("loss")
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def reference_legend(ax: Any, yours: Sequence[tuple[str, str]], reference_color: str,
+                     ncols: int = 1) -> None:
+    """A legend of the student's lines (label, colour) and one dashed "reference" line."""
+    ax.legend(handles=[Line2D([], [], color=color, label=label) for label, color in yours]
+              + [Line2D([], [], color=reference_color, ls="--", label="reference")],
+              loc="upper right", fontsize=9, ncols=ncols)
+
+
+def panel_note(ax: Any, text: str) -> None:
+    """TEXT boxed in the middle of the panel (e.g. "not plotted"), math parsing off."""
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=11,
+            wrap=True, parse_math=False,
+            bbox={"facecolor": "white", "edgecolor": "#b00", "alpha": 0.9})
+
+
+def loss_curve(ax: Any, part: dict[str, Any], what: str, notes: list[str], *, step: int = 1,
+               color: str = YOURS, note_in_panel: bool = True) -> bool:
+    """The student's losses of PART ({"losses": [...]} or {"error": why}) as a solid line, one
+    point every STEP; what cannot be drawn, and a loss that is not finite or leaves the plot,
+    goes into NOTES (and "not plotted" into the panel). False when nothing was drawn."""
+    values = part.get("losses")
+    if not values:
+        why = part.get("error", "no curve was recorded")
+        notes.append(f"{what}: not plotted: {why}")
+        if note_in_panel:
+            panel_note(ax, "not plotted")
+        return False
+    ax.plot(np.arange(len(values)) * step, gaps(values), color=color, lw=1.8)
+    bad = [i for i, v in enumerate(values) if v is None]
+    if bad:
+        notes.append(f"{what}: the loss is not a finite number from step {bad[0] * step} on")
+    top = ax.get_ylim()[1]
+    finite = [v for v in values if v is not None]
+    if finite and max(finite) > top:
+        notes.append(f"{what}: the loss reaches {max(finite):.3g}, above the plot")
+    return True
+
+
+def gaps(values: Sequence[Any]) -> np.ndarray:
+    """VALUES as floats, None as NaN (matplotlib leaves a gap)."""
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 

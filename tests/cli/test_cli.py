@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 from pathlib import Path
+
+from support import FIXTURE_COURSE
 
 from grader.course.model import load_course
 
@@ -11,39 +15,51 @@ ROOT = Path(__file__).resolve().parents[2]
 GRADER = ROOT / ".venv" / "bin" / "grader"
 
 
-def grader(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def grader(*args: str, cwd: Path = ROOT, course: Path | None = None
+           ) -> subprocess.CompletedProcess:
+    """The command, run in CWD; with COURSE, grading that course (GRADER_COURSE_ROOT)."""
+    env = {**os.environ, "GRADER_COURSE_ROOT": str(course)} if course else None
     return subprocess.run([str(GRADER), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, env=env)
 
 
 def test_check_on_the_stubs_says_not_attempted_and_exits_1():
-    run = grader("check", "softmax_ce")
+    run = grader("check", "dot_product", cwd=FIXTURE_COURSE, course=FIXTURE_COURSE)
     assert run.returncode == 1, run.stderr
     assert "not attempted" in run.stdout
-    assert "Not attempted yet: softmax, softmax_cross_entropy still raise NotImplementedError" \
-        in run.stdout
+    assert re.search(r"Not attempted yet: dot still raises? NotImplementedError", run.stdout)
     assert "Traceback" not in run.stdout + run.stderr
-    public = sum(load_course().exercise("softmax_ce").public.values())
+    public = sum(load_course(FIXTURE_COURSE).exercise("dot_product").public.values())
     assert f"0/{public:g} points" in run.stdout
 
 
 def test_check_on_the_solutions_with_hidden_checks_is_full_marks():
-    run = grader("check", "softmax_ce", "--submission", "solutions", "--hidden")
+    run = grader("check", "--submission", "solutions", "--hidden", cwd=FIXTURE_COURSE,
+                 course=FIXTURE_COURSE)
     assert run.returncode == 0, run.stdout + run.stderr
-    points = load_course().exercise("softmax_ce").points
+    course = load_course(FIXTURE_COURSE)
+    points = sum(exercise.points for exercise in course.exercises.values())
     assert points > 0
     assert f"{points:g}/{points:g} points: all checks passed." in run.stdout
-    assert "(hidden)" in run.stdout
+    assert run.stdout.count("(hidden)") == sum(len(e.hidden) for e in course.exercises.values())
     for status in ("failed", "error", "missing", "not attempted"):
         assert f"  {status}" not in run.stdout
 
 
+def test_help_names_no_number_of_exercises():
+    """The help speaks of every exercise of the course, whatever the course has."""
+    run = grader("release", "nbgrader", "--help", course=FIXTURE_COURSE)
+    assert run.returncode == 0, run.stderr
+    assert "every exercise of the course" in " ".join(run.stdout.split())
+    assert "five" not in run.stdout
+
+
 def test_check_of_a_folder_without_the_exercise_says_missing(tmp_path):
-    run = grader("check", "softmax_ce", "--submission", str(tmp_path))
+    run = grader("check", "dot_product", "--submission", str(tmp_path), course=FIXTURE_COURSE)
     assert run.returncode == 1
     assert "missing" in run.stdout
-    assert "No softmax_ce.py or softmax_ce.ipynb" in run.stdout
-    assert run.stdout.count("No softmax_ce.py or softmax_ce.ipynb") == 1  # said once
+    assert "No dot_product.py or dot_product.ipynb" in run.stdout
+    assert run.stdout.count("No dot_product.py or dot_product.ipynb") == 1  # said once
 
 
 def test_check_shows_the_feedback_of_a_wrong_gradient(tmp_path):
@@ -68,6 +84,11 @@ def test_check_of_an_unknown_exercise_is_a_usage_error_not_a_course_error():
 
 def test_stubs_check_passes_on_the_repo():
     run = grader("stubs", "--check")
+    assert run.returncode == 0, run.stdout
+
+
+def test_stubs_check_passes_on_the_fixture_course():
+    run = grader("stubs", "--check", cwd=FIXTURE_COURSE, course=FIXTURE_COURSE)
     assert run.returncode == 0, run.stdout
 
 

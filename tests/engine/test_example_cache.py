@@ -14,14 +14,16 @@ import hypothesis.strategies as st
 import numpy as np
 import pytest
 from hypothesis import given, seed, settings
+from support import FIXTURE_COURSE
 
+from grader.course.model import load_course
 from grader.engine import example_cache, replay
 from grader.engine.example_cache import _same
 
 PLAIN = settings(derandomize=True, database=None, max_examples=10, deadline=None)
 
-# A fresh process loads every check, gets its known examples (from the cache when it has
-# them) and prints a digest of them all, and how many it had to draw.
+# A fresh process grading the fixture course loads every check, gets its known examples (from
+# the cache when it has them) and prints a digest of them all, and how many it had to draw.
 PROBE = """
 import hashlib, json, sys
 from grader.sandbox.runtime import protocol as P
@@ -43,7 +45,7 @@ print(json.dumps({"digest": digest.hexdigest(), "drawn": len(drawn)}))
 
 
 def _probe(cache: Path | str) -> dict:
-    env = {**os.environ, "GRADER_CACHE_DIR": str(cache)}
+    env = {**os.environ, "GRADER_CACHE_DIR": str(cache), "GRADER_COURSE_ROOT": str(FIXTURE_COURSE)}
     run = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True,
                          text=True, timeout=120, check=True)
     return json.loads(run.stdout)
@@ -53,13 +55,15 @@ def test_a_later_process_reads_every_checks_examples_as_drawn(tmp_path):
     off = _probe("")  # no cache: every check drawn
     cold = _probe(tmp_path)
     warm = _probe(tmp_path)
-    assert off["drawn"] > 70 and cold["drawn"] == off["drawn"]
+    course = load_course(FIXTURE_COURSE)
+    checks = sum(len(e.public) + len(e.hidden) for e in course.exercises.values())
+    assert off["drawn"] == checks and cold["drawn"] == off["drawn"]  # every check uses @given
     assert warm["drawn"] == 0
     assert warm["digest"] == cold["digest"] == off["digest"]
     folder = tmp_path.stat().st_mode
     assert stat.S_IMODE(folder) == 0o700
     files = list(tmp_path.glob("known-examples-*.json"))
-    assert len(files) == 10  # one per check module: 5 exercises, public and hidden
+    assert len(files) == 2 * len(course.exercises)  # one per check module, public and hidden
     assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
 
 

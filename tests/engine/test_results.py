@@ -5,6 +5,8 @@ A result says whether it was attempted and which function it is about in fields
 
 from __future__ import annotations
 
+from support import FIXTURE_COURSE, using_course
+
 from grader.authoring.checks import checks_for
 from grader.authoring.failures import NotAttempted
 from grader.course.model import load_course
@@ -25,8 +27,8 @@ def _result(check: str, status: str, message: str, *, attempted: bool = True,
                        2.0, message, 0.1, attempted, function)
 
 
-def _checks(hidden: bool) -> list:
-    return [c for c in checks_for("softmax_ce", include_hidden=True) if c.hidden is hidden]
+def _checks(hidden: bool, exercise: str = "softmax_ce") -> list:
+    return [c for c in checks_for(exercise, include_hidden=True) if c.hidden is hidden]
 
 
 def _stub(name: str):
@@ -37,31 +39,37 @@ def _stub(name: str):
     return stub
 
 
+# The two tests of running checks grade the fixture course: they are about run_check, not
+# about any course's checks.
+
+
 def test_running_a_stub_gives_a_not_attempted_result_naming_it():
-    impl = Implementation("softmax_ce", {"softmax": _stub("softmax"),
-                                         "softmax_cross_entropy": _stub("softmax_cross_entropy")})
-    for check in checks_for("softmax_ce", include_hidden=True):
-        result = run_check(check, impl)
-        assert (result.status, result.attempted, result.label) == \
-            ("failed", False, "not attempted"), check.name
-        assert result.function in ("softmax", "softmax_cross_entropy")
-        assert result.message == NotAttempted(result.function).text()  # hidden ones too
+    with using_course(FIXTURE_COURSE) as course:
+        for exercise in course.exercises.values():
+            impl = Implementation(exercise.id, {f: _stub(f) for f in exercise.functions})
+            for check in checks_for(exercise.id, include_hidden=True):
+                result = run_check(check, impl)
+                assert (result.status, result.attempted, result.label) == \
+                    ("failed", False, "not attempted"), check.name
+                assert result.function in exercise.functions
+                assert result.message == NotAttempted(result.function).text()  # hidden too
 
 
 def test_a_missing_function_and_an_error_name_their_function_unless_hidden():
-    def broken(logits):
+    def broken(u, v):
         raise ValueError("bad")
 
-    impl = Implementation("softmax_ce", {"softmax": broken, "softmax_cross_entropy": broken})
-    public = run_check(_checks(hidden=False)[0], impl)
-    assert (public.status, public.attempted, public.function) == ("error", True, "softmax")
-    hidden = run_check(_checks(hidden=True)[0], impl)
-    statement = _checks(hidden=True)[0].statement.rstrip(".")
-    # A hidden check shows its statement alone, and its result names no function either.
-    assert (hidden.status, hidden.function) == ("error", "")
-    assert hidden.message == HIDDEN_ERROR.format(statement=statement)
-    missing = run_check(_checks(hidden=False)[0], Implementation("softmax_ce", {}))
-    assert (missing.status, missing.attempted, missing.function) == ("missing", True, "softmax")
+    with using_course(FIXTURE_COURSE):
+        impl = Implementation("dot_product", {"dot": broken})
+        public = run_check(_checks(False, "dot_product")[0], impl)
+        assert (public.status, public.attempted, public.function) == ("error", True, "dot")
+        hidden_check = _checks(True, "dot_product")[0]
+        hidden = run_check(hidden_check, impl)
+        # A hidden check shows its statement alone, and its result names no function either.
+        assert (hidden.status, hidden.function) == ("error", "")
+        assert hidden.message == HIDDEN_ERROR.format(statement=hidden_check.statement.rstrip("."))
+        missing = run_check(_checks(False, "dot_product")[0], Implementation("dot_product", {}))
+        assert (missing.status, missing.attempted, missing.function) == ("missing", True, "dot")
 
 
 def test_the_report_reads_the_fields_not_the_message():

@@ -216,38 +216,51 @@ def test_at_most_ten_annotations_and_the_rest_counted(tmp_path):
     assert commands[-1].startswith("::error title=More checks did not pass::16 more checks")
 
 
+# Right for u and v of up to 4 entries: the pinned check passes, the one of any length fails.
+SHORT_DOT = """import numpy as np
+
+
+def dot(u, v):
+    return float(np.sum(np.asarray(u)[:4] * np.asarray(v)[:4]))
+"""
+
+
 def test_grader_ci_writes_everything_and_exits_1_when_a_check_fails(tmp_path):
     import io
 
-    from support import WRONG
+    from support import FIXTURE_COURSE, using_course
 
     from grader.integrations.ci.command import run_ci
 
-    (tmp_path / "softmax_ce.py").write_text(WRONG)
+    (tmp_path / "dot_product.py").write_text(SHORT_DOT)
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
     out = io.StringIO()
     environ = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary),
                "GITHUB_REPOSITORY": "org/autograde-ana", "GITHUB_WORKSPACE": str(tmp_path)}
-    code = run_ci(["softmax_ce"], submission=tmp_path, output=tmp_path / "ci", environ=environ,
-                  stdout=out)
-    assert code == 1
-    log = out.getvalue().splitlines()
-    start = next(i for i, line in enumerate(log) if line.startswith("::stop-commands::"))
-    marker = log[start].split("::")[2]
-    end = log.index(f"::{marker}::")  # the report, student text included, sits in between
-    assert "FAILED: gradient_matches_central_differences" in "\n".join(log[start:end])
-    errors = [line for line in log[end:] if line.startswith("::error ")]
-    assert len(errors) == 1 and errors[0].startswith("::error file=softmax_ce.py,line=")
-    text = summary.read_text()
-    assert text.startswith("earlier step\n## Public checks for autograde-ana: 13/16 points")
-    results = json.loads((tmp_path / "ci" / "results.json").read_text())
-    assert results["score"] == 13
-    assert ET.parse(tmp_path / "ci" / "junit.xml").getroot().get("failures") == "1"
+    with using_course(FIXTURE_COURSE) as course:
+        public = course.exercise("dot_product").public
+        earned = public["dot_pinned_values"]
+        code = run_ci(["dot_product"], submission=tmp_path, output=tmp_path / "ci",
+                      environ=environ, stdout=out)
+        assert code == 1
+        log = out.getvalue().splitlines()
+        start = next(i for i, line in enumerate(log) if line.startswith("::stop-commands::"))
+        marker = log[start].split("::")[2]
+        end = log.index(f"::{marker}::")  # the report, student text included, sits in between
+        assert "FAILED: dot_of_any_two_vectors" in "\n".join(log[start:end])
+        errors = [line for line in log[end:] if line.startswith("::error ")]
+        assert len(errors) == 1 and errors[0].startswith("::error file=dot_product.py,line=")
+        text = summary.read_text()
+        assert text.startswith(f"earlier step\n## Public checks for autograde-ana: "
+                               f"{earned:g}/{sum(public.values()):g} points")
+        results = json.loads((tmp_path / "ci" / "results.json").read_text())
+        assert results["score"] == earned
+        assert ET.parse(tmp_path / "ci" / "junit.xml").getroot().get("failures") == "1"
 
-    out = io.StringIO()  # outside GitHub: no markers, the summary on stdout as plain text
-    assert run_ci(["softmax_ce"], submission=tmp_path, output=tmp_path / "ci2", environ={},
-                  stdout=out) == 1
+        out = io.StringIO()  # outside GitHub: no markers, the summary on stdout as plain text
+        assert run_ci(["dot_product"], submission=tmp_path, output=tmp_path / "ci2",
+                      environ={}, stdout=out) == 1
     assert "::stop-commands::" not in out.getvalue()
     assert "\nPublic checks for " in out.getvalue() and "## " not in out.getvalue()
 

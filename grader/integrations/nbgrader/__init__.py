@@ -1,6 +1,6 @@
 """The course through nbgrader: release, collect, and grade with scores nobody can forge.
 
-    written.py      the written parts of the course (prompts, model answers)
+    written.py      the written parts of the course (solutions/written/*/*.toml)
     notebooks.py    an exercise's nbgrader source notebook, built from solutions/ and checks
     coursedir.py    an nbgrader course folder: its config, folders, gradebook, course copy
     release.py      `grader release nbgrader`: config, course copy, notebooks, gradebook,

@@ -8,8 +8,9 @@ One notebook per exercise, in this order:
   are nbgrader's own: `nbgrader generate_assignment` turns each region into
   `raise NotImplementedError()`, exactly as `grader stubs` does for exercises/;
 - a read-only cell running the student's local check (`check("<id>")`);
-- the written parts (grader/integrations/nbgrader/written.py): a read-only prompt and a manually
-  graded answer cell each, with the points of course_config.py "written";
+- the written parts (`solutions/written/<id>/<part>.toml`, grader.integrations.nbgrader.written):
+  a read-only prompt and a manually graded answer cell each, with the points of
+  course_config.py "written";
 - one autograder test cell per check, worth that check's points in course_config.py. A
   hidden check's call sits inside `### BEGIN HIDDEN TESTS` / `### END HIDDEN TESTS`, so the
   released cell keeps only its one-line comment.
@@ -185,14 +186,10 @@ def written_grade_id(part_id: str) -> str:
     return f"{WRITTEN_PREFIX}{part_id}"
 
 
-def written_parts(exercise: Exercise) -> list[tuple[WrittenPart, float]]:
-    """The exercise's written parts with their points; the config and the texts must agree."""
-    parts = {p.id: p for p in parts_for(exercise.id)}
-    if set(parts) != set(exercise.written):
-        raise CourseError(
-            f"course_config.py 'written' of {exercise.id} lists {sorted(exercise.written)}, "
-            f"grader/integrations/nbgrader/written.py has {sorted(parts)}: they must agree")
-    return [(parts[pid], points) for pid, points in exercise.written.items()]
+def written_parts(course: Course, exercise: Exercise) -> list[tuple[WrittenPart, float]]:
+    """The exercise's written parts with their points (the course checks that every part
+    course_config.py lists has its file, and every file its entry)."""
+    return [(part, exercise.written[part.id]) for part in parts_for(exercise.id, course)]
 
 
 def source_notebook(course: Course, exercise_id: str) -> nbformat.NotebookNode:
@@ -226,7 +223,7 @@ def source_notebook(course: Course, exercise_id: str) -> nbformat.NotebookNode:
         "about_check"))
     cells.append(_code(f"from grader import check\ncheck({exercise_id!r})", CHECK_CELL_ID,
                        _meta(CHECK_CELL_ID, locked=True)))
-    for part, points in written_parts(exercise):
+    for part, points in written_parts(course, exercise):
         cells.append(_markdown(f"{part.prompt}\n\n*({_points(points)}, graded by hand.)*",
                                f"prompt_{part.id}"))
         grade_id = written_grade_id(part.id)
