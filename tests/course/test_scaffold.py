@@ -17,7 +17,7 @@ from support import GRADER, ROOT, course_copy
 from grader.course.scaffold import ScaffoldError, insert_exercise
 from grader.course.stubs import strip_markers
 
-NEW = "lr_schedules"
+NEW = "weight_decay"
 TITLE = 'Learning-rate "schedules" – step, cosine, warm-up'
 ADDED = {f"solutions/{NEW}.py", f"tests/checks/public/test_{NEW}.py",
          f"tests/checks/hidden/test_{NEW}.py", f"tests/audit/catalog/{NEW}.toml",

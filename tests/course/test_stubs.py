@@ -367,13 +367,13 @@ def test_grader_stubs_names_a_solution_that_is_not_an_exercise(tmp_path):
     """A solutions/*.py missing from course_config.py EXERCISES gets no stub: both commands
     say so in one line each and exit 1, after the exercises' stubs are written."""
     course = _course_copy(tmp_path)
-    (course / "solutions" / "lr_schedules.py").write_text('"""Mine."""\n')
+    (course / "solutions" / "weight_decay.py").write_text('"""Mine."""\n')
     (course / "solutions" / "_helpers.py").write_text("")  # a helper module, not an exercise
     solution = course / "solutions" / "linreg_gd.py"
     solution.write_text(solution.read_text().replace('"""', '"""Changed. ', 1))
-    line = ("solutions/lr_schedules.py is not an exercise of course_config.py, so it gets no "
+    line = ("solutions/weight_decay.py is not an exercise of course_config.py, so it gets no "
             "stub: add it to EXERCISES (with its checks), or move it aside and run `grader "
-            "new-exercise lr_schedules --title ...`, which writes it with the exercise's other "
+            "new-exercise weight_decay --title ...`, which writes it with the exercise's other "
             "files (then bring your code into it).")
 
     check = _grader(course, "stubs", "--check")
@@ -382,5 +382,5 @@ def test_grader_stubs_names_a_solution_that_is_not_an_exercise(tmp_path):
     run = _grader(course, "stubs")
     assert (run.returncode, run.stdout, run.stderr) == (
         1, "wrote exercises/linreg_gd.py\n", f"grader stubs: {line}\n")
-    assert not (course / "exercises" / "lr_schedules.py").exists()
+    assert not (course / "exercises" / "weight_decay.py").exists()
     assert sorted(read_record(course / "exercises")) == sorted(EXERCISE_IDS)

@@ -242,8 +242,9 @@ def test_a_release_into_an_earlier_release_updates_only_the_files_it_wrote(relea
 
     run = _release_cli(repo)
     assert run.returncode == 0, run.stderr
+    n_exercises = len(load_course(ROOT).exercises)
     assert ("1 file(s) written (grader/integrations/ci/summary.py), 1 removed, "
-            "5 exercise file(s) left") in run.stdout
+            f"{n_exercises} exercise file(s) left") in run.stdout
     assert exercise.read_text().endswith("# the student's work\n")
     assert (repo / "notes.txt").read_text() == "mine"
     released_summary = released / "grader" / "integrations" / "ci" / "summary.py"
