@@ -191,6 +191,7 @@ EXERCISES = {
             "schedules_match_reference_at_any_step": 2,
             "training_on_linear_regression_matches_reference": 2,
         },
+        "written": {"schedule_experiment": 3, "schedule_explanation": 4},
         "time_limit_s": 30,
         "memory_limit_mb": 512,
         "due": "2026-12-21T23:59:00+00:00",
