@@ -3,9 +3,9 @@
 A course hook of grader.reports.curves (trusted; it calls student code only through the
 sandboxed handle it is given). Left: the rates of the student's step_decay (lr0 0.2, halved
 every 25 steps), cosine_annealing (lr0 0.2 over 80 steps, then its floor) and linear_warmup
-(lr0 0.2, 10 steps) for steps 0..99. Right: the losses of the student's train_with_schedule on a fixed
-linear-regression problem with each of those schedules; the schedule handed to it is the
-grader's (the reference's formula), so a broken schedule does not hide a working loop.
+(lr0 0.2, 10 steps) for steps 0..99. Right: the losses of the student's train_with_schedule
+on a fixed linear-regression problem with each of those schedules; the schedule handed to it
+is the grader's (the reference's formula), so a broken schedule does not hide a working loop.
 """
 
 from __future__ import annotations
