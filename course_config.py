@@ -27,6 +27,11 @@ SEED = 20261122
 # workers in about 2.2 minutes on 2 cores (README, Performance).
 HYPOTHESIS_MAX_EXAMPLES = 10
 
+# Known-wrong implementations ([[wrong]] entries of tests/audit/catalog/<exercise>.toml) each
+# exercise needs at least: `grader audit` flags an exercise with fewer, since a thin catalog
+# proves little about its checks.
+AUDIT_MIN_WRONG = 5
+
 EXERCISES = {
     "softmax_ce": {
         "title": "Softmax cross-entropy and its gradient",

@@ -79,6 +79,9 @@ class Course:
     exercises: dict[str, Exercise] = field(default_factory=dict)
     # LATE_POLICY as written in course_config.py (None: no policy); grader.course.late validates it.
     late_policy: object = None
+    # AUDIT_MIN_WRONG: the known-wrong implementations each exercise's audit catalog needs at
+    # least (grader.grading.audit), so that an exercise is not "proven" by a catalog too thin.
+    audit_min_wrong: int = 5
     # What is derived from this course (see `cached`): owned by it, so that no other course
     # ever sees it.
     _derived: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False,
@@ -224,7 +227,15 @@ def _read_course(root: Path) -> Course:
     return Course(root=root, name=config.COURSE_NAME, version=config.COURSE_VERSION,
                   seed=int(config.SEED),
                   hypothesis_max_examples=int(config.HYPOTHESIS_MAX_EXAMPLES),
-                  exercises=exercises, late_policy=getattr(config, "LATE_POLICY", None))
+                  exercises=exercises, late_policy=getattr(config, "LATE_POLICY", None),
+                  audit_min_wrong=_audit_min_wrong(getattr(config, "AUDIT_MIN_WRONG", 5)))
+
+
+def _audit_min_wrong(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CourseError(f"course_config.py: AUDIT_MIN_WRONG must be a whole number of "
+                          f"known-wrong implementations (0 or more), got {value!r}")
+    return value
 
 
 def _read_written(course: Course, exercise: Exercise) -> tuple[WrittenPart, ...]:

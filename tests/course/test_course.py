@@ -77,3 +77,23 @@ def test_the_nbgrader_snapshot_is_a_course_and_choosing_it_sets_no_environment(t
     assert course.root == nb.snapshot.resolve() and snapshot_course(nb) is course
     assert dict(os.environ) == before
     assert load_course() is not course
+
+
+def test_audit_min_wrong_is_read_from_the_config_and_checked(tmp_path):
+    assert load_course().audit_min_wrong == 5
+    lenient = tmp_path / "lenient"
+    lenient.mkdir()
+    config = (ROOT / "course_config.py").read_text()
+    (lenient / "course_config.py").write_text(config.replace("AUDIT_MIN_WRONG = 5",
+                                                             "AUDIT_MIN_WRONG = 2"))
+    assert load_course(lenient).audit_min_wrong == 2
+    absent = tmp_path / "absent"
+    absent.mkdir()
+    (absent / "course_config.py").write_text(config.replace("AUDIT_MIN_WRONG = 5", ""))
+    assert load_course(absent).audit_min_wrong == 5
+    wrong = tmp_path / "wrong"
+    wrong.mkdir()
+    (wrong / "course_config.py").write_text(config.replace("AUDIT_MIN_WRONG = 5",
+                                                           "AUDIT_MIN_WRONG = 'five'"))
+    with pytest.raises(CourseError, match="AUDIT_MIN_WRONG must be a whole number"):
+        load_course(wrong)
