@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     p = staff.add_parser("audit", help="prove the checks: references, stubs, known mistakes")
     p.add_argument("exercises", nargs="*", metavar="EXERCISE")
     p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--verbose", action="store_true", help="show which check killed each mutant")
+    p.add_argument("--verbose", action="store_true",
+                   help="show every check that failed each known-wrong implementation")
     p.add_argument("--engine", choices=["inprocess", "worker"], default="inprocess",
                    help="run the implementations in this process or in workers, as `grade` does")
 

@@ -1,22 +1,44 @@
 """`grader audit`: the instructor's proof that the checks work.
 
+Trusted: it grades the course's own files (references, stubs, the catalog), never a
+student's; the implementations it grades run where `grader check` or `grader grade` would
+run them (this process, or workers with `engine="worker"`).
+
 It grades, with every check (public and hidden):
   - the references, several times: full marks, identical results every time;
   - the stubs, as `grader stubs` makes them from the references: zero, and no check may
     crash;
   - the catalog of known-wrong implementations (tests/audit/catalog/<exercise>.toml, [[wrong]]):
-    each must lose points ("killed"); one that keeps full marks is a survivor;
+    each must lose points ("killed"); one that keeps full marks is a survivor. Each is graded
+    by every check, so the report can say, per check, how many it kills and how many no
+    other check of the exercise kills (its unique kills): a check with none adds nothing the
+    others miss, and one that kills nothing is named;
   - the catalog of correct-but-different implementations ([[correct]]): full marks each;
   - the catalog of trivial implementations ([[trivial]]: constants, zeros, NaN, random
     numbers, echoed inputs, steps that do nothing, ...): exactly 0 points each, since a check
     pays only for real work (docs/authoring.md).
 When the course has a secret (course_secret.txt), every implementation is graded twice: with
 the examples students see locally and with the ones instructor grading draws from the secret;
-a verdict must hold under both.
-A catalog entry is a patch of the reference (`find` -> `replace`; several edits as
-`[[wrong.patches]]` tables; each `find` must occur exactly once in the reference without its
-solution markers), a whole file (`file`, relative to tests/audit/catalog/files/), or, for
-trivial ones mostly, the module's whole text (`source`).
+a verdict must hold under both (a check kills an entry when it fails it under both).
+
+The catalog of an exercise is tests/audit/catalog/<exercise>.toml, whose file name is an
+exercise of course_config.py. It holds arrays of tables `[[wrong]]`, `[[correct]]` and
+`[[trivial]]`, and nothing else; every entry has these keys and no other:
+  id           string, unique in the file: the entry's name in every report;
+  description  string: one line saying what the implementation does (the mistake, or how the
+               variant differs);
+and exactly one way to build the implementation:
+  find, replace     strings: a patch of the reference, solutions/<exercise>.py read without
+                    its ### BEGIN/END SOLUTION lines; `find` must occur exactly once in it;
+  [[<kind>.patches]]  tables of `find` and `replace` (nothing else): several edits, applied in
+                    order after the entry's own find/replace if it has one; each `find` must
+                    occur exactly once in the text the edits before it left;
+  file              string: a whole .py or .ipynb file, relative to tests/audit/catalog/files/
+                    (written as <exercise>.py or <exercise>.ipynb);
+  source            string: the module's whole text (mostly trivial implementations).
+An exercise must have at least AUDIT_MIN_WRONG (course_config.py, default 5) [[wrong]] entries.
+Entries that do not apply (a `find` that is not there, a file that does not exist, an unknown
+key, ...) are errors reported before anything is graded, never verdicts.
 """
 
 from __future__ import annotations
@@ -29,7 +51,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomllib
+from hypothesis import Phase, settings
 
+from grader.authoring import hypothesis_compat as compat
+from grader.authoring.hypothesis_compat import HIDDEN_PHASES
 from grader.course.model import load_course
 from grader.course.stubs import make_stub
 from grader.grading.executor import Executor, InProcess, LocalPool
@@ -72,21 +97,181 @@ def catalog_dir() -> Path:
     return load_course().root / "tests" / "audit" / "catalog"
 
 
+ENTRY_KEYS = ("id", "description", "find", "replace", "patches", "file", "source")
+NOTEBOOK_OR_MODULE = (".py", ".ipynb")
+
+
+class CatalogError(ValueError):
+    """Catalog entries that do not apply: grading them would prove nothing."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
 def load_catalog(exercise_ids: list[str]) -> list[Entry]:
-    entries = []
-    for ex_id in exercise_ids:
-        path = catalog_dir() / f"{ex_id}.toml"
-        if not path.is_file():
-            continue
-        data = tomllib.loads(path.read_text())
-        for kind in KINDS:
-            for item in data.get(kind, []):
-                patches = [(p["find"], p["replace"]) for p in item.get("patches", [])]
-                if "find" in item:
-                    patches.insert(0, (item["find"], item["replace"]))
-                entries.append(Entry(ex_id, kind, item["id"], item["description"],
-                                     tuple(patches), item.get("file"), item.get("source")))
+    """The catalog entries of these exercises; CatalogError if any does not apply."""
+    entries, errors = read_catalog(exercise_ids)
+    if errors:
+        raise CatalogError(errors)
     return entries
+
+
+def read_catalog(exercise_ids: list[str]) -> tuple[list[Entry], list[str]]:
+    """The entries of these exercises' catalogs that apply, and one line per error of the
+    catalog (these exercises' entries, and every catalog file that names no exercise)."""
+    course = load_course()
+    folder = catalog_dir()
+    errors: list[str] = []
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.toml")):
+            if path.stem not in course.exercises:
+                errors.append(f"{_relative(path)}: the course has no exercise {path.stem!r} "
+                              f"(it has {', '.join(course.exercises)}): rename the file to "
+                              "<exercise>.toml or remove it")
+    entries: list[Entry] = []
+    for ex_id in exercise_ids:
+        path = folder / f"{ex_id}.toml"
+        if path.is_file():
+            entries += _read_file(ex_id, path, errors)
+    return entries, errors
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(load_course().root))
+    except ValueError:
+        return str(path)
+
+
+def _read_file(ex_id: str, path: Path, errors: list[str]) -> list[Entry]:
+    rel = _relative(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        errors.append(f"{rel}: not valid TOML ({e}): fix its syntax")
+        return []
+    for key in data:
+        if key not in KINDS:
+            errors.append(f"{rel}: unknown table {key!r}{_did_you_mean(key, KINDS)}: a catalog "
+                          "holds only [[wrong]], [[correct]] and [[trivial]] entries")
+    reference: str | None = None
+    reference_path = load_course().solutions_dir / f"{ex_id}.py"
+    if reference_path.is_file():
+        from grader.course.stubs import strip_markers
+
+        reference = strip_markers(reference_path.read_text(encoding="utf-8"))
+    entries: list[Entry] = []
+    seen: dict[str, str] = {}
+    for kind in KINDS:
+        items = data.get(kind, [])
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            errors.append(f"{rel}: {kind!r} must be an array of tables, each entry headed "
+                          f"[[{kind}]]")
+            continue
+        for number, item in enumerate(items, 1):
+            entry_id = item.get("id")
+            where = f"{rel}: [[{kind}]] #{number}" + (
+                f" {entry_id!r}" if isinstance(entry_id, str) else "")
+            found = len(errors)
+            entry = _read_entry(ex_id, kind, item, where, reference, rel, errors)
+            if isinstance(entry_id, str) and entry_id:
+                if entry_id in seen:
+                    errors.append(f"{where}: the id is also {seen[entry_id]}'s: give each "
+                                  "entry of the file its own id")
+                else:
+                    seen[entry_id] = f"[[{kind}]] #{number}"
+            if entry is not None and len(errors) == found:
+                entries.append(entry)
+    return entries
+
+
+def _did_you_mean(key: str, known: tuple[str, ...]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _read_entry(ex_id: str, kind: str, item: dict, where: str, reference: str | None,
+                rel: str, errors: list[str]) -> Entry | None:
+    for key in item:
+        if key not in ENTRY_KEYS:
+            errors.append(f"{where}: unknown key {key!r}{_did_you_mean(key, ENTRY_KEYS)}: an "
+                          f"entry has only {', '.join(ENTRY_KEYS)}")
+    for key, what in (("id", 'a name, unique in the file: id = "..."'),
+                      ("description", 'one line saying what it does: description = "..."')):
+        value = item.get(key)
+        if not isinstance(value, str) or not value.strip():
+            errors.append(f"{where}: {'no' if value is None else 'an empty or non-text'} "
+                          f"{key!r}: give it {what}")
+    for key in ("find", "replace", "file", "source"):
+        if key in item and not isinstance(item[key], str):
+            errors.append(f"{where}: {key!r} must be a string, got {type(item[key]).__name__}")
+    ways = [w for w, keys in (("find/replace or [[patches]]", ("find", "replace", "patches")),
+                              ("file", ("file",)), ("source", ("source",)))
+            if any(k in item for k in keys)]
+    if len(ways) != 1:
+        errors.append(f"{where}: " + ("gives no implementation" if not ways else
+                                      f"gives {len(ways)} implementations ({', '.join(ways)})")
+                      + ": give exactly one of find/replace (or [[patches]]), file, source")
+        return None
+    patches: list[tuple[str, str]] = []
+    if "find" in item or "replace" in item:
+        for have, lacks in (("find", "replace"), ("replace", "find")):
+            if have in item and lacks not in item:
+                errors.append(f"{where}: {have!r} without {lacks!r}: a patch needs both "
+                              "(replace = \"\" deletes the text)")
+        patches.append((item.get("find"), item.get("replace")))
+    listed = item.get("patches", [])
+    if not isinstance(listed, list) or not all(isinstance(p, dict) for p in listed):
+        errors.append(f"{where}: 'patches' must be an array of tables, each headed "
+                      f"[[{kind}.patches]]")
+        listed = []
+    for number, patch in enumerate(listed, 1):
+        unknown = sorted(set(patch) - {"find", "replace"})
+        missing = [k for k in ("find", "replace") if not isinstance(patch.get(k), str)]
+        if unknown or missing:
+            errors.append(f"{where}: [[{kind}.patches]] #{number} must have exactly a text "
+                          f"'find' and 'replace'" + (f"; unknown: {unknown}" if unknown else "")
+                          + (f"; missing or not text: {missing}" if missing else ""))
+        patches.append((patch.get("find"), patch.get("replace")))
+    if "patches" in item and not listed and "find" not in item:
+        errors.append(f"{where}: 'patches' is empty: add [[{kind}.patches]] tables")
+    if patches and all(isinstance(f, str) and isinstance(r, str) for f, r in patches):
+        if reference is None:
+            errors.append(f"{where}: patches solutions/{ex_id}.py, which does not exist")
+            return None
+        text = reference
+        for number, (find, replace) in enumerate(patches, 1):
+            count = text.count(find)
+            if count != 1:
+                own = "find" in item
+                which = "'find'" if number == 1 and own else \
+                    f"[[{kind}.patches]] #{number - own}'s 'find'"
+                fix = ("copy it from the reference, indentation and line breaks included"
+                       if count == 0 else "take in more of the lines around it, so that it "
+                       "is unique")
+                after = " after the patches before it" if number > 1 else ""
+                errors.append(f"{where}: {which} occurs {count} times in solutions/{ex_id}.py "
+                              f"without its solution markers{after} (must be exactly once): "
+                              + fix)
+                return None
+            text = text.replace(find, replace)
+    file = item.get("file")
+    if isinstance(file, str):
+        files = catalog_dir() / "files"
+        target = (files / file).resolve()
+        if not target.is_relative_to(files.resolve()) or not target.is_file():
+            errors.append(f"{where}: the file {file!r} does not exist in "
+                          f"{_relative(files)}/: add it there, or correct the name")
+            return None
+        if target.suffix not in NOTEBOOK_OR_MODULE:
+            errors.append(f"{where}: the file {file!r} is neither .py nor .ipynb: the grader "
+                          "reads an exercise from one of those")
+            return None
+    return Entry(ex_id, kind, str(item.get("id")), str(item.get("description")),
+                 tuple(patches), file, item.get("source"))  # type: ignore[arg-type]
 
 
 def materialize(entry: Entry, folder: Path) -> Path:
@@ -114,15 +299,49 @@ def materialize(entry: Entry, folder: Path) -> Path:
     return target
 
 
-def _grade(exercise: str, path: Path, stop_early: bool, engine: str) -> tuple[float, float, list]:
+def _grade(exercise: str, path: Path, engine: str, only: frozenset[str] | None = None,
+           stop_early: bool = False) -> tuple[float, float, list]:
     from grader.engine.run_check import grade_exercise
     from grader.engine.sessions import WorkerSession
 
     ex = load_course().exercise(exercise)
     session = WorkerSession(path, exercise) if engine == "worker" else None
-    results = grade_exercise(ex, path, stop_at_first_failure=stop_early, session=session)
+    results = grade_exercise(ex, path, stop_at_first_failure=stop_early, session=session,
+                             only=only)
     return (sum(r.score for r in results), ex.points,
             [(r.check, r.status, r.message) for r in results])
+
+
+def _grade_wrong(exercise: str, path: Path, engine: str,
+                 killers: frozenset[str] | None) -> tuple[float, float, list]:
+    """A known-wrong implementation, by every check; or, given KILLERS (the checks that
+    failed it under the local examples), by those first: a check kills an entry when it
+    fails it under both sets of examples, so the checks it passed locally run only when none
+    of these fails (to see whether it survives). That spares most of the second grading."""
+    from grader.authoring.checks import checks_for
+    from grader.engine import replay
+
+    # The verdict is all the audit needs: shrinking a failing example to the smallest one
+    # changes no verdict, and would cost more than all the rest.
+    saved = []
+    for check in checks_for(exercise, include_hidden=True):
+        own = compat.settings_of(check.function)
+        if own is not None and Phase.shrink in own.phases:
+            replay.known_examples(check.function)  # kept under its own settings' key
+            saved.append((check.function, own))
+            compat.use_settings(check.function, settings(own, phases=HIDDEN_PHASES))
+    try:
+        if killers is None:
+            return _grade(exercise, path, engine)
+        score, max_score, statuses = _grade(exercise, path, engine, only=killers)
+        if all(s == "passed" for _, s, _ in statuses):
+            rest = frozenset(c.name for c in checks_for(exercise, include_hidden=True)) - killers
+            more, _, more_statuses = _grade(exercise, path, engine, only=rest, stop_early=True)
+            score, statuses = score + more, statuses + more_statuses
+        return score, max_score, statuses
+    finally:
+        for fn, own in saved:
+            compat.use_settings(fn, own)
 
 
 Job = tuple[str, str, str, object, str, str]  # name, exercise, kind, payload, engine, examples
@@ -138,7 +357,7 @@ def _run_job(job: Job) -> Outcome:
         else:
             checks.use_local_examples()
         if kind == "reference":
-            score, max_score, statuses = _grade(exercise, Path(str(payload)), False, engine)
+            score, max_score, statuses = _grade(exercise, Path(str(payload)), engine)
             return Outcome(name, exercise, kind, name, score, max_score, statuses,
                            examples=examples)
         if kind == "stub":
@@ -148,16 +367,22 @@ def _run_job(job: Job) -> Outcome:
             with tempfile.TemporaryDirectory(prefix="audit-") as tmp:
                 stub = Path(tmp) / f"{exercise}.py"
                 stub.write_text(make_stub(reference.read_text(), str(reference)))
-                score, max_score, statuses = _grade(exercise, stub, False, engine)
+                score, max_score, statuses = _grade(exercise, stub, engine)
             return Outcome(name, exercise, kind, name, score, max_score, statuses,
                            examples=examples)
+        killers = None
+        if isinstance(payload, tuple):  # a known-wrong one again, with its local killers
+            payload, killers = payload
         assert isinstance(payload, Entry)
         with tempfile.TemporaryDirectory(prefix="audit-") as tmp:
             path = materialize(payload, Path(tmp))
-            score, max_score, statuses = _grade(exercise, path, kind == "wrong", engine)
+            if kind == "wrong":
+                score, max_score, statuses = _grade_wrong(exercise, path, engine, killers)
+            else:
+                score, max_score, statuses = _grade(exercise, path, engine)
         return Outcome(name, exercise, kind, payload.description, score, max_score, statuses,
                        examples=examples)
-    except Exception as e:  # a broken catalog entry is a finding, not a crash of the audit
+    except Exception as e:  # a job that cannot run is a finding, not a crash of the audit
         return Outcome(name, exercise, kind, str(payload), 0.0, 0.0, [],
                        problem=f"{type(e).__name__}: {e}", examples=examples)
 
@@ -257,28 +482,125 @@ def judge(outcomes: list[Outcome]) -> tuple[list[str], dict[str, tuple[int, int]
     return problems, kills, zeros
 
 
+def catalog_problems(exercise_ids: list[str], entries: list[Entry], min_wrong: int,
+                     kinds: frozenset[str] = ALL_KINDS) -> list[str]:
+    """Exercises whose catalog proves too little: none, no entries, or fewer than MIN_WRONG
+    known-wrong implementations (course_config.py's AUDIT_MIN_WRONG)."""
+    if not kinds & set(KINDS):
+        return []
+    problems = []
+    for ex_id in exercise_ids:
+        rel = f"tests/audit/catalog/{ex_id}.toml"
+        mine = [e for e in entries if e.exercise == ex_id]
+        wrong = sum(e.kind == "wrong" for e in mine)
+        if not (catalog_dir() / f"{ex_id}.toml").is_file():
+            problems.append(f"{ex_id}: no audit catalog: add {rel} with at least {min_wrong} "
+                            "[[wrong]] entries (known mistakes the checks must catch)")
+        elif not mine:
+            problems.append(f"{ex_id}: {rel} has no entries: add at least {min_wrong} [[wrong]] "
+                            "entries (known mistakes the checks must catch)")
+        elif "wrong" in kinds and wrong < min_wrong:
+            problems.append(f"{ex_id}: only {wrong} known-wrong implementation(s) in {rel}, the "
+                            f"course asks for at least {min_wrong} (AUDIT_MIN_WRONG in "
+                            "course_config.py): add [[wrong]] entries")
+    return problems
+
+
+def check_kills(outcomes: list[Outcome]) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per exercise and check: how many known-wrong implementations the check kills (fails
+    under every set of examples graded), and how many of those no other check kills."""
+    checks: dict[str, dict[str, None]] = {}  # every check of the exercise, in grading order
+    failed: dict[tuple[str, str], set[str]] = {}
+    for o in outcomes:
+        if o.kind != "wrong" or o.problem:
+            continue
+        checks.setdefault(o.exercise, {}).update(dict.fromkeys(c for c, _, _ in o.statuses))
+        mine = {c for c, s, _ in o.statuses if s != "passed"}
+        key = (o.exercise, o.job)
+        failed[key] = failed[key] & mine if key in failed else mine
+    table: dict[str, dict[str, tuple[int, int]]] = {}
+    for ex_id, names in checks.items():
+        sets = [f for (e, _), f in failed.items() if e == ex_id]
+        table[ex_id] = {c: (sum(c in f for f in sets), sum(f == {c} for f in sets))
+                        for c in names}
+    return table
+
+
+def killers_of(outcomes: list[Outcome]) -> dict[tuple[str, str], frozenset[str]]:
+    """(exercise, entry) -> the checks that failed a known-wrong implementation."""
+    return {(o.exercise, o.job): frozenset(c for c, s, _ in o.statuses if s != "passed")
+            for o in outcomes if o.kind == "wrong" and not o.problem}
+
+
+def _kills_report(table: dict[str, dict[str, tuple[int, int]]]) -> list[str]:
+    """Every check's kills: checks that overlap are the rule (a hidden check comparing with
+    the reference catches what public ones do), so the zeros are most of the table, and an
+    author reads them best next to the kills."""
+    lines = ["", "Known-wrong implementations each check kills (fails under every set of "
+             "examples), and how many of them no other check of the exercise kills:"]
+    warnings = []
+    for ex_id, checks in table.items():
+        width = max(len(c) for c in checks)
+        with_unique = sum(unique > 0 for _, unique in checks.values())
+        lines.append(f"  {ex_id:<{width + 2}}{'kills':>6}{'unique':>7}   ({with_unique} of "
+                     f"{len(checks)} checks kill a mistake no other check kills)")
+        lines += [f"    {name:<{width}}{kills:>6}{unique:>7}"
+                  for name, (kills, unique) in checks.items()]
+        warnings += [f"  {ex_id}::{name} kills nothing in the catalog" for name, (kills, _)
+                     in checks.items() if kills == 0]
+    if warnings:
+        lines += ["", f"{len(warnings)} warning(s) (fine for a public hygiene check; otherwise "
+                  "add the mistake it catches as a [[wrong]] entry, or drop the check):",
+                  *warnings]
+    return lines
+
+
 def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
           verbose: bool = False, engine: str = "inprocess",
           kinds: frozenset[str] = ALL_KINDS,
           reference_runs: int = REFERENCE_RUNS, graded: bool = True) -> int:
     """Grade the references, stubs and catalog; `engine="worker"` grades them the way
     `grader grade` does (in sandbox-less worker processes), to prove both engines agree.
-    `graded=False` leaves out the course secret's examples (the local ones only)."""
+    `graded=False` leaves out the course secret's examples (the local ones only).
+    Returns 0 when everything is proven, 1 for problems found by grading or a catalog that
+    proves too little, 3 for catalog entries that do not apply (nothing is graded then)."""
     course = load_course()
     ids = exercise_ids or list(course.exercises)
+    for ex_id in ids:
+        course.exercise(ex_id)  # CourseError for an unknown one
+    entries, errors = read_catalog(ids)
+    if errors:
+        print(f"grader audit: {len(errors)} catalog error(s), nothing was graded "
+              "(the catalog's format: grader/grading/audit.py):", file=sys.stderr)
+        for error in errors:
+            print(f"  {error}", file=sys.stderr)
+        return 3
     all_jobs = jobs(ids, engine, kinds, reference_runs, graded)
     workers = workers or os.cpu_count() or 1
     start = time.perf_counter()
     executor: Executor[tuple[int, Job], tuple[int, Outcome]] = \
         LocalPool(_run_numbered, workers, lost=_lost) if workers > 1 \
         else InProcess(_run_numbered, lost=_lost)
+    numbered = list(enumerate(all_jobs))
     try:
-        # Results come as they finish; the report lists them in the order of the jobs.
-        outcomes = [o for _, o in sorted(executor.results(enumerate(all_jobs)),
-                                         key=lambda numbered: numbered[0])]
+        # The local examples first: under the graded ones, a known-wrong implementation meets
+        # first the checks that killed it locally (_grade_wrong). Results come as they
+        # finish; the report lists them in the order of the jobs.
+        done = dict(executor.results(n for n in numbered if n[1][5] == "local"))
+        killers = killers_of(list(done.values()))
+        again: list[tuple[int, Job]] = []
+        for n, (name, ex_id, kind, payload, engine_, examples) in numbered:
+            if examples == "local":
+                continue
+            if kind == "wrong" and (ex_id, name) in killers:
+                payload = (payload, killers[ex_id, name])
+            again.append((n, (name, ex_id, kind, payload, engine_, examples)))
+        done.update(executor.results(again))
+        outcomes = [done[n] for n, _ in numbered]
     finally:
         executor.close()
     problems, kills, zeros = judge(outcomes)
+    problems = catalog_problems(ids, entries, course.audit_min_wrong, kinds) + problems
     elapsed = time.perf_counter() - start
 
     graded_too = any(j[5] == "graded" for j in all_jobs)
@@ -295,11 +617,16 @@ def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
         nothing, trivial = zeros.get(ex_id, (0, 0))
         print(f"  {ex_id:<12}{f'{killed}/{total}':>10}{rate:>11}{n_correct:>18}"
               f"{f'{nothing}/{trivial}':>19}")
+    table = check_kills(outcomes)
+    if table:
+        print("\n".join(_kills_report(table)))
     if verbose:
+        print("\nEvery known-wrong implementation and the checks that failed it:")
         for o in outcomes:
             if o.kind == "wrong":
-                killer = next(((c, s) for c, s, _ in o.statuses if s != "passed"), None)
-                verdict = f"killed by {killer[0]} ({killer[1]})" if killer else "SURVIVED"
+                failed = [f"{c} ({s})" for c, s, _ in o.statuses if s != "passed"]
+                verdict = (f"could not be audited: {o.problem}" if o.problem
+                           else f"killed by {', '.join(failed)}" if failed else "SURVIVED")
                 print(f"  {o.where}: {verdict}")
     if problems:
         print(f"\n{len(problems)} problem(s):")
