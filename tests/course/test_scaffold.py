@@ -121,8 +121,11 @@ def test_the_audit_runs_on_the_new_exercise_with_its_empty_catalog(made):
     assert "Traceback" not in audit.stdout + audit.stderr
     assert re.search(rf"^\s+{NEW}\s", audit.stdout, re.MULTILINE), audit.stdout
     # The references and the stub pass the audit; the catalog holds no entry yet, which the
-    # audit of too few known mistakes flags (exit 1) where it is in force.
-    assert audit.returncode in (0, 1), audit.stdout + audit.stderr
+    # audit flags (exit 1), saying what to add where.
+    assert audit.returncode == 1, audit.stdout + audit.stderr
+    assert f"{NEW}: tests/audit/catalog/{NEW}.toml has no entries: add at least 5 [[wrong]] " \
+        "entries" in audit.stdout, audit.stdout
+    assert "\n1 problem(s):" in audit.stdout, audit.stdout
 
 
 def _uncommented_examples(catalog: str) -> dict:
