@@ -12,6 +12,7 @@ import hypothesis.strategies as st
 import numpy as np
 import pytest
 from hypothesis import example, given, seed, settings
+from support import FIXTURE_COURSE, using_course
 
 from grader.authoring.checks import checks_for
 from grader.authoring.failures import WorkerFailure
@@ -22,7 +23,6 @@ from grader.engine.run_check import grade_exercise
 from grader.engine.sessions import InProcessSession
 from grader.grading.audit import load_catalog, materialize
 
-EXERCISES = ("softmax_ce", "gradcheck", "linreg_gd", "optimizers", "xor_net")
 # These two catalog entries draw from the OS's entropy (np.random.default_rng() with no
 # seed): their failure messages quote different numbers on every run, with or without
 # replay. Their statuses and scores are compared like every other entry's.
@@ -142,18 +142,19 @@ def test_replay_can_be_turned_off():
     assert passes_known_examples(check_doubles, Calls())
 
 
-def test_every_course_check_replays_what_hypothesis_runs_on_the_reference():
-    # The premise of replay, on the real checks: with the reference (every example passes),
-    # Hypothesis runs exactly the known examples, in order.
+def _replayed_checks() -> dict[str, int]:
+    """{exercise: how many of its checks have known examples} for the process course, each
+    of them asserted to run, with the reference, exactly its known examples in order."""
     course = load_course()
-    replayable = 0
-    for exercise in EXERCISES:
+    replayable = {}
+    for exercise in course.exercises:
         impl = InProcessSession(course.solutions_dir / f"{exercise}.py", exercise).open()
+        replayable[exercise] = 0
         for check in checks_for(exercise, include_hidden=True):
             examples = known_examples(check.function)
             if not examples:
                 continue
-            replayable += 1
+            replayable[exercise] += 1
             hyp = check.function.hypothesis
             body, ran = hyp.inner_test, []
 
@@ -171,7 +172,28 @@ def test_every_course_check_replays_what_hypothesis_runs_on_the_reference():
             assert len(ran) == len(expected), check.id
             for got, want in zip(ran, expected):
                 assert _same(got, want), check.id
-    assert replayable > 70
+    return replayable
+
+
+def test_every_check_replays_what_hypothesis_runs_on_the_reference():
+    # The premise of replay: with the reference (every example passes), Hypothesis runs
+    # exactly the known examples, in order. Every fixture check is a seeded Hypothesis
+    # check, so every one of them is replayed.
+    with using_course(FIXTURE_COURSE) as course:
+        replayable = _replayed_checks()
+        assert replayable == {ex: len(checks_for(ex, include_hidden=True))
+                              for ex in course.exercises}
+        assert sum(replayable.values()) == sum(
+            len(e.public) + len(e.hidden) for e in course.exercises.values())
+
+
+def test_every_real_course_check_replays_what_hypothesis_runs_on_the_reference():
+    # The same premise on the real course's checks (a check written so that replay would
+    # differ from Hypothesis is a course mistake). Each exercise has replayable checks, so
+    # the loop cannot pass by checking nothing.
+    replayable = _replayed_checks()
+    assert set(replayable) == set(load_course().exercises)
+    assert all(replayable.values()), replayable
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -201,10 +223,12 @@ def _both_ways(entry) -> tuple[str, list, list]:
 def test_replay_grades_every_catalog_implementation_as_hypothesis_does():
     # Every known-wrong and correct implementation of the audit, all checks: the same
     # statuses, scores and feedback text with replay as through Hypothesis' engine alone.
-    entries = load_catalog(list(EXERCISES))
+    exercises = list(load_course().exercises)
+    entries = load_catalog(exercises)
+    assert {entry.exercise for entry in entries} == set(exercises)  # none left out
     with ProcessPoolExecutor(2) as pool:
         outcomes = list(pool.map(_both_ways, entries))
-    assert len(outcomes) > 150
+    assert len(outcomes) == len(entries)
     for entry_id, replayed, engine in outcomes:
         if entry_id in UNSEEDED:
             replayed = [row[:3] for row in replayed]
