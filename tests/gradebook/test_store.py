@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support import FIXTURE_COURSE, using_course
 
 from grader.course.model import load_course
 from grader.engine.grader_key import grader_key
@@ -489,28 +490,28 @@ def test_a_symlink_outside_the_folder_is_never_read(tmp_path):
 
 
 def test_grader_key_is_cached_location_free_and_changes_with_a_check(tmp_path):
-    key = grader_key()
-    assert grader_key() is key
-    course = load_course()
-    assert f"course {course.version}" in key
-
+    # On the fixture course: a test of the key, not of the real course's files.
     def copy_of_course(copy):
-        shutil.copytree(ROOT / "tests" / "checks", copy / "tests" / "checks",
+        shutil.copytree(FIXTURE_COURSE / "tests" / "checks", copy / "tests" / "checks",
                         ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copytree(ROOT / "solutions", copy / "solutions",
+        shutil.copytree(FIXTURE_COURSE / "solutions", copy / "solutions",
                         ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copy(ROOT / "course_config.py", copy / "course_config.py")
+        shutil.copy(FIXTURE_COURSE / "course_config.py", copy / "course_config.py")
         return copy
 
-    try:
-        assert grader_key(copy_of_course(tmp_path / "same")) == key  # the same sources elsewhere
-        changed = copy_of_course(tmp_path / "changed")
-        check = changed / "tests" / "checks" / "hidden" / "test_softmax_ce.py"
-        check.write_text(check.read_text() + "\n# a changed check\n")
-        assert grader_key(changed) != key
-        assert grader_key() is key  # the process course's key is its own
-    finally:
-        sys.modules.pop("course_config", None)
+    with using_course(FIXTURE_COURSE) as course:
+        key = grader_key()
+        assert grader_key() is key
+        assert f"course {course.version}" in key
+        try:
+            assert grader_key(copy_of_course(tmp_path / "same")) == key  # the same sources
+            changed = copy_of_course(tmp_path / "changed")
+            check = changed / "tests" / "checks" / "hidden" / "test_vector_scale.py"
+            check.write_text(check.read_text() + "\n# a changed check\n")
+            assert grader_key(changed) != key
+            assert grader_key() is key  # the process course's key is its own
+        finally:
+            sys.modules.pop("course_config", None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -554,16 +555,18 @@ def test_pivot_lists_every_status_that_is_not_a_plain_pass_or_fail_as_did_not_ru
 
     base = {c: "" for c in COLUMNS}
     rows = []
-    for student, exercise, status in [("a", "softmax_ce", "passed"), ("a", "gradcheck", "failed"),
-                                      ("b", "softmax_ce", "bad_file"),
-                                      ("b", "gradcheck", "timeout")]:
+    for student, exercise, status in [("a", "dot_product", "passed"),
+                                      ("a", "vector_scale", "failed"),
+                                      ("b", "dot_product", "bad_file"),
+                                      ("b", "vector_scale", "timeout")]:
         rows.append({**base, "student": student, "exercise": exercise, "check": "c",
                      "score": 1.0 if status == "passed" else 0.0, "max_score": 1.0,
                      "status": status})
-    table = pivot(pd.DataFrame(rows, columns=COLUMNS))
+    with using_course(FIXTURE_COURSE):  # pivot lists exercises in the course's order
+        table = pivot(pd.DataFrame(rows, columns=COLUMNS))
     assert "to_hand_grade" not in table.columns  # no written answers: no such column
     assert table.loc["a", "did_not_run"] == ""
-    assert table.loc["b", "did_not_run"] == "softmax_ce, gradcheck"
+    assert table.loc["b", "did_not_run"] == "dot_product, vector_scale"
 
 
 def test_pivot_keeps_written_answers_awaiting_a_grader_apart_from_code_that_did_not_run():
@@ -574,20 +577,21 @@ def test_pivot_keeps_written_answers_awaiting_a_grader_apart_from_code_that_did_
     base = {c: "" for c in COLUMNS}
     rows = []
     for student, exercise, check, status in [
-            ("ada", "softmax_ce", "c", "passed"),
-            ("ada", "softmax_ce", f"{WRITTEN_PREFIX}derivation", "ungraded"),
-            ("ada", "optimizers", f"{WRITTEN_PREFIX}sweep", "ungraded"),
-            ("bob", "softmax_ce", "c", "error"),
-            ("bob", "softmax_ce", f"{WRITTEN_PREFIX}derivation", "missing"),  # left blank
-            ("bob", "optimizers", f"{WRITTEN_PREFIX}sweep", "manual")]:
+            ("ada", "dot_product", "c", "passed"),
+            ("ada", "dot_product", f"{WRITTEN_PREFIX}why_sum", "ungraded"),
+            ("ada", "vector_scale", f"{WRITTEN_PREFIX}sweep", "ungraded"),
+            ("bob", "dot_product", "c", "error"),
+            ("bob", "dot_product", f"{WRITTEN_PREFIX}why_sum", "missing"),  # left blank
+            ("bob", "vector_scale", f"{WRITTEN_PREFIX}sweep", "manual")]:
         rows.append({**base, "student": student, "exercise": exercise, "check": check,
                      "score": 1.0 if status == "passed" else 0.0, "max_score": 1.0,
                      "status": status})
-    table = pivot(pd.DataFrame(rows, columns=COLUMNS))
+    with using_course(FIXTURE_COURSE):  # pivot lists exercises in the course's order
+        table = pivot(pd.DataFrame(rows, columns=COLUMNS))
     assert list(table.columns)[-2:] == ["did_not_run", "to_hand_grade"]
     assert table.loc["ada", ["did_not_run", "to_hand_grade"]].tolist() == [
-        "", "softmax_ce, optimizers"]
-    assert table.loc["bob", ["did_not_run", "to_hand_grade"]].tolist() == ["softmax_ce", ""]
+        "", "dot_product, vector_scale"]
+    assert table.loc["bob", ["did_not_run", "to_hand_grade"]].tolist() == ["dot_product", ""]
     assert table.loc["(max)", ["did_not_run", "to_hand_grade"]].tolist() == ["", ""]
 
 
