@@ -17,9 +17,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from support import FIXTURE_COURSE, using_course
 
 from grader.authoring.checks import checks_for
-from grader.course.model import load_course
 from grader.grading.grade_class import _checked_results
 from grader.sandbox.grading_process import GRADING_UID_BASE, GradingProcessFailed
 from grader.sandbox.isolation import WORKER_UID_BASE
@@ -178,7 +178,18 @@ def test_workers_are_started_by_the_template_and_die_with_the_grading_process(tm
 # ------------------------------------------------------------ what comes back is checked
 
 
-def _honest(exercise: str = "softmax_ce") -> list[list]:
+# What comes back is checked against the fixture course's checks: a test of the template's
+# checking, not of the real course's checks.
+EXERCISE = "vector_scale"
+
+
+@pytest.fixture
+def course():
+    with using_course(FIXTURE_COURSE) as course:
+        yield course
+
+
+def _honest(exercise: str = EXERCISE) -> list[list]:
     return [[c.exercise, c.name, "failed", "why", 0.01, True, ""]
             for c in checks_for(exercise, include_hidden=True)]
 
@@ -187,53 +198,51 @@ def _out(results: list, **extra) -> dict:
     return {"results": results, "log": "", **extra}
 
 
-def test_scores_come_from_the_course_not_from_the_grading_process():
-    course = load_course()
+def test_scores_come_from_the_course_not_from_the_grading_process(course):
     reported = _honest()
     reported[0][2] = "passed"
     rows = _checked_results(_out(reported), course)
     by_name = {r.check: r for r in rows}
-    first = checks_for("softmax_ce", include_hidden=True)[0]
+    first = checks_for(EXERCISE, include_hidden=True)[0]
     assert by_name[first.name].score == first.points
     assert all(r.score == 0 for r in rows if r.check != first.name)
     # Checks it did not report are recorded as crashed, with no points.
-    others = [r for r in rows if r.exercise != "softmax_ce"]
+    others = [r for r in rows if r.exercise != EXERCISE]
     assert others and all(r.status == "crashed" and r.score == 0 for r in others)
 
 
-FIRST = "{first}"  # stands for the name of softmax_ce's first check
+FIRST = "{first}"  # stands for the name of the exercise's first check
 
 
 @pytest.mark.parametrize("bad", [
     "not a dict", {"results": "x", "log": ""},
-    _out([["softmax_ce", "no_such_check", "passed", "", 0.0, True, ""]]),
+    _out([[EXERCISE, "no_such_check", "passed", "", 0.0, True, ""]]),
     _out([["other_course", "x", "passed", "", 0.0, True, ""]]),
     _out([[None, None, "passed", "", 0.0, True, ""]]),
-    _out([["softmax_ce", FIRST, "excellent", "", 0.0, True, ""]]),
-    _out([["softmax_ce", FIRST, "passed", 3, 0.0, True, ""]]),
-    _out([["softmax_ce", FIRST, "passed", "", -1.0, True, ""]]),
-    _out([["softmax_ce", FIRST, "passed", "", 0.0, True, "", 22.0]]),
-    _out([["softmax_ce", FIRST, "passed", "", 0.0]]),  # no attempted, no function
-    _out([["softmax_ce", FIRST, "passed", "", 0.0, 1, ""]]),  # attempted: a bool only
-    _out([["softmax_ce", FIRST, "passed", "", 0.0, False, "f"]]),  # a stub cannot pass
-    _out([["softmax_ce", FIRST, "failed", "", 0.0, False, None]]),
-    _out([["softmax_ce", FIRST, "failed", "", 0.0, True, ""],
-          ["softmax_ce", FIRST, "passed", "", 0.0, True, ""]]),
+    _out([[EXERCISE, FIRST, "excellent", "", 0.0, True, ""]]),
+    _out([[EXERCISE, FIRST, "passed", 3, 0.0, True, ""]]),
+    _out([[EXERCISE, FIRST, "passed", "", -1.0, True, ""]]),
+    _out([[EXERCISE, FIRST, "passed", "", 0.0, True, "", 22.0]]),
+    _out([[EXERCISE, FIRST, "passed", "", 0.0]]),  # no attempted, no function
+    _out([[EXERCISE, FIRST, "passed", "", 0.0, 1, ""]]),  # attempted: a bool only
+    _out([[EXERCISE, FIRST, "passed", "", 0.0, False, "f"]]),  # a stub cannot pass
+    _out([[EXERCISE, FIRST, "failed", "", 0.0, False, None]]),
+    _out([[EXERCISE, FIRST, "failed", "", 0.0, True, ""],
+          [EXERCISE, FIRST, "passed", "", 0.0, True, ""]]),
     {"results": [], "log": None},
     {"results": None, "log": ""},
 ])
-def test_a_malformed_result_is_refused(bad):
-    first = checks_for("softmax_ce", include_hidden=True)[0].name
+def test_a_malformed_result_is_refused(course, bad):
+    first = checks_for(EXERCISE, include_hidden=True)[0].name
     bad = json.loads(json.dumps(bad).replace(FIRST, first))
     with pytest.raises(GradingProcessFailed):
-        _checked_results(bad if type(bad) is dict else {"results": bad}, load_course())
+        _checked_results(bad if type(bad) is dict else {"results": bad}, course)
 
 
-def test_the_rows_are_those_the_checks_would_have_given():
+def test_the_rows_are_those_the_checks_would_have_given(course):
     """Statement, visibility and points come from the check itself."""
-    course = load_course()
     rows = _checked_results(_out(_honest()), course)
-    checks = {c.name: c for c in checks_for("softmax_ce", include_hidden=True)}
+    checks = {c.name: c for c in checks_for(EXERCISE, include_hidden=True)}
     for r in rows[:len(checks)]:
         c = checks[r.check]
         assert (r.statement, r.hidden, r.max_score) == (c.statement, c.hidden, c.points)
@@ -241,16 +250,16 @@ def test_the_rows_are_those_the_checks_would_have_given():
         ["why"] * len(checks))
 
 
-def test_a_stub_stays_not_attempted_across_the_grading_process():
+def test_a_stub_stays_not_attempted_across_the_grading_process(course):
     """`attempted` and `function` are fields of the result that crosses, not read from its
     message: a stub keeps them, and a message that only looks like a stub's does not
     become one."""
     reported = _honest()
-    reported[0][2:] = ["failed", "anything", 0.01, False, "softmax"]
-    reported[1][3] = "Not attempted yet: `softmax` still raises NotImplementedError."
-    rows = _checked_results(_out(reported), load_course())
+    reported[0][2:] = ["failed", "anything", 0.01, False, "scale"]
+    reported[1][3] = "Not attempted yet: `scale` still raises NotImplementedError."
+    rows = _checked_results(_out(reported), course)
     assert (rows[0].attempted, rows[0].function, rows[0].label) == \
-        (False, "softmax", "not attempted")
+        (False, "scale", "not attempted")
     assert (rows[1].attempted, rows[1].function, rows[1].label) == (True, "", "failed")
 
 

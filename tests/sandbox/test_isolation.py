@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.course.model import load_course
 from grader.sandbox import isolation
 from grader.sandbox.isolation import Limits, detect, weaker, worker_spec
 
@@ -139,7 +140,10 @@ def listener():
 def probe(box, listener, caps, hide=()):
     script, sub, out, other = box
     site = next(p for p in sys.path if p.endswith("site-packages"))
-    head = (f"SOLUTION={str(REPO / 'solutions' / 'softmax_ce.py')!r}; "
+    # a reference of the course this repository grades, whichever exercise comes first
+    solution = REPO / "solutions" / f"{next(iter(load_course(REPO).exercises))}.py"
+    assert solution.is_file()
+    head = (f"SOLUTION={str(solution)!r}; "
             f"TESTS={str(REPO / 'tests')!r}; OTHER={str(other / 'secret.py')!r}; "
             f"SUB={str(sub)!r}; OUT={str(out)!r}; SITE={site!r}; PORT={listener}; "
             f"SCRATCH={SCRATCH!r}\n")
