@@ -2,8 +2,8 @@
 
 The grader key: it changes with what decides a score (a check, a reference, a scoring
 module, the scoring settings of course_config.py) and with nothing else (help text, reports,
-titles, due dates). Real copies of the project in tmp_path; the key of a copy is computed by
-a fresh Python that imports the copy's grader package."""
+titles, due dates). Real copies of the fixture course (and of the grader package) in tmp_path;
+the key of a copy is computed by a fresh Python that imports the copy's grader package."""
 
 from __future__ import annotations
 
@@ -13,10 +13,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support import FIXTURE_COURSE, using_course
+
 from grader.course.model import load_course
 from grader.engine.grader_key import SCORING_MODULES, exercise_keys_of, grader_key, key_of
 
 ROOT = Path(__file__).resolve().parents[2]
+# The course whose copies are edited: the fixture course, so that a change of the real
+# course's checks, settings or references never breaks a test of the key.
+COURSE = FIXTURE_COURSE
 
 
 def test_every_scoring_module_of_the_grader_key_exists():
@@ -31,8 +36,9 @@ def test_the_grader_key_follows_the_scoring_settings_of_course_config(tmp_path):
     """Points, limits and the seed regrade; a title, a due date or a comment do not."""
     copy = tmp_path / "course"
     for folder in ("tests/checks", "solutions"):
-        shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    text = (ROOT / "course_config.py").read_text()
+        shutil.copytree(COURSE / folder, copy / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    text = (COURSE / "course_config.py").read_text()
 
     variants = iter(range(100))
 
@@ -46,12 +52,15 @@ def test_the_grader_key_follows_the_scoring_settings_of_course_config(tmp_path):
 
     try:
         key = key_with(text)
+        for old in ("2026-12-04T23:59:00+00:00", "Scaling a vector", '"dot_pinned_values": 2',
+                    '"time_limit_s": 20', "SEED = 1234"):
+            assert old in text, old  # each edit below changes something
         assert key_with("# a comment\n" + text.replace("2026-12-04T23:59:00+00:00",
                                                         "2027-01-04T23:59:00+00:00")
-                        .replace("Softmax cross-entropy and its gradient", "Softmax")) == key
-        assert key_with(text.replace('"loss_pinned_values": 2', '"loss_pinned_values": 3')) != key
-        assert key_with(text.replace('"time_limit_s": 30', '"time_limit_s": 31', 1)) != key
-        assert key_with(text.replace("SEED = 20261122", "SEED = 1")) != key
+                        .replace("Scaling a vector", "Scaling")) == key
+        assert key_with(text.replace('"dot_pinned_values": 2', '"dot_pinned_values": 3')) != key
+        assert key_with(text.replace('"time_limit_s": 20', '"time_limit_s": 21', 1)) != key
+        assert key_with(text.replace("SEED = 1234", "SEED = 1")) != key
     finally:
         sys.modules.pop("course_config", None)
 
@@ -78,19 +87,20 @@ def test_the_grader_key_covers_what_scores_and_not_help_text_or_reports(tmp_path
     `grader check`'s report leave the key as it is; expect.py, a check and a reference each
     change it."""
     copy = tmp_path / "project"
-    for folder in ("grader", "tests/checks", "solutions"):
-        shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("course_config.py", "requirements.lock", "course_secret.txt"):
-        if (ROOT / name).is_file():
-            shutil.copy(ROOT / name, copy / name)
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "grader", copy / "grader", ignore=ignore)
+    for folder in ("tests/checks", "solutions"):
+        shutil.copytree(COURSE / folder, copy / folder, ignore=ignore)
+    shutil.copy(COURSE / "course_config.py", copy / "course_config.py")
+    shutil.copy(ROOT / "requirements.lock", copy / "requirements.lock")
     cli = copy / "grader" / "cli" / "commands.py"
     cli.write_text(cli.read_text().replace('help="run the public checks on your exercises"',
                                            'help="run the public checks on your work"'))
     same = ["grader/reports/html.py", "grader/integrations/ci/release.py",
             "grader/feedback/student_report.py", "grader/submission/mistakes.py",
             "grader/course/late.py"]
-    changed = ["grader/authoring/expect.py", "tests/checks/public/test_softmax_ce.py",
-               "solutions/xor_net.py"]
+    changed = ["grader/authoring/expect.py", "tests/checks/public/test_dot_product.py",
+               "solutions/vector_scale.py"]
     env = {k: v for k, v in os.environ.items() if k not in ("GRADER_COURSE_ROOT", "PYTHONPATH")}
     run = subprocess.run([sys.executable, "-c", KEYS_OF_A_COPY, str(copy), *same, *changed],
                          cwd=copy, env={**env, "PYTHONPATH": str(copy)}, capture_output=True,
@@ -98,7 +108,8 @@ def test_the_grader_key_covers_what_scores_and_not_help_text_or_reports(tmp_path
     assert run.returncode == 0, run.stderr
     keys = run.stdout.strip().splitlines()
     assert len(keys) == 1 + len(same) + len(changed)
-    assert keys[0] == grader_key(), "a copy of the same sources has the same key"
+    with using_course(COURSE):
+        assert keys[0] == grader_key(), "a copy of the same sources has the same key"
     assert keys[1:1 + len(same)] == [keys[0]] * len(same)
     assert len(set(keys[len(same):])) == 1 + len(changed), keys
 
@@ -109,8 +120,9 @@ def test_each_exercise_has_a_key_that_follows_its_own_files_and_settings(tmp_pat
     another exercise's reference follows that reference too. key_of follows them all."""
     copy = tmp_path / "course"
     for folder in ("tests/checks", "solutions"):
-        shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "course_config.py", copy / "course_config.py")
+        shutil.copytree(COURSE / folder, copy / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(COURSE / "course_config.py", copy / "course_config.py")
     variants = iter(range(100))
 
     def keys_after(edit) -> tuple[dict[str, str], str]:
@@ -134,7 +146,7 @@ def test_each_exercise_has_a_key_that_follows_its_own_files_and_settings(tmp_pat
 
     try:
         base, course_key = keys_after(lambda folder: None)
-        assert len(set(base.values())) == len(base) == len(load_course(ROOT).exercises)
+        assert len(set(base.values())) == len(base) == len(load_course(COURSE).exercises)
 
         def changed(edit) -> set[str]:
             keys, whole = keys_after(edit)
@@ -142,18 +154,22 @@ def test_each_exercise_has_a_key_that_follows_its_own_files_and_settings(tmp_pat
             assert (whole != course_key) == any(keys[e] != base[e] for e in base)
             return {e for e in base if keys[e] != base[e]}
 
-        assert changed(append("tests/checks/hidden/test_xor_net.py")) == {"xor_net"}
-        assert changed(append("tests/checks/public/test_softmax_ce.py")) == {"softmax_ce"}
-        assert changed(append("solutions/linreg_gd.py")) == {"linreg_gd"}
-        assert changed(config('"loss_pinned_values": 2', '"loss_pinned_values": 3')) == {
-            "softmax_ce"}
-        assert changed(config("SEED = 20261122", "SEED = 1")) == set(base)
+        assert changed(append("tests/checks/hidden/test_vector_scale.py")) == {"vector_scale"}
+        assert changed(append("tests/checks/public/test_dot_product.py")) == {"dot_product"}
+        assert changed(append("solutions/dot_product.py")) == {"dot_product"}
+        assert changed(append("solutions/vector_scale.py")) == {"vector_scale"}
+        assert changed(config('"dot_pinned_values": 2', '"dot_pinned_values": 3')) == {
+            "dot_product"}
+        assert changed(config("SEED = 1234", "SEED = 1")) == set(base)
         assert changed(append("tests/checks/helpers.py", "X = 1\n")) == set(base)
         assert changed(append("solutions/common.py", "X = 1\n")) == set(base)
-        # gradcheck's hidden checks naming xor_net's reference: they follow it.
-        named = append("tests/checks/hidden/test_gradcheck.py", '\nother = reference("xor_net")\n')
+        # dot_product's hidden checks naming vector_scale's reference: they follow it (above,
+        # without the name, vector_scale's reference changed vector_scale's key only).
+        named = append("tests/checks/hidden/test_dot_product.py",
+                       '\nother = reference("vector_scale")\n')
         with_named, _ = keys_after(named)
-        both, _ = keys_after(lambda folder: (named(folder), append("solutions/xor_net.py")(folder)))
-        assert {e for e in base if both[e] != with_named[e]} == {"gradcheck", "xor_net"}
+        both, _ = keys_after(lambda folder: (named(folder),
+                                             append("solutions/vector_scale.py")(folder)))
+        assert {e for e in base if both[e] != with_named[e]} == {"dot_product", "vector_scale"}
     finally:
         sys.modules.pop("course_config", None)
