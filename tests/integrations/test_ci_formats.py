@@ -13,11 +13,12 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from support import FIXTURE_COURSE
+
 from grader.course.late import Lateness
 from grader.course.model import load_course
 from grader.engine.results import CheckResult
 from grader.feedback.student_report import ExerciseReport
-from grader.grading.audit import load_catalog, materialize
 from grader.integrations.ci import workflow
 from grader.integrations.ci.annotations import MAX_ANNOTATIONS, annotations, definition_lines
 from grader.integrations.ci.summary import summary_markdown
@@ -26,6 +27,9 @@ from grader.reports.gradescope import results_json, write_results_json
 from grader.reports.junit import write_junit
 
 ROOT = Path(__file__).resolve().parents[2]
+# The reports are about one exercise of the fixture course (results are made up here): a
+# change of the real course never breaks them.
+FIXTURE = load_course(FIXTURE_COURSE)
 HOSTILE = ("50% off\r\n::add-mask::secret\n::error::forged | <img src=x onerror=alert(1)> "
            "[click](http://evil.example) @someone \x00\x1b[31m")
 
@@ -33,7 +37,7 @@ HOSTILE = ("50% off\r\n::add-mask::secret\n::error::forged | <img src=x onerror=
 def _result(check: str, status: str, message: str = "", *, hidden: bool = False,
             points: float = 2.0, stub: str | None = None) -> CheckResult:
     """A result; STUB names the untouched stub a not-attempted result is about."""
-    return CheckResult("softmax_ce", check, f"The statement of {check}.", hidden, status,
+    return CheckResult("dot_product", check, f"The statement of {check}.", hidden, status,
                        points if status == "passed" else 0.0, points, message, 0.25,
                        attempted=stub is None, function=stub or "")
 
@@ -66,7 +70,7 @@ def test_results_json_maps_statuses_and_hides_hidden_checks_until_published(tmp_
     assert [t["status"] for t in data["tests"]] == ["passed", "failed", "failed", "failed"]
     assert [t["visibility"] for t in data["tests"]] == ["visible"] * 3 + ["after_published"]
     assert [t["number"] for t in data["tests"]] == ["1.1", "1.2", "1.3", "1.4"]
-    assert data["tests"][2]["tags"] == ["softmax_ce", "timeout"]
+    assert data["tests"][2]["tags"] == ["dot_product", "timeout"]
     assert data["tests"][1]["output"].startswith("The statement of b.\n50% off")
     # All of the text, but its control characters written out: a reader of the JSON (jq in
     # a terminal, Gradescope) would otherwise get them decoded.
@@ -79,7 +83,7 @@ def test_results_json_reveals_no_hidden_result_before_the_hidden_checks_show(tmp
     autograder specification): that output may state the public checks' points only, and
     the total and the late penalty in points wait, in a test concealed like the hidden ones."""
     due = datetime(2026, 12, 4, tzinfo=timezone.utc)
-    late = {"softmax_ce": Lateness(due, due + timedelta(days=2), "timestamp.txt", 2, 0.2,
+    late = {"dot_product": Lateness(due, due + timedelta(days=2), "timestamp.txt", 2, 0.2,
                                    "earned")}
     results = [_result("a", "passed", points=3.0), _result("b", "failed", "x"),
                _result("h1", "passed", hidden=True, points=5.0),
@@ -91,7 +95,7 @@ def test_results_json_reveals_no_hidden_result_before_the_hidden_checks_show(tmp
     visible = data["output"]
     assert visible.startswith("Public checks: 3/5 points. 2 hidden check(s) worth 9 points")
     assert "shown when grades are published" in visible
-    assert "softmax_ce: 2 days late: -20% of the points earned." in visible
+    assert "dot_product: 2 days late: -20% of the points earned." in visible
     for secret in ("8/14", "6.4", "1.6", "/14"):
         assert secret not in visible, secret
     shown = [t for t in data["tests"] if t["visibility"] == "visible"]
@@ -99,7 +103,7 @@ def test_results_json_reveals_no_hidden_result_before_the_hidden_checks_show(tmp
     penalty = data["tests"][-1]
     assert penalty["name"] == "Late penalty" and penalty["visibility"] == "after_published"
     assert "max_score" not in penalty and "score" not in penalty
-    assert penalty["output"] == ("softmax_ce: 2 days late: -20% of the points earned "
+    assert penalty["output"] == ("dot_product: 2 days late: -20% of the points earned "
                                  "(-1.6 points).\nScore after the late penalty: 6.4/14.")
     for visibility, when in (("after_due_date", "after the due date"),
                              ("hidden", "to instructors only")):
@@ -108,7 +112,7 @@ def test_results_json_reveals_no_hidden_result_before_the_hidden_checks_show(tmp
         assert data["tests"][-1]["visibility"] == visibility
     # Hidden checks shown to students from the start: the output states everything.
     data = results_json(_rows(results), late=late, hidden_visibility="visible")
-    assert data["output"] == ("8/14 points from the checks.\nsoftmax_ce: 2 days late: -20% of "
+    assert data["output"] == ("8/14 points from the checks.\ndot_product: 2 days late: -20% of "
                               "the points earned (-1.6 points).\nScore after the late penalty: "
                               "6.4/14.")
     assert len(data["tests"]) == 4
@@ -119,7 +123,7 @@ def test_results_json_reveals_no_hidden_result_before_the_hidden_checks_show(tmp
 
 def test_junit_has_failures_and_errors_and_only_xml_characters(tmp_path):
     results = [_result("a", "passed"), _result("b", "failed", HOSTILE),
-               _result("c", "missing", "No softmax_ce.py.")]
+               _result("c", "missing", "No dot_product.py.")]
     write_junit(_rows(results), tmp_path / "junit.xml")
     suites = ET.parse(tmp_path / "junit.xml").getroot()  # parses: the control bytes are gone
     assert (suites.get("tests"), suites.get("failures"), suites.get("errors")) == ("3", "1", "1")
@@ -136,9 +140,9 @@ def test_junit_has_failures_and_errors_and_only_xml_characters(tmp_path):
 
 
 def test_summary_keeps_student_text_inert():
-    exercise = load_course().exercise("softmax_ce")
+    exercise = FIXTURE.exercise("dot_product")
     report = ExerciseReport(exercise, [_result("a", "passed"), _result("b", "failed", HOSTILE)],
-                            "exercises/softmax_ce.py")
+                            "exercises/dot_product.py")
     text = summary_markdown([report], student="ana | <b>x</b>")
     assert "<img" not in text and "<b>" not in text and "\x00" not in text
     # Markdown: the tables; in <pre> blocks (the feedback) Markdown is not read at all.
@@ -151,60 +155,59 @@ def test_summary_keeps_student_text_inert():
 
 
 def _report(tmp_path: Path, source: str, results: list[CheckResult]) -> ExerciseReport:
-    path = tmp_path / "exercises" / "softmax_ce.py"
+    path = tmp_path / "exercises" / "dot_product.py"
     path.parent.mkdir(exist_ok=True)
     path.write_text(source)
-    return ExerciseReport(load_course().exercise("softmax_ce"), results, str(path))
+    return ExerciseReport(FIXTURE.exercise("dot_product"), results, str(path))
 
 
 SOURCE = '''import numpy as np
 
 
-def softmax(logits):
+def dot(u, v):
     raise NotImplementedError()
 
 
-def softmax_cross_entropy(logits, y):
-    p = softmax(logits)
-    return 0.0, p
+def dot_all(pairs):
+    p = [dot(u, v) for u, v in pairs]
+    return sum(p), p
 '''
 
 
 def test_annotations_point_at_the_line_the_failure_is_about(tmp_path):
     results = [
-        _result("softmax_rows_are_distributions", "failed",
-                "Not attempted yet: `softmax` still raises NotImplementedError.", stub="softmax"),
-        _result("loss_pinned_values", "error",
-                "`softmax_cross_entropy` raised ValueError: bad (line 10, in "
-                "softmax_cross_entropy)."),
-        _result("loss_is_mean_over_examples", "failed",
-                "the loss is wrong for `softmax_cross_entropy`:\n" + HOSTILE),
+        _result("dot_pinned_values", "failed",
+                "Not attempted yet: `dot` still raises NotImplementedError.", stub="dot"),
+        _result("dot_all_pinned_values", "error",
+                "`dot_all` raised ValueError: bad (line 10, in dot_all)."),
+        _result("dot_all_of_any_pairs", "failed",
+                "the sum is wrong for `dot_all`:\n" + HOSTILE),
     ]
     commands = annotations([_report(tmp_path, SOURCE, results)], workspace=tmp_path)
-    assert definition_lines(tmp_path / "exercises" / "softmax_ce.py")["softmax"] == 4
+    assert definition_lines(tmp_path / "exercises" / "dot_product.py")["dot"] == 4
     assert [c.split("::")[1] for c in commands] == [
-        "error file=exercises/softmax_ce.py,line=10,title=softmax_ce%3A 1 check did not pass",
-        "error file=exercises/softmax_ce.py,line=8,title=softmax_ce%3A 1 check did not pass",
-        "error file=exercises/softmax_ce.py,line=4,title=softmax_ce%3A not attempted yet "
+        "error file=exercises/dot_product.py,line=10,title=dot_product%3A 1 check did not pass",
+        "error file=exercises/dot_product.py,line=8,title=dot_product%3A 1 check did not pass",
+        "error file=exercises/dot_product.py,line=4,title=dot_product%3A not attempted yet "
         "(1 check waits)"]
     assert "%0A::add-mask::secret" in commands[1]  # escaped inside the one command
     assert all("\n" not in c for c in commands)
 
 
 def test_a_file_that_does_not_parse_is_still_annotated(tmp_path):
-    results = [_result("loss_pinned_values", "error",
-                       "softmax_ce.py has a syntax error at line 3: invalid syntax.")]
+    results = [_result("dot_pinned_values", "error",
+                       "dot_product.py has a syntax error at line 3: invalid syntax.")]
     (command,) = annotations([_report(tmp_path, "def f(:\n", results)], workspace=tmp_path)
-    assert command.startswith("::error file=exercises/softmax_ce.py,line=3,")
+    assert command.startswith("::error file=exercises/dot_product.py,line=3,")
 
 
 def test_a_notebook_gets_file_level_annotations(tmp_path):
-    path = tmp_path / "softmax_ce.ipynb"
+    path = tmp_path / "dot_product.ipynb"
     path.write_text("{}")
-    results = [_result("loss_pinned_values", "error", "`f` raised E: e (line 2, in f).")]
-    report = ExerciseReport(load_course().exercise("softmax_ce"), results, str(path))
+    results = [_result("dot_pinned_values", "error", "`f` raised E: e (line 2, in f).")]
+    report = ExerciseReport(FIXTURE.exercise("dot_product"), results, str(path))
     (command,) = annotations([report], workspace=tmp_path)
-    assert command.startswith("::error file=softmax_ce.ipynb,title=")
+    assert command.startswith("::error file=dot_product.ipynb,title=")
 
 
 def test_at_most_ten_annotations_and_the_rest_counted(tmp_path):
@@ -228,7 +231,7 @@ def dot(u, v):
 def test_grader_ci_writes_everything_and_exits_1_when_a_check_fails(tmp_path):
     import io
 
-    from support import FIXTURE_COURSE, using_course
+    from support import using_course
 
     from grader.integrations.ci.command import run_ci
 
@@ -267,20 +270,22 @@ def test_grader_ci_writes_everything_and_exits_1_when_a_check_fails(tmp_path):
 
 def _grader_ci(folder: Path, environ: dict[str, str]) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
-    env.update(environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "grader", "ci", "gradcheck", "--submission",
+    env.update(environ, PYTHONPATH=str(ROOT), GRADER_COURSE_ROOT=str(FIXTURE_COURSE))
+    return subprocess.run([sys.executable, "-m", "grader", "ci", "dot_product", "--submission",
                            str(folder), "--output", str(folder / "ci")], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
 def test_grader_ci_run_locally_prints_plain_text_and_github_gets_the_escaped_markdown(tmp_path):
-    entry = next(e for e in load_catalog(["gradcheck"]) if e.id == "ng-sign-flipped")
-    materialize(entry, tmp_path)
+    reference = (FIXTURE_COURSE / "solutions" / "dot_product.py").read_text()
+    halved = reference.replace("return float(np.sum(", "return float(0.5 * np.sum(")
+    assert halved != reference
+    (tmp_path / "dot_product.py").write_text(halved)
     local = _grader_ci(tmp_path, {})
     assert local.returncode == 1, local.stdout + local.stderr
     summary = local.stdout.split("\nPublic checks for ", 1)[1]
-    assert "  gradcheck: numerical_gradient_matches_calculus (failed, 0/3): " \
-           "numerical_gradient(f, x) is shaped like x" in summary
+    assert "  dot_product: dot_pinned_values (failed, 0/2): " \
+           "dot([1, 2, 3], [4, 5, 6]) is 32" in summary
     for markup in ("&#", "<pre>", "<details>", "|---|", "## "):
         assert markup not in local.stdout, markup
     assert "Traceback" not in local.stdout + local.stderr
@@ -292,4 +297,5 @@ def test_grader_ci_run_locally_prints_plain_text_and_github_gets_the_escaped_mar
     assert "Public checks for " not in github.stdout  # the summary goes to GitHub only
     markdown = step_summary.read_text()
     assert markdown.startswith("## Public checks for ")
-    assert "numerical&#95;gradient&#40;f, x&#41;" in markdown and "<details>" in markdown
+    assert "dot&#40;&#91;1, 2, 3&#93;, &#91;4, 5, 6&#93;&#41; is 32" in markdown
+    assert "<details>" in markdown
