@@ -18,16 +18,16 @@ from grader.gradebook.rows import stored_fields
 from grader.integrations.nbgrader.feedback import result_text
 from grader.integrations.nbgrader.grade import results_by_exercise
 
-STUB_TEXT = "Not attempted yet: `softmax` still raises NotImplementedError."
+STUB_TEXT = "Not attempted yet: `scale` still raises NotImplementedError."
 
 
 def _result(check: str, status: str, message: str, *, attempted: bool = True,
             function: str = "") -> CheckResult:
-    return CheckResult("softmax_ce", check, f"The statement of {check}.", False, status, 0.0,
+    return CheckResult("vector_scale", check, f"The statement of {check}.", False, status, 0.0,
                        2.0, message, 0.1, attempted, function)
 
 
-def _checks(hidden: bool, exercise: str = "softmax_ce") -> list:
+def _checks(hidden: bool, exercise: str = "vector_scale") -> list:
     return [c for c in checks_for(exercise, include_hidden=True) if c.hidden is hidden]
 
 
@@ -39,8 +39,7 @@ def _stub(name: str):
     return stub
 
 
-# The two tests of running checks grade the fixture course: they are about run_check, not
-# about any course's checks.
+# Every test here is about the fixture course: results and reports, not any course's checks.
 
 
 def test_running_a_stub_gives_a_not_attempted_result_naming_it():
@@ -73,12 +72,12 @@ def test_a_missing_function_and_an_error_name_their_function_unless_hidden():
 
 
 def test_the_report_reads_the_fields_not_the_message():
-    exercise = load_course().exercise("softmax_ce")
-    stub = _result("a", "failed", "anything at all", attempted=False, function="softmax")
+    exercise = load_course(FIXTURE_COURSE).exercise("vector_scale")
+    stub = _result("a", "failed", "anything at all", attempted=False, function="scale")
     lookalike = _result("b", "failed", STUB_TEXT)  # a check's own message, say
     text = ExerciseReport(exercise, [stub, lookalike], "").text()
     assert (label(stub), label(lookalike)) == ("not attempted", "failed")
-    assert "Not attempted yet: softmax still raises NotImplementedError. Fill it in" in text
+    assert "Not attempted yet: scale still raises NotImplementedError. Fill it in" in text
     assert "FAILED: b: The statement of b." in text
     assert "anything at all" not in text  # a stub's message is the summary line
     assert result_text(stub).startswith("NOT ATTEMPTED: a, 0/2 points")
@@ -86,9 +85,9 @@ def test_the_report_reads_the_fields_not_the_message():
 
 
 def test_missing_results_are_grouped_by_the_function_they_name():
-    exercise = load_course().exercise("softmax_ce")
-    why = "`softmax` is not defined in your softmax_ce code."
-    results = [_result(name, "missing", why, function="softmax") for name in ("a", "b")]
+    exercise = load_course(FIXTURE_COURSE).exercise("vector_scale")
+    why = "`scale` is not defined in your vector_scale code."
+    results = [_result(name, "missing", why, function="scale") for name in ("a", "b")]
     assert "The same for: b." in ExerciseReport(exercise, results, "").text()
     # The same message without a function (a file, say): said once, with no list of checks.
     results = [_result(name, "missing", why) for name in ("a", "b")]
@@ -101,9 +100,10 @@ def test_a_gradebook_row_gives_the_fields_back():
         == (False, "f")
     assert stored_fields("failed", "The loss is wrong for `softmax`.") == (True, "")
     assert stored_fields("error", STUB_TEXT) == (True, "")  # only a failure is a stub's
-    check = _checks(hidden=False)[0].name
-    row = {"exercise": "softmax_ce", "check": check, "hidden": False, "status": "failed",
-           "score": 0.0, "max_score": 2.0, "message": STUB_TEXT, "duration_s": 0.1}
-    result = results_by_exercise([row])["softmax_ce"][check]
+    with using_course(FIXTURE_COURSE):
+        check = _checks(hidden=False)[0].name
+        row = {"exercise": "vector_scale", "check": check, "hidden": False, "status": "failed",
+               "score": 0.0, "max_score": 2.0, "message": STUB_TEXT, "duration_s": 0.1}
+        result = results_by_exercise([row])["vector_scale"][check]
     assert (result.attempted, result.function, result.label) == \
-        (False, "softmax", "not attempted")
+        (False, "scale", "not attempted")
