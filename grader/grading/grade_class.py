@@ -36,7 +36,7 @@ from grader.engine.results import CheckResult
 from grader.engine.run_check import grade_exercise, missing_results
 from grader.engine.sessions import SubmissionWorker, WorkerSession
 from grader.gradebook.rows import rows as gradebook_rows
-from grader.grading.executor import Executor, LocalPool
+from grader.grading.executor import Executor, ExecutorStopped, LocalPool
 from grader.printable import printable
 from grader.submission.files import exercise_file_candidates, find_exercise_file
 from grader.submission.mistakes import class_folder_problem
@@ -61,42 +61,73 @@ def grade_job(job: Job) -> dict[str, Any]:
     """Grade one student (in a grading pool's template process); returns plain data for the
     gradebook.
 
-    The template copies the submission, then forks a fresh grading process that drops its
-    privileges and runs the checks against the student's worker (grader.sandbox.grading_process);
-    the template starts and kills the workers for it (grader.sandbox.launcher) and checks what
-    comes back against the course before it becomes rows."""
+    The template reads the submission (read_submission), then grades that copy (grade_files)
+    and checks what comes back against the course before it becomes rows (job_result). A
+    Dask worker (grader.grading.dask_executor) runs grade_files on the files a job carries,
+    and the coordinator runs job_result: both paths share every rule."""
+    use_profile()
+    files, unusable = read_submission(Path(job.folder), list(load_course().exercises))
+    return job_result(job, grade_files(files, unusable))
+
+
+def grade_files(files: dict[str, bytes], unusable: dict[str, str]) -> dict[str, Any]:
+    """Grade one submission, given as FILES (relative path: bytes) and UNUSABLE (why an
+    exercise's file did not reach FILES), in the process course: {"out": what the grading
+    process sent, "isolation": the levels it ran at}, or {"failed": why} when the grading
+    process failed. Plain data only (JSON-able).
+
+    The submission is written to a private folder; a fresh grading process forked from this
+    one drops its privileges and runs the checks against the student's worker
+    (grader.sandbox.grading_process); this process starts and kills the workers for it
+    (grader.sandbox.launcher)."""
     from grader.sandbox import grading_process, isolation
     from grader.sandbox.launcher import DirectLauncher
 
     use_profile()
     course = load_course()
     exercises = list(course.exercises.values())
-    copy = private_copy(Path(job.folder))
+    copy = write_copy(files)
     isolation.seal(str(copy))  # readable by the grading process's uid, writable by none
     # Found here, before the fork: the grading process may not read the original folder.
-    files = {ex_id: find_exercise_file(copy, ex_id) for ex_id in course.exercises}
-    unusable = {ex_id: unusable_exercise_file(Path(job.folder), ex_id)
-                for ex_id, path in files.items() if path is None}
+    found = {ex_id: find_exercise_file(copy, ex_id) for ex_id in course.exercises}
+    why = {ex_id: unusable.get(ex_id) for ex_id, path in found.items() if path is None}
     launcher = DirectLauncher(worker_spec_for(copy, exercises))
     try:
         def work(remote: Any, level: str) -> dict[str, Any]:
-            return _grade_copy(course, files, unusable, remote)
+            return _grade_copy(course, found, why, remote)
 
         try:
             out, level = grading_process.run(
                 work, launcher, readable=(str(copy),),
                 deadline_s=sum(e.time_limit_s for e in exercises) + 10 * len(exercises) + 30)
-            results = _checked_results(out, course)
         except grading_process.GradingProcessFailed as e:
-            return _failed_job(job, str(e))
+            return {"failed": str(e)}
     finally:
         launcher.close_all()
         shutil.rmtree(copy, ignore_errors=True)
-    # The levels the template started the workers at, not what the grading process says.
+    # The levels this process started the workers at, not what the grading process says.
     workers = ", ".join(sorted(launcher.levels)) or "none (nothing ran)"
+    return {"out": out, "isolation": f"{workers}; grading process {level}"}
+
+
+def job_result(job: Job, graded: dict[str, Any]) -> dict[str, Any]:
+    """The gradebook's data for JOB from what grade_files returned (GRADED), checked against
+    the process course first: a malformed result makes the student "crashed", graded again
+    on the next run."""
+    from grader.sandbox.grading_process import GradingProcessFailed
+
+    if "failed" in graded:
+        return _failed_job(job, str(graded["failed"]))
+    out, isolation = graded.get("out"), graded.get("isolation")
+    try:
+        if type(out) is not dict or type(isolation) is not str:
+            raise GradingProcessFailed("the grading process sent a malformed result")
+        results = _checked_results(out, load_course())
+    except GradingProcessFailed as e:
+        return _failed_job(job, str(e))
     log = printable(out["log"][:MAX_LOG_CHARS])
     return {"student": job.student, "submission_hash": job.submission_hash,
-            "isolation": f"{workers}; grading process {level}",
+            "isolation": printable(isolation[:500], newlines=False),
             "rows": gradebook_rows(job.student, results),
             "logs": {"worker": log} if log else {}}
 
@@ -242,10 +273,17 @@ def _worker_uid() -> int:
 
 def private_copy(folder: Path) -> Path:
     """A private copy of the regular files of a submission (no symlinks, no devices), within
-    caps: the worker sees this copy, never the original or anything a link points to.
-    Code (.py, .ipynb) is copied first, shallowest first, so that data files cannot crowd the
-    exercises out of the caps."""
-    target = Path(tempfile.mkdtemp(prefix="submission-"))
+    the caps of submission_files: the worker sees this copy, never the original or anything
+    a link points to."""
+    return write_copy(submission_files(folder))
+
+
+def submission_files(folder: Path) -> dict[str, bytes]:
+    """The regular files of the submission in FOLDER (no symlinks, no devices), by relative
+    POSIX path, within caps (MAX_COPY_FILES, MAX_COPY_BYTES in all). Code (.py, .ipynb) is
+    taken first, shallowest first, so that data files cannot crowd the exercises out of the
+    caps. A file is opened without following links or blocking, and read only if it is
+    still a regular file of the size seen."""
     candidates: list[tuple[bool, int, str, Path, int]] = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))
@@ -261,18 +299,59 @@ def private_copy(folder: Path) -> Path:
             if stat.S_ISREG(st.st_mode):
                 candidates.append((Path(name).suffix not in (".py", ".ipynb"), len(rel.parts),
                                    (rel / name).as_posix(), rel / name, st.st_size))
-    copied = size = 0
-    for *_, rel_path, file_size in sorted(candidates):
-        if copied >= MAX_COPY_FILES or size + file_size > MAX_COPY_BYTES:
+    files: dict[str, bytes] = {}
+    size = 0
+    for _, _, name, rel_path, file_size in sorted(candidates):
+        if len(files) >= MAX_COPY_FILES or size + file_size > MAX_COPY_BYTES:
             continue
-        (target / rel_path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            shutil.copyfile(folder / rel_path, target / rel_path, follow_symlinks=False)
-        except OSError:
+        data = _read_regular(folder / rel_path, file_size)
+        if data is None:
             continue
-        copied += 1
+        files[name] = data
         size += file_size
+    return files
+
+
+def _read_regular(path: Path, size: int) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != size:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(size + 1)
+        return data if len(data) == size else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def write_copy(files: dict[str, bytes]) -> Path:
+    """FILES (relative POSIX path: bytes, as submission_files reads them) written into a new
+    private folder. A path that would leave the folder is left out."""
+    target = Path(tempfile.mkdtemp(prefix="submission-"))
+    for name, data in files.items():
+        rel = Path(name)
+        if rel.is_absolute() or not rel.parts or ".." in rel.parts:
+            continue
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        (target / rel).write_bytes(data)
     return target
+
+
+def read_submission(folder: Path, exercise_ids: list[str]
+                    ) -> tuple[dict[str, bytes], dict[str, str]]:
+    """What a grading job needs of the student's FOLDER: its files (submission_files) and,
+    per exercise of EXERCISE_IDS whose file is there but cannot be used, why
+    (unusable_exercise_file; used only when the exercise is not found among the files)."""
+    files = submission_files(folder)
+    unusable = {ex_id: why for ex_id in exercise_ids
+                if (why := unusable_exercise_file(folder, ex_id)) is not None}
+    return files, unusable
 
 
 def unusable_exercise_file(folder: Path, exercise_id: str) -> str | None:
@@ -306,11 +385,19 @@ def unusable_exercise_file(folder: Path, exercise_id: str) -> str | None:
 def _init_grading_process(next_slot: Any, course_root: str) -> None:
     # Ctrl-C is the parent's to handle: it stops the pool and keeps what was committed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _pin_to_one_cpu(next_slot)
+    prepare_grading_process(course_root)
+
+
+def prepare_grading_process(course_root: str) -> None:
+    """Make this process a template that grade_files forks grading processes from: the
+    course at COURSE_ROOT, the grading profile, every check loaded with its known examples,
+    what a grading process imports. Once per process (a GradingPool process, a Dask
+    worker)."""
     # The course the parent grades, whichever way the process was started (forked, it is
     # the parent's own Course object, with what the parent loaded).
     use_course(load_course(Path(course_root)))
     use_profile()
-    _pin_to_one_cpu(next_slot)
     # Load every check, and draw its known examples (grader.engine.replay), now: a pool started
     # early does this while the parent still reads the class, instead of in its first
     # student's time.
@@ -443,6 +530,7 @@ def run_class(pool: Executor[Job, dict[str, Any]], source: ClassSource, output: 
     warn_if_not_locked()
     start = time.perf_counter()
     interrupted = False
+    stopped = ""
     with Gradebook.in_folder(output) as book:
         submissions = source.submissions()
         to_grade = [name for name, digest in submissions
@@ -456,13 +544,20 @@ def run_class(pool: Executor[Job, dict[str, Any]], source: ClassSource, output: 
                 bar.update(1)
         except KeyboardInterrupt:
             interrupted = True
+        except ExecutorStopped as e:  # its cluster is gone or refuses: as after Ctrl-C
+            interrupted, stopped = True, str(e)
         finally:
             bar.close()
         rows = source.finish(book, interrupted)
     write_csv(rows, output / "gradebook.csv", DB_COLUMNS)
+    where = pool.where() if hasattr(pool, "where") else f"with {workers} process(es)"
     if not quiet:
-        _summary(source, rows, graded, len(submissions) - len(to_grade), workers,
-                 time.perf_counter() - start, interrupted, not_graded=len(to_grade) - graded)
+        _summary(source, rows, graded, len(submissions) - len(to_grade), where,
+                 time.perf_counter() - start, interrupted, not_graded=len(to_grade) - graded,
+                 stopped=stopped)
+    if stopped:
+        print(f"grader grade: {stopped}", file=sys.stderr)
+        return 2
     return 130 if interrupted else 0
 
 
@@ -511,8 +606,10 @@ class FolderClass:
 
 
 def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade: bool = False,
-                quiet: bool = False) -> int:
-    """`grader grade ROOT --output OUTPUT`; returns the exit code."""
+                quiet: bool = False, scheduler: str | None = None) -> int:
+    """`grader grade ROOT --output OUTPUT`; returns the exit code. With SCHEDULER
+    (`--scheduler ADDRESS|local:N`) the students are graded on a Dask cluster
+    (grader.grading.dask_executor), else on a GradingPool of WORKERS processes."""
     if not root.is_dir():
         print(f"grader grade: {root} is not a folder of student folders.", file=sys.stderr)
         return 2
@@ -523,6 +620,16 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
         return 2
     # Before the pool forks: its processes grade with the examples of the course secret.
     secret = use_course_secret(course)
+    if scheduler is not None:
+        from grader.grading.dask_executor import DaskGrading, dask_client
+
+        with dask_client(scheduler) as client:
+            source = FolderClass(root, output, list(course.exercises))
+            code = run_class(DaskGrading(client), source, output, workers=0, regrade=regrade,
+                             quiet=quiet)
+        if not quiet:
+            print(examples_note(secret))
+        return code
     workers = max(1, workers or os.cpu_count() or 1)
     with GradingPool(workers, course) as pool:
         # The processes load the checks while the class's folders are hashed.
@@ -583,8 +690,8 @@ def _progress_bar(total: int, quiet: bool) -> Any:
                 dynamic_ncols=True, mininterval=0.5)
 
 
-def _summary(source: ClassSource, rows: list[dict], graded: int, skipped: int, workers: int,
-             elapsed: float, interrupted: bool, not_graded: int) -> None:
+def _summary(source: ClassSource, rows: list[dict], graded: int, skipped: int, where: str,
+             elapsed: float, interrupted: bool, not_graded: int, stopped: str = "") -> None:
     from grader.environment import summary_line
     from grader.gradebook.rows import COLUMNS, totals
 
@@ -594,11 +701,23 @@ def _summary(source: ClassSource, rows: list[dict], graded: int, skipped: int, w
     for line in source.notes():
         print(line)
     levels = sorted({str(r["isolation"]) for r in rows if r.get("isolation")})
-    print(f"\nGraded {graded} student(s) in {elapsed:.1f} s with {workers} process(es)"
+    rate = f" ({graded / elapsed:.2f} students/s)" if graded and elapsed > 0 else ""
+    print(f"\nGraded {graded} student(s) in {elapsed:.1f} s{rate} {where}"
           f"{source.unchanged(skipped, interrupted)}.")
     print(f"Isolation: {'; '.join(levels) or '-'}")
+    # Students whose code never ran (nothing submitted, a lost job) have no level to differ.
+    ran = [level for level in levels if not level.startswith("none")]
+    if len(ran) > 1:  # e.g. Dask workers on machines that offer different isolation
+        counts = {level: len({r["student"] for r in rows if r.get("isolation") == level})
+                  for level in ran}
+        print(f"Isolation differs between students ({len(ran)} levels: "
+              + ", ".join(f"{n} student(s) at {level!r}" for level, n in counts.items())
+              + "): see the isolation column of the gradebook.")
     print(summary_line(rows))
-    if interrupted:
+    if stopped:
+        print(f"Stopped: {stopped} Everything graded before is in the gradebook; "
+              f"{not_graded} student(s) were not graded: run again to continue.")
+    elif interrupted:
         print(f"Interrupted: everything graded before Ctrl-C is in the gradebook; "
               f"{not_graded} student(s) were not graded: run again to continue.")
     for line in source.stored():
