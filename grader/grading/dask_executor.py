@@ -71,6 +71,10 @@ def dask_client(scheduler: str) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     target = parse_scheduler(scheduler)
+    # Dask logs a lost connection as a traceback; the run's own one-line answer says it.
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     cluster = None
     if isinstance(target, int):
         cluster = LocalCluster(n_workers=target, threads_per_worker=1, processes=True,
@@ -80,6 +84,7 @@ def dask_client(scheduler: str) -> Iterator[Any]:
         try:
             client = Client(target, timeout=CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError, ValueError) as e:
+            quiet.setLevel(level)
             reason = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise UsageError(f"could not reach the Dask scheduler at {target}: "
                              f"{reason}") from None
@@ -89,6 +94,7 @@ def dask_client(scheduler: str) -> Iterator[Any]:
         client.close()
         if cluster is not None:
             cluster.close()
+        quiet.setLevel(level)
 
 
 # ------------------------------------------------------------------ the executor
@@ -167,6 +173,12 @@ class DaskExecutor(Generic[J, R]):
             error = future.exception()
         except FutureCancelledError:
             raise ExecutorStopped(self._scheduler_lost()) from None
+        if str(error).startswith("Error during deserialization of the task graph"):
+            # The scheduler itself could not load the grader's task: so would it for
+            # every other job.
+            raise ExecutorStopped(
+                "the Dask scheduler could not load the grader's task: the scheduler and "
+                "every worker need the grader installed, in the same locked environment.")
         return self._lost(job, error)
 
     def _scheduler_lost(self) -> str:
@@ -226,8 +238,14 @@ def prepare_worker(course_root: str) -> tuple[str, dict[str, str]]:
 
 def _refusal(job: dict[str, Any]) -> str | None:
     """Prepare this worker for JOB's course; its components as JSON text if its grader
-    differs from the coordinator's (JOB's key and components), else None."""
-    key, components = prepare_worker(str(job["course_root"]))
+    differs from the coordinator's (JOB's key and components), or why it has no course, else
+    None."""
+    from grader.course.model import CourseError
+
+    try:
+        key, components = prepare_worker(str(job["course_root"]))
+    except CourseError as e:
+        return json.dumps({"no course": str(e)})
     if key != job["key"] or components != job["components"]:
         return json.dumps({"refused": components})
     return None
@@ -310,6 +328,7 @@ class DaskGrading(DaskExecutor[Any, dict[str, Any]]):
 
     def _job_result(self, job: Any, text: str, worker: str) -> dict[str, Any]:
         from grader.grading.grade_class import _failed_job, job_result
+        from grader.printable import printable
 
         try:
             data = json.loads(text)
@@ -318,6 +337,11 @@ class DaskGrading(DaskExecutor[Any, dict[str, Any]]):
         if type(data) is dict and type(data.get("refused")) is dict:
             there = {str(k): str(v) for k, v in data["refused"].items()}
             raise ExecutorStopped(mismatch(worker, self._components, there))
+        if type(data) is dict and type(data.get("no course")) is str:
+            raise ExecutorStopped(printable(
+                f"Dask worker {worker} cannot load the course: {data['no course'][:500]} "
+                f"(set ${COURSE_ENV} on the worker to the course's folder on its node)",
+                newlines=False))
         graded = data.get("graded") if type(data) is dict else None
         if type(graded) is not dict:
             return _failed_job(job, "the Dask worker sent a malformed result")
