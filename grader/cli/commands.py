@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 # What works in a student repository written by `grader release repo` (grader/cli/edition.py).
 STUDENT_COMMANDS = ("check", "ci")
@@ -210,8 +211,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 2
         from grader.grading.grade_class import grade_class
 
+        executor = None
+        if args.scheduler is not None:
+            from grader.grading.dask_executor import dask_grading
+
+            def executor() -> Any:
+                return dask_grading(args.scheduler)
         return grade_class(args.root, args.output, workers=args.workers, regrade=args.regrade,
-                           quiet=args.quiet, scheduler=args.scheduler)
+                           quiet=args.quiet, executor=executor)
     if args.command == "release" and args.platform == "repo":
         from grader.integrations.ci.release import release_repo
 

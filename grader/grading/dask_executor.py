@@ -30,8 +30,9 @@ from typing import Any, Generic, TypeVar
 from grader.grading.executor import ExecutorStopped
 from grader.submission.mistakes import UsageError
 
-__all__ = ["COURSE_ENV", "DaskExecutor", "DaskGrading", "dask_client", "grade_task",
-           "mismatch", "parse_scheduler", "prepare_worker", "run_on_worker"]
+__all__ = ["COURSE_ENV", "DaskExecutor", "DaskGrading", "dask_client", "dask_grading",
+           "grade_task", "job_text", "mismatch", "parse_scheduler", "prepare_worker",
+           "refusal", "run_on_worker", "stop_if_refused"]
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -226,6 +227,11 @@ def prepare_worker(course_root: str) -> tuple[str, dict[str, str]]:
 
     root = os.environ.get(COURSE_ENV) or course_root
     if root not in _prepared:
+        import warnings
+
+        # Dask's worker shows every DeprecationWarning; a GradingPool process, like any
+        # Python process, hides those of libraries (Hypothesis warns while drawing examples).
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
         course = load_course(Path(root))
         use_course(course)
         use_course_secret(course)  # before the checks draw their examples
@@ -236,7 +242,7 @@ def prepare_worker(course_root: str) -> tuple[str, dict[str, str]]:
     return _prepared[root]
 
 
-def _refusal(job: dict[str, Any]) -> str | None:
+def refusal(job: dict[str, Any]) -> str | None:
     """Prepare this worker for JOB's course; its components as JSON text if its grader
     differs from the coordinator's (JOB's key and components), or why it has no course, else
     None."""
@@ -258,7 +264,7 @@ def grade_task(text: str) -> str:
     from grader.grading.grade_class import grade_files
 
     job = json.loads(text)
-    refused = _refusal(job)
+    refused = refusal(job)
     if refused is not None:
         return refused
     files = {name: base64.b64decode(data) for name, data in job["files"].items()}
@@ -305,6 +311,20 @@ def mismatch(worker: str, here: dict[str, str], there: dict[str, str]) -> str:
                      newlines=False)
 
 
+def stop_if_refused(data: Any, worker: str, components: dict[str, str]) -> None:
+    """Raise ExecutorStopped if DATA (a decoded result) is a worker's refusal."""
+    from grader.printable import printable
+
+    if type(data) is dict and type(data.get("refused")) is dict:
+        there = {str(k): str(v) for k, v in data["refused"].items()}
+        raise ExecutorStopped(mismatch(worker, components, there))
+    if type(data) is dict and type(data.get("no course")) is str:
+        raise ExecutorStopped(printable(
+            f"Dask worker {worker} cannot load the course: {data['no course'][:500]} "
+            f"(set ${COURSE_ENV} on the worker to the course's folder on its node)",
+            newlines=False))
+
+
 class DaskGrading(DaskExecutor[Any, dict[str, Any]]):
     """The executor of `grader grade --scheduler` and `grade --nbgrader --scheduler`: each
     student's job (grade_class.Job) graded on a Dask worker of CLIENT by grade_task, for the
@@ -328,21 +348,22 @@ class DaskGrading(DaskExecutor[Any, dict[str, Any]]):
 
     def _job_result(self, job: Any, text: str, worker: str) -> dict[str, Any]:
         from grader.grading.grade_class import _failed_job, job_result
-        from grader.printable import printable
 
         try:
             data = json.loads(text)
         except ValueError:
             data = None
-        if type(data) is dict and type(data.get("refused")) is dict:
-            there = {str(k): str(v) for k, v in data["refused"].items()}
-            raise ExecutorStopped(mismatch(worker, self._components, there))
-        if type(data) is dict and type(data.get("no course")) is str:
-            raise ExecutorStopped(printable(
-                f"Dask worker {worker} cannot load the course: {data['no course'][:500]} "
-                f"(set ${COURSE_ENV} on the worker to the course's folder on its node)",
-                newlines=False))
+        stop_if_refused(data, worker, self._components)
         graded = data.get("graded") if type(data) is dict else None
         if type(graded) is not dict:
             return _failed_job(job, "the Dask worker sent a malformed result")
         return job_result(job, graded)
+
+
+
+@contextmanager
+def dask_grading(scheduler: str) -> Iterator[DaskGrading]:
+    """The executor of `grade --scheduler SCHEDULER`, for the process course as it is when
+    the block starts; the cluster of `local:N` is closed when it ends."""
+    with dask_client(scheduler) as client:
+        yield DaskGrading(client)

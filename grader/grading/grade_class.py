@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -606,10 +606,12 @@ class FolderClass:
 
 
 def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade: bool = False,
-                quiet: bool = False, scheduler: str | None = None) -> int:
-    """`grader grade ROOT --output OUTPUT`; returns the exit code. With SCHEDULER
-    (`--scheduler ADDRESS|local:N`) the students are graded on a Dask cluster
-    (grader.grading.dask_executor), else on a GradingPool of WORKERS processes."""
+                quiet: bool = False,
+                executor: Callable[[], AbstractContextManager[Executor[Job, dict[str, Any]]]]
+                | None = None) -> int:
+    """`grader grade ROOT --output OUTPUT`; returns the exit code. The students are graded on
+    a GradingPool of WORKERS processes, or on what EXECUTOR() opens (`--scheduler`: a Dask
+    cluster, grader.grading.dask_executor.dask_grading)."""
     if not root.is_dir():
         print(f"grader grade: {root} is not a folder of student folders.", file=sys.stderr)
         return 2
@@ -620,18 +622,8 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
         return 2
     # Before the pool forks: its processes grade with the examples of the course secret.
     secret = use_course_secret(course)
-    if scheduler is not None:
-        from grader.grading.dask_executor import DaskGrading, dask_client
-
-        with dask_client(scheduler) as client:
-            source = FolderClass(root, output, list(course.exercises))
-            code = run_class(DaskGrading(client), source, output, workers=0, regrade=regrade,
-                             quiet=quiet)
-        if not quiet:
-            print(examples_note(secret))
-        return code
     workers = max(1, workers or os.cpu_count() or 1)
-    with GradingPool(workers, course) as pool:
+    with executor() if executor else GradingPool(workers, course) as pool:
         # The processes load the checks while the class's folders are hashed.
         source = FolderClass(root, output, list(course.exercises))
         code = run_class(pool, source, output, workers=workers, regrade=regrade, quiet=quiet)

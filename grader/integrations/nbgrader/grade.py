@@ -132,10 +132,10 @@ def _executor(grading: Any, workers: int, scheduler: str | None) -> Iterator[Any
         with GradingPool(workers, grading) as pool:
             yield pool
         return
-    from grader.grading.dask_executor import DaskGrading, dask_client
+    from grader.grading.dask_executor import dask_grading
 
-    with dask_client(scheduler) as client:
-        yield DaskGrading(client)
+    with dask_grading(scheduler) as pool:
+        yield pool
 
 
 class NbgraderClass:
