@@ -365,5 +365,12 @@ class DaskGrading(DaskExecutor[Any, dict[str, Any]]):
 def dask_grading(scheduler: str) -> Iterator[DaskGrading]:
     """The executor of `grade --scheduler SCHEDULER`, for the process course as it is when
     the block starts; the cluster of `local:N` is closed when it ends."""
+    from grader.authoring.checks import checks_for
+    from grader.course.model import load_course
+
+    # The checks (and what they import, numpy.random) are loaded before Dask's threads
+    # start: the coordinator checks every result against them.
+    for exercise in load_course().exercises:
+        checks_for(exercise, include_hidden=True)
     with dask_client(scheduler) as client:
         yield DaskGrading(client)

@@ -1,0 +1,273 @@
+"""Grading on a real Dask cluster (`--scheduler`) gives the local pool's rows, survives a killed
+worker and a killed coordinator, and refuses a worker whose grader differs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from support import (
+    GRADER,
+    REFERENCE,
+    ROOT,
+    committed_students,
+    course_copy,
+    leftover_processes,
+    processes,
+    run_tmpdir,
+    softmax_class,
+)
+
+from grader.grading.dask_executor import mismatch, parse_scheduler
+from grader.submission.mistakes import UsageError
+
+DASK = ROOT / ".venv" / "bin" / "dask"
+ROW = ["student", "exercise", "check", "status", "score", "message"]
+
+
+def test_scheduler_values():
+    assert parse_scheduler("local:2") == 2
+    assert parse_scheduler("tcp://head:8786") == "tcp://head:8786"
+    for bad in ("local:0", "local:x", "local:", "tcp://a b"):
+        with pytest.raises(UsageError):
+            parse_scheduler(bad)
+
+
+def test_a_mismatch_names_what_differs():
+    here = {"numpy": "2.1.0", "grader": "0.1.0", "tests/checks/public/test_softmax_ce.py": "a"}
+    there = {**here, "numpy": "2.2.0", "tests/checks/public/test_softmax_ce.py": "b"}
+    line = mismatch("tcp://127.0.0.1:4321", here, there)
+    assert line.startswith("Dask worker tcp://127.0.0.1:4321 has another grader: numpy 2.1.0 "
+                           "here vs 2.2.0 there, tests/checks/public/test_softmax_ce.py "
+                           "differs.")
+
+
+def _grade(root: Path, out: Path, course: Path, *extra: str, marker: Path | None = None,
+           timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GRADER_COURSE_ROOT": str(course)}
+    if marker is not None:
+        env["TMPDIR"] = str(marker)
+    return subprocess.run([str(GRADER), "grade", str(root), "--output", str(out), *extra],
+                          cwd=course, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _rows(out: Path) -> pd.DataFrame:
+    frame = pd.read_csv(out / "gradebook.csv", keep_default_na=False)[ROW]
+    return frame.sort_values(ROW[:3]).reset_index(drop=True)
+
+
+def test_bad_scheduler_values_get_one_line(tmp_path):
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    for value, words in (("local:0", "local:N needs a number of workers"),
+                         ("local:x", "local:N needs a number of workers")):
+        run = _grade(tmp_path / "class", tmp_path / "out", ROOT, "--scheduler", value)
+        assert run.returncode == 2
+        assert run.stderr.strip().count("\n") == 0 and words in run.stderr, run.stderr
+
+
+@pytest.mark.slow
+def test_an_unreachable_scheduler_gets_one_line(tmp_path):
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    run = _grade(tmp_path / "class", tmp_path / "out", ROOT, "--scheduler",
+                 f"tcp://127.0.0.1:{_free_port()}")
+    assert run.returncode == 2
+    assert run.stderr.startswith("grader grade: could not reach the Dask scheduler at "
+                                 "tcp://127.0.0.1:"), run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.slow
+def test_the_demo_class_and_the_attacks_get_the_local_pools_rows(tmp_path):
+    """One class: the demo students (every exercise) and each attack of the attack suite
+    (softmax_ce), graded by `--scheduler local:2` and by the local pool."""
+    from system.test_attacks import ATTACKS
+
+    course = course_copy(tmp_path)
+    root = tmp_path / "class"
+    shutil.copytree(ROOT / "demo" / "submissions", root, symlinks=True)
+    for name, (attack, honest) in ATTACKS.items():
+        (root / f"attack_{name}").mkdir()
+        (root / f"attack_{name}" / "softmax_ce.py").write_text(honest + "\n" + attack)
+    (root / "bystander").mkdir()
+    (root / "bystander" / "softmax_ce.py").write_text(REFERENCE)
+    before = processes()
+    marker = run_tmpdir(tmp_path)
+    dask = _grade(root, tmp_path / "dask", course, "--scheduler", "local:2", marker=marker)
+    assert dask.returncode == 0, dask.stderr[-3000:]
+    assert "on 2 Dask worker(s)" in dask.stdout and "students/s" in dask.stdout
+    local = _grade(root, tmp_path / "local", course, "--workers", "2", "--quiet")
+    assert local.returncode == 0, local.stderr[-3000:]
+    dask_rows, local_rows = _rows(tmp_path / "dask"), _rows(tmp_path / "local")
+    assert len(dask_rows) > 400
+    differ = (dask_rows != local_rows).any(axis=1)
+    assert not differ.any(), pd.concat([dask_rows[differ], local_rows[differ]]).to_string()[:3000]
+    isolation = pd.read_csv(tmp_path / "dask" / "gradebook.csv", keep_default_na=False)
+    assert (isolation.isolation != "none").sum() > 0
+    assert leftover_processes(before, marker, grace_s=5.0) == []
+
+
+# ------------------------------------------------------------------ a cluster of our own
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def scheduler(tmp_path_factory):
+    """A `dask scheduler` process on this machine, as a cluster's head node runs it."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("scheduler") / "scheduler.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port",
+                                str(port), "--no-dashboard"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    address = f"tcp://127.0.0.1:{port}"
+    _wait_for(lambda: _reachable(port), 30, "the scheduler")
+    yield address
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def _reachable(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not come up"
+        time.sleep(0.1)
+
+
+def _worker(address: str, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """A `dask worker` process without a nanny: killing it kills the worker itself."""
+    return subprocess.Popen([str(DASK), "worker", address, "--nthreads", "1", "--no-nanny",
+                             "--no-dashboard"], env={**os.environ, "PYTHONPATH": str(ROOT),
+                                                     **env},
+                            stdout=subprocess.DEVNULL, stderr=log.open("w"),
+                            start_new_session=True)
+
+
+def _workers_up(address: str, n: int) -> None:
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        client.wait_for_workers(n, timeout=60)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _stop(*workers: subprocess.Popen) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+@pytest.mark.slow
+def test_a_killed_worker_loses_nobody(tmp_path, scheduler):
+    course = course_copy(tmp_path)
+    root = tmp_path / "class"
+    names = softmax_class(root, 8)
+    out = tmp_path / "out"
+    env = {"GRADER_COURSE": str(course)}
+    first = _worker(scheduler, env, tmp_path / "w1.log")
+    second = _worker(scheduler, env, tmp_path / "w2.log")
+    try:
+        _workers_up(scheduler, 2)
+        grade = subprocess.Popen(
+            [str(GRADER), "grade", str(root), "--output", str(out), "--scheduler", scheduler],
+            cwd=course, env={**os.environ, "GRADER_COURSE_ROOT": str(course)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Killed while it grades a student (a grading process of its own is running), with
+        # at least one student committed.
+        _wait_for(lambda: committed_students(out / "gradebook.sqlite") >= 1
+                  and _children(first.pid) or grade.poll() is not None, 120, "grading")
+        assert grade.poll() is None, "the kill should land mid-run"
+        os.kill(first.pid, signal.SIGKILL)
+        stdout, stderr = grade.communicate(timeout=300)
+    finally:
+        _stop(first, second)
+    assert grade.returncode == 0, stderr[-3000:]
+    frame = pd.read_csv(out / "gradebook.csv", keep_default_na=False)
+    assert sorted(frame.student.unique()) == names
+    assert frame.groupby("student").size().nunique() == 1  # every student once, all checks
+    assert "crashed" not in set(frame.status)
+    full = frame.groupby("student").max_score.sum().max()
+    scores = frame.groupby("student").score.sum()
+    assert all(scores[n] == full for n in names[::2])
+    assert all(scores[n] < full for n in names[1::2])
+    assert f"Graded {len(names)} student(s)" in stdout
+
+
+@pytest.mark.slow
+def test_a_worker_with_another_grader_is_refused(tmp_path, scheduler):
+    course = course_copy(tmp_path / "here")
+    other = course_copy(tmp_path / "there")
+    check = other / "tests" / "checks" / "public" / "test_softmax_ce.py"
+    check.write_text(check.read_text() + "\n# changed on this node\n")
+    root = tmp_path / "class"
+    softmax_class(root, 2)
+    worker = _worker(scheduler, {"GRADER_COURSE": str(other)}, tmp_path / "w.log")
+    try:
+        _workers_up(scheduler, 1)
+        run = _grade(root, tmp_path / "out", course, "--scheduler", scheduler)
+    finally:
+        _stop(worker)
+    assert run.returncode == 2
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("grader grade: Dask worker tcp://127.0.0.1:"), run.stderr[-2000:]
+    assert "has another grader: tests/checks/public/test_softmax_ce.py differs" in last
+    assert committed_students(tmp_path / "out" / "gradebook.sqlite") == 0
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_coordinator_keeps_what_it_committed(tmp_path):
+    course = course_copy(tmp_path)
+    root = tmp_path / "class"
+    names = softmax_class(root, 8)
+    out = tmp_path / "out"
+    db = out / "gradebook.sqlite"
+    marker = run_tmpdir(tmp_path)
+    env = {**os.environ, "GRADER_COURSE_ROOT": str(course), "TMPDIR": str(marker)}
+    cmd = [str(GRADER), "grade", str(root), "--output", str(out), "--scheduler", "local:2",
+           "--quiet"]
+    before = processes()
+    first = subprocess.Popen(cmd, cwd=course, env=env, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for(lambda: committed_students(db) >= 2 or first.poll() is not None, 120, "grading")
+    os.killpg(first.pid, signal.SIGKILL)  # the coordinator and its local cluster, at once
+    first.wait(timeout=10)
+    kept = committed_students(db)
+    assert 2 <= kept < len(names), "the kill should land mid-run"
+    assert leftover_processes(before, marker, grace_s=5.0) == []
+
+    second = subprocess.run(cmd[:-1], cwd=course, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert f"Graded {len(names) - kept} student(s)" in second.stdout
+    assert f"{kept} unchanged since the last run" in second.stdout
+    frame = pd.read_csv(out / "gradebook.csv", keep_default_na=False)
+    assert sorted(frame.student.unique()) == names
+    assert "crashed" not in set(frame.status)
