@@ -173,6 +173,27 @@ EXERCISES = {
         "memory_limit_mb": 512,
         "due": "2026-12-18T23:59:00+00:00",
     },
+    "lr_schedules": {
+        "title": "Learning-rate schedules",
+        "functions": ["step_decay", "cosine_annealing", "linear_warmup",
+                      "train_with_schedule"],
+        "public": {
+            "step_decay_matches_the_formula": 3,
+            "step_decay_defaults_are_drop_half_every_10": 1,
+            "cosine_annealing_matches_the_formula": 3,
+            "cosine_annealing_starts_at_lr0_and_ends_at_lr_min": 1,
+            "linear_warmup_matches_the_formula": 3,
+            "train_with_schedule_follows_gradient_descent": 3,
+            "train_with_schedule_calls_schedule_once_per_step_in_order": 2,
+        },
+        "hidden": {
+            "schedules_match_reference_at_any_step": 2,
+            "training_on_linear_regression_matches_reference": 2,
+        },
+        "time_limit_s": 30,
+        "memory_limit_mb": 512,
+        "due": "2026-12-21T23:59:00+00:00",
+    },
 }
 
 # Late submissions (grader/course/late.py). Each exercise's "due" above is its deadline, ISO 8601

@@ -5,7 +5,8 @@ walks one row through them). Which may import which is the layers contract of im
 in pyproject.toml (`make test` runs it): a package imports only the layers below its own.
 
     course/        what the course is: model (course_config.py, folders, references), secret
-                   (the graded examples' seed), late (the late policy), stubs (exercises/)
+                   (the graded examples' seed), late (the late policy), stubs (exercises/),
+                   scaffold (`grader new-exercise`: a new exercise's files)
     submission/    a student's folder: files (which file is an exercise), notebook (a
                    notebook's code), times (when it was submitted), identity (its hash),
                    mistakes (one-line answers to a mistaken folder or exercise name)

@@ -108,6 +108,8 @@ def _load_checks(course: Course, exercise_id: str, include_hidden: bool) -> tupl
         path = course.checks_dir / kind / f"test_{exercise_id}.py"
         if kind == "hidden" and not points and not path.exists():
             continue  # a student's copy of the course: its hidden checks are not installed
+        if not path.is_file():
+            raise CourseError(_missing_checks(course, exercise_id, kind, path))
         with course.importing():
             module = import_path(path, f"_checks_{kind}_{exercise_id}")
         functions = _check_functions(module)
@@ -126,6 +128,15 @@ def _load_checks(course: Course, exercise_id: str, include_hidden: bool) -> tupl
             out.append(Check(exercise_id, name, _statement(fn, path), float(points[name]),
                              kind == "hidden", fn))
     return tuple(out)
+
+
+def _missing_checks(course: Course, exercise_id: str, kind: str, path: Any) -> str:
+    """The one line for an exercise of course_config.py whose check file is not there."""
+    state = "is not a file" if path.exists() else "is missing"
+    return (f"exercise {exercise_id!r} is in course_config.py EXERCISES with {kind} checks, but "
+            f"{path.relative_to(course.root)} {state}: write them there (docs/authoring.md); "
+            f"`grader new-exercise ID --title ...` starts an exercise with templates of its "
+            f"checks.")
 
 
 def _check_functions(module: Any) -> dict[str, Callable[..., Any]]:

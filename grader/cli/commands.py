@@ -1,5 +1,5 @@
 """The `grader` command: check and ci (students); grade, report, audit, collect and
-release (instructors); stubs (authors)."""
+release (instructors); stubs and new-exercise (authors)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 
 # What works in a student repository written by `grader release repo` (grader/cli/edition.py).
 STUDENT_COMMANDS = ("check", "ci")
-INSTRUCTOR_COMMANDS = ("collect", "grade", "release", "report", "audit", "secret", "stubs")
+INSTRUCTOR_COMMANDS = ("collect", "grade", "release", "report", "audit", "secret", "stubs",
+                       "new-exercise")
 STUDENT_DESCRIPTION = ("The `grader` command of your course repository: check runs the public "
                        "checks on your exercises, ci does what the course's GitHub workflow does.")
 
@@ -130,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
 
     p = staff.add_parser("stubs", help="regenerate exercises/ from solutions/")
     p.add_argument("--check", action="store_true", help="only report stubs that are out of date")
+
+    p = staff.add_parser("new-exercise", help="start a new exercise: a reference skeleton, check "
+                         "templates, its course_config.py entry, an audit catalog, the stub")
+    p.add_argument("exercise_id", metavar="ID", help="the exercise id: the module students "
+                   "write, a lowercase Python identifier such as lr_schedules")
+    p.add_argument("--title", required=True, help="its title, as students and reports show it")
 
     args = parser.parse_args(argv)
     from grader.course.model import CourseError
@@ -255,6 +262,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _secret()
     if args.command == "stubs":
         return _stubs(check_only=args.check)
+    if args.command == "new-exercise":
+        return _new_exercise(args.exercise_id, args.title)
     raise AssertionError(args.command)
 
 
@@ -269,10 +278,20 @@ def _exercise_ids(args: argparse.Namespace) -> tuple[list[str], Path | None]:
 
 def _stubs(*, check_only: bool) -> int:
     from grader.course.model import load_course
-    from grader.course.stubs import PersonsWork, StubRecordError, survey, write_stubs
+    from grader.course.stubs import (
+        PersonsWork,
+        StubRecordError,
+        survey,
+        unregistered,
+        unregistered_advice,
+        write_stubs,
+    )
 
     course = load_course()
     ids = list(course.exercises)
+    # A solution not in EXERCISES gets no stub: each is named, and the exit code says so,
+    # after the stubs of the exercises are written.
+    strays = [unregistered_advice(name) for name in unregistered(course.solutions_dir, ids)]
 
     def shown(path: Path) -> str:
         return str(path.relative_to(course.root))
@@ -296,7 +315,9 @@ def _stubs(*, check_only: bool) -> int:
                    if s.state != "current"]
             for state in bad:
                 print(f"{shown(state.path)} {advice[state.state]}.")
-            return 1 if bad else 0
+            for line in strays:
+                print(line)
+            return 1 if bad or strays else 0
         written = write_stubs(course.solutions_dir, course.exercises_dir, ids)
     except StubRecordError as e:
         print(f"grader stubs: {e}: restore it from git (`git checkout -- "
@@ -316,6 +337,24 @@ def _stubs(*, check_only: bool) -> int:
         print(f"wrote {shown(path)}")
     if not written:
         print("exercises/ holds the current stubs already; nothing to write.")
+    for line in strays:
+        print(f"grader stubs: {line}", file=sys.stderr)
+    return 1 if strays else 0
+
+
+def _new_exercise(exercise_id: str, title: str) -> int:
+    from grader.course.scaffold import ScaffoldError, new_exercise, next_steps
+
+    try:
+        created = new_exercise(exercise_id, title)
+    except ScaffoldError as e:
+        print(f"grader new-exercise: {e}", file=sys.stderr)
+        return 2
+    print(f"Created exercise {exercise_id!r} ({title.strip()}):")
+    for path in created.files:
+        print(f"  wrote {path}")
+    print(f"  added {exercise_id!r} to EXERCISES in {created.config}")
+    print(next_steps(exercise_id))
     return 0
 
 

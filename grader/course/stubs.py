@@ -137,6 +137,21 @@ def survey(solutions: Path, exercises: Path, ids: list[str]) -> list[StubState]:
     return states
 
 
+def unregistered(solutions: Path, ids: list[str]) -> list[str]:
+    """Module names of solutions/*.py that are not exercises (not in IDS): they get no stub,
+    which their author most likely expects. A name starting with _ is a helper, not one."""
+    return sorted(p.stem for p in solutions.glob("*.py")
+                  if p.stem not in ids and not p.stem.startswith("_"))
+
+
+def unregistered_advice(name: str) -> str:
+    """The one line for solutions/NAME.py, which is not an exercise of course_config.py."""
+    return (f"solutions/{name}.py is not an exercise of course_config.py, so it gets no stub: "
+            f"add it to EXERCISES (with its checks), or move it aside and run `grader "
+            f"new-exercise {name} --title ...`, which writes it with the exercise's other files "
+            f"(then bring your code into it).")
+
+
 def stale_stubs(solutions: Path, exercises: Path, ids: list[str]) -> list[str]:
     """Exercise ids whose stub in `exercises` is not exactly the recorded stub generated
     from `solutions` (out of date, missing, unrecorded, or someone's work)."""

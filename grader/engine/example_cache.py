@@ -3,9 +3,11 @@
 Drawing every check's examples costs each grading process about 0.9 s, which is most of a
 run's fixed start-up. What Hypothesis draws depends only on the check, its seed and settings,
 and the versions of Hypothesis, NumPy and Python. All of those are in the key of a cache
-entry: the grader key (a hash of every check, reference and grader module, and the two
-versions; grader.gradebook.store), the Python version, the check's seed and its settings. Any
-change therefore draws again: a stale entry is never used.
+entry: the key of the exercise whose check file it is (grader.engine.grader_key: its checks,
+reference and settings, the grader modules and the two versions; the course-wide key for a
+check module of no exercise), the Python version, the check's seed and its settings. Any
+change therefore draws again, and a change to one exercise's checks draws only that
+exercise's examples again: a stale entry is never used.
 
 An entry is stored only when it reads back exactly as drawn: values are written with the
 channel's exact-type encoding (grader.sandbox.runtime.protocol, no pickle), and decoded again and
@@ -40,8 +42,8 @@ from grader.sandbox.runtime import protocol as P
 
 FORMAT = 1
 _IMPL = P.Ref("g", "implementation")  # the implementation's place in an example
-# A cache file -> its entries (read once). Keyed by the file, whose name holds the grader
-# key: another course (or seeding) reads its own file.
+# A cache file -> its entries (read once). Keyed by the file, whose name holds the key of the
+# check module's exercise: another course (or seeding) reads its own file.
 _files: dict[Path, dict[str, Any]] = {}
 
 
@@ -97,11 +99,19 @@ def _file(module: str) -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
-    from grader.engine.grader_key import grader_key
+    from grader.engine.grader_key import check_file_key
 
-    key = f"known examples v{FORMAT}\n{grader_key()}\n{sys.version}\n{platform.machine()}\n"
+    key = (f"known examples v{FORMAT}\n{check_file_key(_module_file(module))}\n{sys.version}\n"
+           f"{platform.machine()}\n")
     digest = hashlib.sha256(f"{key}{module}".encode("utf-8", "surrogateescape")).hexdigest()
     return folder / f"known-examples-{digest[:32]}.json"
+
+
+def _module_file(module: str) -> str | None:
+    """Where the check module MODULE was loaded from (the registry imports each check file
+    under a name of its own, grader.authoring.checks), None when unknown."""
+    found = getattr(sys.modules.get(module), "__file__", None)
+    return found if isinstance(found, str) else None
 
 
 def _entries(module: str) -> dict[str, Any]:

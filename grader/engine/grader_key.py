@@ -1,10 +1,15 @@
-"""The grader key: what graded a gradebook row, as one line that changes when a score could.
+"""The grader keys: what graded a gradebook row, as one line that changes when a score could.
 
-Trust role: instructor-side identity. `grader grade` and `grade --nbgrader` store the key with
-every student and skip, on a rerun, a student whose submission and key are unchanged
-(grader.gradebook.store); known examples on disk are filed under it (grader.engine.example_cache),
-which is why it also ships in the student repository, where the course has no references and the
-package only the modules students run (a listed module that is absent is hashed as absent).
+Each exercise has a key of its own (exercise_keys): the course-wide parts (the grader's scoring
+modules, the versions, the lock, the secret, the seed) and that exercise's settings, checks
+and reference. A change to one exercise's checks regrades that exercise only.
+
+Trust role: instructor-side identity. `grader grade` and `grade --nbgrader` store the key of
+the exercise with every row and regrade, on a rerun, only the exercises whose key or file
+changed (grader.gradebook.store); known examples on disk are filed under the key of the
+exercise whose checks drew them (grader.engine.example_cache), which is why this module also
+ships in the student repository, where the course has no references and the package only the
+modules students run (a listed module or file that is absent is hashed as absent).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +26,8 @@ import grader
 if TYPE_CHECKING:
     from grader.course.model import Course
 
-__all__ = ["SCORING_MODULES", "course_scoring_text", "grader_key", "key_of"]
+__all__ = ["SCORING_MODULES", "check_file_key", "course_scoring_text", "exercise_keys",
+           "exercise_keys_of", "grader_key", "key_of"]
 
 
 def _grader_dir() -> Path:
@@ -28,7 +35,7 @@ def _grader_dir() -> Path:
 
 
 def grader_key(root: Path | None = None) -> str:
-    """What graded a row (see key_of) with the course at ROOT (default: the process
+    """The course-wide key (see key_of) of the course at ROOT (default: the process
     course), for the course secret now in force. Computed once per course and secret, and
     kept in the course: the key describes the grader that started."""
     from grader.authoring import checks
@@ -37,6 +44,38 @@ def grader_key(root: Path | None = None) -> str:
     course = load_course(root)
     secret = checks.secret_fingerprint()
     return course.cached(("grader key", secret), lambda: key_of(course, secret))
+
+
+def exercise_keys(root: Path | None = None) -> dict[str, str]:
+    """{exercise id: its key} (see exercise_keys_of) for the course at ROOT (default: the
+    process course) and the course secret now in force, computed once per course and
+    secret like grader_key. A row graded for an exercise stores that exercise's key."""
+    from grader.authoring import checks
+    from grader.course.model import load_course
+
+    course = load_course(root)
+    secret = checks.secret_fingerprint()
+    return dict(course.cached(("exercise keys", secret),
+                              lambda: exercise_keys_of(course, secret)))
+
+
+def check_file_key(path: str | Path | None) -> str:
+    """The key that files what the check module at PATH draws: the key of the exercise whose
+    check file it is (tests/checks/{public,hidden}/test_<id>.py of the process course), else
+    the course-wide grader_key (a check file of no exercise, a test's own module)."""
+    from grader.course.model import load_course
+
+    if path is not None:
+        course = load_course()
+        try:
+            rel = Path(path).resolve().relative_to(course.checks_dir.resolve())
+        except ValueError:
+            rel = None
+        if rel is not None and len(rel.parts) == 2 and rel.parts[0] in ("public", "hidden") \
+                and rel.name.startswith("test_") and rel.suffix == ".py" \
+                and rel.stem[len("test_"):] in course.exercises:
+            return exercise_keys()[rel.stem[len("test_"):]]
+    return grader_key()
 
 
 # The grader's own modules that decide a row's score, status or message, or the examples a check
@@ -105,38 +144,110 @@ def course_scoring_text(course: Course) -> str:
                        "exercises": exercises})
 
 
-def key_of(course: Course, secret: str | None) -> str:
-    """What graded a row: grader and course versions and a hash of everything that decides a
-    score, computed afresh (grader_key keeps it in the course).
+def exercise_scoring_text(course: Course, exercise_id: str) -> str:
+    """The settings of one exercise that decide its scores (its part of
+    course_scoring_text): functions, the points of its public and hidden checks, its
+    limits."""
+    ex = course.exercise(exercise_id)
+    return json.dumps([ex.id, list(ex.functions), list(ex.public.items()),
+                       list(ex.hidden.items()), ex.time_limit_s, ex.memory_limit_mb])
 
-    Hashed: the course's scoring settings (course_scoring_text), its checks
-    (tests/checks/**/*.py) and references (solutions/*.py), each file by relative path and
-    bytes; the grader modules of SCORING_MODULES (a listed module that is absent, as in a
-    student repository, is hashed as absent); the Hypothesis and NumPy versions, because
-    Hypothesis draws different examples from the same seed under another version; the lock
-    with the packages installed otherwise than it pins (grader.environment), so a class
-    graded off the lock is graded again once the environment is installed as locked; and the
-    course secret's fingerprint. A changed check, reference or scoring module therefore
-    regrades everybody on the next run, which is the safe direction.
-    """
+
+# reference("other") in a check file: that exercise's reference decides this one's scores too.
+_REFERENCE_CALL = re.compile(r"""\breference\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']\s*\)""")
+
+
+def _exercise_files(course: Course, exercise_id: str) -> list[Path]:
+    """The files that belong to EXERCISE_ID alone: its public and hidden check files and its
+    reference, absent or not (an absent file is hashed as absent)."""
+    return [course.checks_dir / "public" / f"test_{exercise_id}.py",
+            course.checks_dir / "hidden" / f"test_{exercise_id}.py",
+            course.solutions_dir / f"{exercise_id}.py"]
+
+
+def _file_record(course: Course, path: Path) -> str:
+    name = f"course/{path.relative_to(course.root).as_posix()}"
+    content = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
+    return f"{name}\0{content}\n"
+
+
+def _shared_digest(course: Course, secret: str | None) -> str:
+    """A hash of what decides every exercise's scores: the grader's scoring modules, the
+    versions, the lock, the secret, the seed and Hypothesis budget, and every file of the
+    checks and references that belongs to no single exercise (a helper module of checks)."""
     from grader.environment import lock_state
 
-    files = [(f"course/{p.relative_to(course.root).as_posix()}", p) for p in
-             [*sorted(course.checks_dir.rglob("*.py")),
-              *sorted(course.solutions_dir.glob("*.py"))]]
+    own = {p for ex_id in course.exercises for p in _exercise_files(course, ex_id)}
+    files = [p for p in [*sorted(course.checks_dir.rglob("*.py")),
+                         *sorted(course.solutions_dir.glob("*.py"))] if p not in own]
     here = _grader_dir()
-    files += [(f"grader/{name}", here / name) for name in SCORING_MODULES]
-    digest = hashlib.sha256(b"grader key v2\n")
+    digest = hashlib.sha256(b"grader key v3: shared\n")
     for package in ("hypothesis", "numpy"):
         digest.update(f"{package}={_version(package)}\n".encode())
     digest.update(f"lock={lock_state().text}\n".encode())
     # Instructor grading draws its examples from the course secret: another secret, or none,
     # grades with other examples.
     digest.update(f"secret={secret}\n".encode())
-    digest.update(f"course_config={course_scoring_text(course)}\n".encode())
-    for name, path in sorted(files):
+    digest.update(json.dumps({"seed": course.seed,
+                              "hypothesis_max_examples": course.hypothesis_max_examples})
+                  .encode())
+    records = [_file_record(course, p) for p in files]
+    for name in SCORING_MODULES:
+        path = here / name
         content = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
-        digest.update(f"{name}\0{content}\n".encode("utf-8", "surrogateescape"))
+        records.append(f"grader/{name}\0{content}\n")
+    for record in sorted(records):
+        digest.update(record.encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def exercise_keys_of(course: Course, secret: str | None) -> dict[str, str]:
+    """{exercise id: what graded its rows}, computed afresh (exercise_keys keeps them).
+
+    An exercise's key hashes the course-wide parts (_shared_digest: the grader modules of
+    SCORING_MODULES, the Hypothesis and NumPy versions, because Hypothesis draws different
+    examples from the same seed under another version; the lock with the packages installed
+    otherwise than it pins, so a class graded off the lock is graded again once the
+    environment is installed as locked; the secret's fingerprint; the seed and Hypothesis
+    budget; check and solution files of no single exercise) and the exercise's own: its
+    scoring settings (exercise_scoring_text), its check files
+    (tests/checks/{public,hidden}/test_<id>.py), its reference (solutions/<id>.py) and the
+    reference of any exercise its check files name as reference("<other>"). Each file counts
+    by relative path and bytes. A changed check, reference or setting of one exercise
+    therefore regrades that exercise, for everybody; a changed scoring module regrades
+    everything, which is the safe direction.
+    """
+    shared = _shared_digest(course, secret)
+    keys = {}
+    for ex_id in course.exercises:
+        files = _exercise_files(course, ex_id)
+        named = set()
+        for check_file in files[:2]:
+            if check_file.is_file():
+                text = check_file.read_text(encoding="utf-8", errors="replace")
+                named |= {m for m in _REFERENCE_CALL.findall(text) if m != ex_id}
+        files += [course.solutions_dir / f"{other}.py" for other in sorted(named)]
+        digest = hashlib.sha256(b"grader key v3: exercise\n")
+        digest.update(f"shared={shared}\n".encode())
+        digest.update(f"settings={exercise_scoring_text(course, ex_id)}\n"
+                      .encode("utf-8", "surrogateescape"))
+        for path in files:
+            digest.update(_file_record(course, path).encode("utf-8", "surrogateescape"))
+        keys[ex_id] = (f"grader {grader.__version__}; course {course.version}; exercise {ex_id}; "
+                       f"sha256 {digest.hexdigest()}")
+    return keys
+
+
+def key_of(course: Course, secret: str | None) -> str:
+    """What graded the course as a whole: grader and course versions and one hash of every
+    exercise's key (exercise_keys_of) and the course-wide parts, computed afresh
+    (grader_key keeps it in the course). It changes whenever any exercise's key does: for
+    what concerns the course as one (the `students` table of the gradebook), not for
+    deciding which exercise to regrade."""
+    digest = hashlib.sha256(b"grader key v3\n")
+    digest.update(f"shared={_shared_digest(course, secret)}\n".encode())
+    for ex_id, key in exercise_keys_of(course, secret).items():
+        digest.update(f"{ex_id}\0{key}\n".encode("utf-8", "surrogateescape"))
     return f"grader {grader.__version__}; course {course.version}; sha256 {digest.hexdigest()}"
 
 
@@ -151,9 +262,10 @@ def key_components(course: Course, secret: str | None) -> dict[str, str]:
     """What key_of hashes, part by part (name: version or digest), so that two graders whose
     keys differ can say what differs: "grader", "course", "hypothesis" and "numpy" versions,
     "lock" (the lock state, as the gradebook records it), "secret" (the fingerprint, or
-    "none"), "course settings" (a digest of course_scoring_text) and every hashed file by
-    its path in the course (tests/checks/..., solutions/...) or in the package
-    (grader/...), with the SHA-256 of its bytes or "absent"."""
+    "none"), "course settings" (a digest of course_scoring_text), every hashed file by its
+    path in the course (tests/checks/..., solutions/...) or in the package (grader/...),
+    with the SHA-256 of its bytes or "absent", and "exercise ID" with each exercise's key
+    (exercise_keys_of): two graders agree only if every exercise key does."""
     from grader.environment import lock_state
 
     def sha(text: str) -> str:
@@ -171,4 +283,6 @@ def key_components(course: Course, secret: str | None) -> dict[str, str]:
     for name, path in sorted(files):
         parts[name] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() \
             else "absent"
+    for ex_id, key in exercise_keys_of(course, secret).items():
+        parts[f"exercise {ex_id}"] = key
     return parts

@@ -57,8 +57,10 @@ class ExerciseReport:
         lines.append(f"  {'total':<{width}}{total:>8}")
         todo = sorted({r.function for r in self.results if not r.attempted and r.function})
         if todo:
-            lines += ["", f"  Not attempted yet: {', '.join(todo)} still raise"
-                          " NotImplementedError. Fill them in, then check again."]
+            them = "them" if len(todo) > 1 else "it"
+            lines += ["", f"  Not attempted yet: {', '.join(todo)} still "
+                          f"raise{'' if len(todo) > 1 else 's'} NotImplementedError. "
+                          f"Fill {them} in, then check again."]
         notes, messages, same = _feedback(self.results)
         if notes:
             lines += ["", *(f"  {note}" for note in notes)]

@@ -7,7 +7,8 @@ by construction, which rewriting a CSV after every student only approximates.
 
 Durability. The file is in WAL mode with `synchronous=FULL`:
 - A student is recorded in ONE transaction (`BEGIN IMMEDIATE` ... `COMMIT`) that deletes the
-  student's old rows and inserts the new rows and the `students` row. Either all of it is in
+  student's rows it replaces and inserts the new rows, their `exercises` rows and the
+  `students` row. Either all of it is in
   the database or none of it: a reader never sees half a student.
 - Killing the process at any moment (kill -9 included) loses nothing that was committed: a
   commit in WAL mode is in the `-wal` file, which the operating system keeps when the process
@@ -18,12 +19,14 @@ Durability. The file is in WAL mode with `synchronous=FULL`:
 - Where WAL is unavailable (some network file systems), SQLite keeps its rollback journal and
   `synchronous=FULL` is what keeps that mode safe as well.
 
-Resume. The `students` table holds, per student, the hash of the submitted exercise files
-(`submission_hash`) and the identity of the grader and course (`grader_key`). A rerun asks
-`is_current(student, submission_hash(folder, ids), grader_key())`
-(grader.submission.identity, grader.engine.grader_key) and skips students for
-whom both are unchanged; `--regrade` simply does not ask. A student whose transaction was cut
-off by a kill has no new `students` row, so the next run grades them again.
+Resume, per exercise. The `exercises` table holds, per (student, exercise), the hash of that
+exercise's file (grader.submission.identity.exercise_hashes) and the key of the exercise that
+graded it (grader.engine.grader_key.exercise_keys), which every row of that exercise carries
+too. A rerun asks `current_exercises(student)` and grades only the exercises whose hash or key
+changed; the others keep their rows as they are (graded_at included). `--regrade` simply does
+not ask. The `students` table holds, per student, the hash of all the exercise files and the
+course-wide key (`is_current` compares both). A student whose transaction was cut off by a kill
+has the rows of before, which the next run grades again.
 
 Bad input. Every value reaches SQLite as a bound parameter, never as SQL text, so a student
 folder named `'); DROP TABLE results;--` is just a name. Text that UTF-8 cannot encode (a
@@ -40,7 +43,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -53,11 +57,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["DB_COLUMNS", "EXTRA_COLUMNS", "FILENAME", "SCHEMA_VERSION", "Gradebook",
-           "GradebookError", "load_dataframe", "pivot", "student_text"]
+           "GradebookError", "Graded", "load_dataframe", "pivot", "student_text"]
 
 FILENAME = "gradebook.sqlite"
-# Bump when the tables change; an older file is then refused rather than misread.
-SCHEMA_VERSION = 1
+# Bump when the tables change; a newer file is then refused rather than misread, an older one
+# migrated (_migrate).
+SCHEMA_VERSION = 2
+# A row's `ordinal` is its exercise's slot times this plus its place in the exercise: an
+# exercise graded again takes its old slot, between the rows of the exercises left as they are.
+_SLOT = 2**20
 # What the database adds to each gradebook.COLUMNS row: what the row was graded from and how.
 # `lock`: the lock file the environment was installed from, and any package installed at
 # another version (grader.environment).
@@ -104,6 +112,15 @@ def student_text(value: str) -> str:
         return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+@dataclass(frozen=True)
+class Graded:
+    """What graded one exercise of a student: the hash of its file and the key of the
+    exercise (a `current_exercises` answer, and what `record_student` records per exercise)."""
+
+    submission_hash: str
+    grader_key: str
 
 
 def _now() -> str:
@@ -160,6 +177,8 @@ class Gradebook:
             if not found:
                 self._db.execute("INSERT INTO schema_version (version) VALUES (?)",
                                  (SCHEMA_VERSION,))
+            elif [v for (v,) in found] == [1]:
+                self._migrate_from_1()
             elif [v for (v,) in found] != [SCHEMA_VERSION]:
                 raise GradebookError(
                     f"{self.path} has gradebook schema {[v for (v,) in found]}, this grader "
@@ -190,6 +209,20 @@ class Gradebook:
                 "CREATE TABLE IF NOT EXISTS submissions ("
                 '"student" TEXT NOT NULL, "exercise" TEXT NOT NULL, "submitted_at" TEXT NOT NULL, '
                 '"source" TEXT NOT NULL, PRIMARY KEY ("student", "exercise"))')
+            # What graded each exercise of a student, which a rerun compares (current_exercises);
+            # n_rows lets it verify that the exercise's row set is whole.
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS exercises ("
+                '"student" TEXT NOT NULL, "exercise" TEXT NOT NULL, '
+                '"submission_hash" TEXT NOT NULL, "grader_key" TEXT NOT NULL, '
+                '"graded_at" TEXT NOT NULL, n_rows INTEGER NOT NULL, '
+                'PRIMARY KEY ("student", "exercise"))')
+
+    def _migrate_from_1(self) -> None:
+        """Schema 1 had one grader key per student: its `exercises` table (created by
+        _create_schema) starts empty, so each student is graded again once, whole, on the next
+        run; every row stays until then."""
+        self._db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
     class _Transaction:
         def __init__(self, book: Gradebook) -> None:
@@ -232,53 +265,99 @@ class Gradebook:
     def record_student(self, student: str, submission_hash: str, grader_key: str,
                        isolation: str, rows: list[dict],
                        submitted: Mapping[str, Any] | None = None,
-                       lock: str | None = None) -> None:
-        """Replace everything about STUDENT by ROWS (gradebook.COLUMNS each), in ONE transaction.
+                       lock: str | None = None, *,
+                       graded: Mapping[str, Graded] | None = None,
+                       kept: Collection[str] = ()) -> None:
+        """Record ROWS (gradebook.COLUMNS each) for STUDENT, in ONE transaction.
 
+        SUBMISSION_HASH and GRADER_KEY are what graded the student as a whole (the `students`
+        row; without GRADED, every row's too). GRADED maps each exercise ROWS grade to the
+        hash of its file and its key, which its rows and its `exercises` row record; a row of
+        another exercise is refused. KEPT names the exercises whose rows stay as they are
+        (graded earlier and still current); every other row of the student is replaced.
         SUBMITTED maps exercise ids to when they were submitted (objects with `when`, an ISO
-        8601 string or "" when unknown, and `source`: grader.submission.times.SubmissionTime).
-        LOCK is what the `lock` column records; by default this process's environment against
-        its lock (grader.environment.lock_state), the environment that graded the rows.
+        8601 string or "" when unknown, and `source`: grader.submission.times.SubmissionTime);
+        with KEPT, only the exercises it names are replaced. LOCK is what the `lock` column
+        records; by default this process's environment against its lock
+        (grader.environment.lock_state), the environment that graded the rows.
 
-        The old rows are deleted, the new ones inserted in the order given (rows() returns
-        them in that order; grade.py gives them in course order), and the `students` row
-        marks the student complete. If anything fails on the way (a row lacks a column, a
-        value has the wrong type, the disk is full, the process is interrupted), nothing of
-        it is kept and the student's previous rows stay as they were.
+        rows() returns the rows in the order given, an exercise graded again in the place of
+        its earlier rows. If anything fails on the way (a row lacks a column, a value has the
+        wrong type, the disk is full, the process is interrupted), nothing of it is kept and
+        the student's previous rows stay as they were.
         """
         key = student_text(student)
         graded_at = _now()
-        count = 0
         if lock is None:
             from grader.environment import lock_state
 
             lock = lock_state().text
+        kept = [student_text(ex) for ex in kept]
+        marks_kept = ", ".join("?" * len(kept))
+        kept_sql = f' AND "exercise" NOT IN ({marks_kept})' if kept else ""
+        counts: dict[str, int] = {}
 
-        def values() -> Iterator[tuple[Any, ...]]:
-            nonlocal count
-            for ordinal, row in enumerate(rows):
+        def values(slots: dict[str, int]) -> Iterator[tuple[Any, ...]]:
+            free = max(slots.values(), default=-1) + 1
+            previous, slot, place = None, 0, 0
+            for row in rows:
                 if row.get("student", student) != student:
                     raise ValueError(f"a row of {row['student']!r} given for {student!r}")
-                yield (*self._row_values(key, row),
-                       submission_hash, grader_key, lock, isolation, graded_at, ordinal)
-                count += 1
+                exercise = student_text(str(row["exercise"]))
+                if graded is not None and row["exercise"] not in graded:
+                    raise ValueError(f"a row of exercise {row['exercise']!r}, which is not "
+                                     "among those graded")
+                if exercise != previous:  # a run of one exercise's rows: a slot of its own
+                    if exercise in slots:
+                        slot = slots[exercise]
+                    else:
+                        slot = slots[exercise] = free
+                        free += 1
+                    previous, place = exercise, 0
+                which = graded[row["exercise"]] if graded is not None else Graded(
+                    submission_hash, grader_key)
+                yield (*self._row_values(key, row), which.submission_hash, which.grader_key,
+                       lock, isolation, graded_at, slot * _SLOT + place)
+                place += 1
+                counts[exercise] = counts.get(exercise, 0) + 1
 
         names = ", ".join([*map(_q, DB_COLUMNS), "ordinal"])
         marks = ", ".join("?" * (len(DB_COLUMNS) + 1))
         with self._transaction():
-            self._db.execute('DELETE FROM results WHERE "student" = ?', (key,))
+            # The slots taken: by the rows kept, and (with rows kept) by the rows an exercise
+            # graded again had, whose place it takes. Without rows kept, the order given.
+            slots = {exercise: int(first) // _SLOT for exercise, first in self._db.execute(
+                'SELECT "exercise", min(ordinal) FROM results WHERE "student" = ? '
+                'GROUP BY "exercise"', (key,))} if kept else {}
+            self._db.execute(f'DELETE FROM results WHERE "student" = ?{kept_sql}',
+                             (key, *kept))
+            self._db.execute(f'DELETE FROM exercises WHERE "student" = ?{kept_sql}',
+                             (key, *kept))
             # rows are converted while they are inserted: a bad row midway rolls back the lot.
-            self._db.executemany(f"INSERT INTO results ({names}) VALUES ({marks})", values())
+            self._db.executemany(f"INSERT INTO results ({names}) VALUES ({marks})",
+                                 values(slots))
+            if graded is not None:
+                self._db.executemany(
+                    'INSERT INTO exercises ("student", "exercise", "submission_hash", '
+                    '"grader_key", "graded_at", n_rows) VALUES (?, ?, ?, ?, ?, ?)',
+                    [(key, student_text(ex), g.submission_hash, g.grader_key, graded_at,
+                      counts.get(student_text(ex), 0)) for ex, g in graded.items()])
+            (count,) = self._db.execute('SELECT count(*) FROM results WHERE "student" = ?',
+                                        (key,)).fetchone()
             self._db.execute(
                 'INSERT OR REPLACE INTO students ("student", "submission_hash", "grader_key", '
                 '"isolation", "graded_at", "status", n_rows) VALUES (?, ?, ?, ?, ?, ?, ?)',
                 (key, submission_hash, grader_key, isolation, graded_at, "complete", count))
-            self._db.execute('DELETE FROM submissions WHERE "student" = ?', (key,))
+            times = [(key, student_text(str(ex)), student_text(str(t.when)),
+                      student_text(str(t.source))) for ex, t in (submitted or {}).items()]
+            if kept:
+                self._db.executemany('DELETE FROM submissions WHERE "student" = ? AND '
+                                     '"exercise" = ?', [t[:2] for t in times])
+            else:
+                self._db.execute('DELETE FROM submissions WHERE "student" = ?', (key,))
             self._db.executemany(
                 'INSERT INTO submissions ("student", "exercise", "submitted_at", "source") '
-                "VALUES (?, ?, ?, ?)",
-                [(key, student_text(str(ex)), student_text(str(t.when)),
-                  student_text(str(t.source))) for ex, t in (submitted or {}).items()])
+                "VALUES (?, ?, ?, ?)", times)
 
     @staticmethod
     def _row_values(student: str, row: dict) -> tuple[Any, ...]:
@@ -306,6 +385,7 @@ class Gradebook:
             self._db.execute('DELETE FROM results WHERE "student" = ?', (key,))
             self._db.execute('DELETE FROM students WHERE "student" = ?', (key,))
             self._db.execute('DELETE FROM submissions WHERE "student" = ?', (key,))
+            self._db.execute('DELETE FROM exercises WHERE "student" = ?', (key,))
 
     # -- reading --------------------------------------------------------------------------
 
@@ -319,6 +399,19 @@ class Gradebook:
             'AND s."grader_key" = ? AND s."status" = ?',
             (student_text(student), submission_hash, grader_key, "complete"))
         return bool(found) and found[0][0] == found[0][1]
+
+    def current_exercises(self, student: str) -> dict[str, Graded]:
+        """{exercise: what graded it} for each exercise of STUDENT recorded whole (its row
+        count matches, and the student is complete): a rerun compares these with the hashes
+        and keys of now and grades again only the exercises that differ."""
+        _, found = self._read(
+            'SELECT e."exercise", e."submission_hash", e."grader_key", e.n_rows, '
+            '(SELECT count(*) FROM results r WHERE r."student" = e."student" '
+            'AND r."exercise" = e."exercise") FROM exercises e JOIN students s '
+            'ON s."student" = e."student" WHERE e."student" = ? AND s."status" = ?',
+            (student_text(student), "complete"))
+        return {exercise: Graded(digest, key) for exercise, digest, key, want, have in found
+                if want == have}
 
     def student_info(self, student: str) -> dict | None:
         """The `students` row of STUDENT (hash, key, isolation, graded_at, status, n_rows)."""
@@ -340,14 +433,18 @@ class Gradebook:
             out.setdefault(student, {})[exercise] = (when, source)
         return out
 
-    def rows(self) -> list[dict]:
-        """Every row, DB_COLUMNS each: by student, then in the order record_student got them.
+    def rows(self, student: str | None = None) -> list[dict]:
+        """Every row (of STUDENT only, if given), DB_COLUMNS each: by student, then in the
+        order record_student got them.
 
         SQLite compares text as UTF-8 bytes, which orders like Python's str comparison, so the
         order is the same on every machine and in every locale.
         """
         names = ", ".join(map(_q, DB_COLUMNS))
-        _, found = self._read(f'SELECT {names} FROM results ORDER BY "student", ordinal')
+        which, params = ('WHERE "student" = ? ', (student_text(student),)) \
+            if student is not None else ("", ())
+        _, found = self._read(f'SELECT {names} FROM results {which}ORDER BY "student", ordinal',
+                              params)
         hidden = DB_COLUMNS.index("hidden")
         out = []
         for values in found:

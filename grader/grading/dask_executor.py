@@ -268,20 +268,24 @@ def grade_task(text: str) -> str:
     if refused is not None:
         return refused
     files = {name: base64.b64decode(data) for name, data in job["files"].items()}
-    return json.dumps({"graded": grade_files(files, job["unusable"])})
+    exercises = job.get("exercises")
+    return json.dumps({"graded": grade_files(files, job["unusable"], exercises)})
 
 
 # ------------------------------------------------------------------ on the coordinator
 
 
 def job_text(course: Any, key: str, components: dict[str, str], folder: Path,
-             extra: dict[str, Any]) -> str:
-    """A job as JSON text: the student's files of FOLDER (grade_class.read_submission) and
-    what the worker checks its grader against (KEY, COMPONENTS), with EXTRA."""
+             extra: dict[str, Any], exercises: list[str] | None = None) -> str:
+    """A job as JSON text: the student's files of FOLDER (grade_class.read_submission), the
+    EXERCISES to grade (ids; None: all, as in grade_class.Job) and what the worker checks
+    its grader against (KEY, COMPONENTS), with EXTRA."""
     from grader.grading.grade_class import read_submission
 
-    files, unusable = read_submission(folder, list(course.exercises))
+    files, unusable = read_submission(folder, list(course.exercises) if exercises is None
+                                      else exercises)
     return json.dumps({**extra, "course_root": str(course.root), "key": key,
+                       "exercises": exercises,
                        "components": components, "unusable": unusable,
                        "files": {name: base64.b64encode(data).decode("ascii")
                                  for name, data in files.items()}})
@@ -293,18 +297,23 @@ def mismatch(worker: str, here: dict[str, str], there: dict[str, str]) -> str:
     from grader.printable import printable
 
     versions = ("grader", "course", "hypothesis", "numpy", "secret", "lock")
-    differences = []
+    differences, exercises = [], []
     for name in sorted(set(here) | set(there), key=lambda n: (n not in versions, n)):
         mine, theirs = here.get(name, "absent"), there.get(name, "absent")
         if mine == theirs:
             continue
-        if name in versions:
+        if name.startswith("exercise "):  # key_components' per-exercise keys
+            exercises.append(name[len("exercise "):])
+        elif name in versions:
             differences.append(f"{name} {mine} here vs {theirs} there")
         else:
             differences.append(f"{name} differs")
     shown = ", ".join(differences[:6]) or "its grader key differs"
     if len(differences) > 6:
         shown += f" and {len(differences) - 6} more"
+    if exercises:
+        shown += (f" (so the grader key of exercise{'s' if len(exercises) > 1 else ''} "
+                  f"{', '.join(exercises)} differs)")
     return printable(f"Dask worker {worker} has another grader: {shown}. Every worker needs "
                      "the coordinator's locked environment and course (set $GRADER_COURSE "
                      "on a worker whose course is elsewhere); what was graded is kept.",
@@ -343,8 +352,11 @@ class DaskGrading(DaskExecutor[Any, dict[str, Any]]):
                          lost=_lost_job)
 
     def _job_text(self, job: Any) -> str:
+        from grader.grading.grade_class import _selected
+
+        # The exercises the local pool would grade (a rerun: those whose file or key changed).
         return job_text(self._course, self._key, self._components, Path(job.folder),
-                        {"student": job.student})
+                        {"student": job.student}, _selected(self._course, job))
 
     def _job_result(self, job: Any, text: str, worker: str) -> dict[str, Any]:
         from grader.grading.grade_class import _failed_job, job_result

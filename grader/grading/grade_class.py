@@ -52,6 +52,18 @@ class Job:
     student: str
     folder: str
     submission_hash: str
+    # The exercises to grade, in course order; None: every exercise of the course. A rerun
+    # grades only those whose file or key changed (run_class).
+    exercises: tuple[str, ...] | None = None
+
+
+def _selected(course: Course, job: Job | list[str] | tuple[str, ...] | None) -> list[str]:
+    """The ids of the exercises JOB grades (a Job, or its exercises), in course order."""
+    exercises = job.exercises if isinstance(job, Job) else job
+    if exercises is None:
+        return list(course.exercises)
+    wanted = set(exercises)
+    return [ex_id for ex_id in course.exercises if ex_id in wanted]
 
 
 # ------------------------------------------------------------------ in a grading process
@@ -66,15 +78,17 @@ def grade_job(job: Job) -> dict[str, Any]:
     Dask worker (grader.grading.dask_executor) runs grade_files on the files a job carries,
     and the coordinator runs job_result: both paths share every rule."""
     use_profile()
-    files, unusable = read_submission(Path(job.folder), list(load_course().exercises))
-    return job_result(job, grade_files(files, unusable))
+    selected = _selected(load_course(), job)
+    files, unusable = read_submission(Path(job.folder), selected)
+    return job_result(job, grade_files(files, unusable, selected))
 
 
-def grade_files(files: dict[str, bytes], unusable: dict[str, str]) -> dict[str, Any]:
-    """Grade one submission, given as FILES (relative path: bytes) and UNUSABLE (why an
-    exercise's file did not reach FILES), in the process course: {"out": what the grading
-    process sent, "isolation": the levels it ran at}, or {"failed": why} when the grading
-    process failed. Plain data only (JSON-able).
+def grade_files(files: dict[str, bytes], unusable: dict[str, str],
+                exercises: list[str] | None = None) -> dict[str, Any]:
+    """Grade the EXERCISES (ids; default: all) of one submission, given as FILES (relative
+    path: bytes) and UNUSABLE (why an exercise's file did not reach FILES), in the process
+    course: {"out": what the grading process sent, "isolation": the levels it ran at}, or
+    {"failed": why} when the grading process failed. Plain data only (JSON-able).
 
     The submission is written to a private folder; a fresh grading process forked from this
     one drops its privileges and runs the checks against the student's worker
@@ -85,13 +99,14 @@ def grade_files(files: dict[str, bytes], unusable: dict[str, str]) -> dict[str, 
 
     use_profile()
     course = load_course()
-    exercises = list(course.exercises.values())
+    selected = _selected(course, exercises)
+    graded = [course.exercises[ex_id] for ex_id in selected]
     copy = write_copy(files)
     isolation.seal(str(copy))  # readable by the grading process's uid, writable by none
     # Found here, before the fork: the grading process may not read the original folder.
-    found = {ex_id: find_exercise_file(copy, ex_id) for ex_id in course.exercises}
+    found = {ex_id: find_exercise_file(copy, ex_id) for ex_id in selected}
     why = {ex_id: unusable.get(ex_id) for ex_id, path in found.items() if path is None}
-    launcher = DirectLauncher(worker_spec_for(copy, exercises))
+    launcher = DirectLauncher(worker_spec_for(copy, graded))
     try:
         def work(remote: Any, level: str) -> dict[str, Any]:
             return _grade_copy(course, found, why, remote)
@@ -99,7 +114,7 @@ def grade_files(files: dict[str, bytes], unusable: dict[str, str]) -> dict[str, 
         try:
             out, level = grading_process.run(
                 work, launcher, readable=(str(copy),),
-                deadline_s=sum(e.time_limit_s for e in exercises) + 10 * len(exercises) + 30)
+                deadline_s=sum(e.time_limit_s for e in graded) + 10 * len(graded) + 30)
         except grading_process.GradingProcessFailed as e:
             return {"failed": str(e)}
     finally:
@@ -112,37 +127,39 @@ def grade_files(files: dict[str, bytes], unusable: dict[str, str]) -> dict[str, 
 
 def job_result(job: Job, graded: dict[str, Any]) -> dict[str, Any]:
     """The gradebook's data for JOB from what grade_files returned (GRADED), checked against
-    the process course first: a malformed result makes the student "crashed", graded again
-    on the next run."""
+    the process course and the job's exercises first: a malformed result makes the student
+    "crashed", graded again on the next run."""
     from grader.sandbox.grading_process import GradingProcessFailed
 
     if "failed" in graded:
         return _failed_job(job, str(graded["failed"]))
+    course = load_course()
+    selected = _selected(course, job)
     out, isolation = graded.get("out"), graded.get("isolation")
     try:
         if type(out) is not dict or type(isolation) is not str:
             raise GradingProcessFailed("the grading process sent a malformed result")
-        results = _checked_results(out, load_course())
+        results = _checked_results(out, course, selected)
     except GradingProcessFailed as e:
         return _failed_job(job, str(e))
     log = printable(out["log"][:MAX_LOG_CHARS])
     return {"student": job.student, "submission_hash": job.submission_hash,
-            "isolation": printable(isolation[:500], newlines=False),
+            "exercises": selected, "isolation": printable(isolation[:500], newlines=False),
             "rows": gradebook_rows(job.student, results),
             "logs": {"worker": log} if log else {}}
 
 
 def _grade_copy(course: Any, files: dict[str, Path | None], unusable: dict[str, str | None],
                 launcher: Any) -> dict[str, Any]:
-    """In the fresh grading process: every exercise's checks against the student's worker.
-    Returns plain data only (grading_process.run sends it as JSON)."""
+    """In the fresh grading process: the checks of each exercise of FILES against the
+    student's worker. Returns plain data only (grading_process.run sends it as JSON)."""
     from grader.engine.remote import WorkerProcess
 
     worker = SubmissionWorker(lambda: WorkerProcess(launcher=launcher))
     try:
         results: list[CheckResult] = []
-        for ex_id, exercise in course.exercises.items():
-            path = files[ex_id]
+        for ex_id, path in files.items():
+            exercise = course.exercises[ex_id]
             if path is None:
                 why = unusable[ex_id]
                 results += missing_results(
@@ -158,15 +175,18 @@ def _grade_copy(course: Any, files: dict[str, Path | None], unusable: dict[str, 
             "log": _output_log(worker.started)}
 
 
-def _checked_results(out: dict[str, Any], course: Any) -> list[CheckResult]:
+def _checked_results(out: dict[str, Any], course: Any, selected: list[str] | None = None
+                     ) -> list[CheckResult]:
     """The results a grading process sent, checked against the course: each a known check
-    once, a known status, a message, whether it was attempted (only a failure may not be)
-    and the function it names; statement, visibility and points come from the check itself,
-    and a score only from "passed". A check it did not report is "crashed"."""
+    of the SELECTED exercises (default: all) once, a known status, a message, whether it
+    was attempted (only a failure may not be) and the function it names; statement,
+    visibility and points come from the check itself, and a score only from "passed". A
+    check it did not report is "crashed"."""
     from grader.engine.results import STATUSES
     from grader.sandbox.grading_process import GradingProcessFailed
 
-    checks = {(c.exercise, c.name): c for ex in course.exercises
+    checks = {(c.exercise, c.name): c for ex in (course.exercises if selected is None
+                                                  else selected)
               for c in checks_for(ex, include_hidden=True)}
     reported, log = out.get("results"), out.get("log")
     if type(reported) is not list or type(log) is not str:
@@ -466,12 +486,34 @@ def _lost_job(job: Job, error: BaseException) -> dict[str, Any]:
 
 def _failed_job(job: Job, why: str) -> dict[str, Any]:
     course = load_course()
-    results = [r for ex in course.exercises for r in missing_results(
+    selected = _selected(course, job)
+    results = [r for ex in selected for r in missing_results(
         checks_for(ex, include_hidden=True), "crashed",
         "The grader could not finish this submission; it will be graded again on the next "
         "run.")]
     return {"student": job.student, "submission_hash": "incomplete:" + job.submission_hash,
-            "isolation": "none", "rows": gradebook_rows(job.student, results), "why": why}
+            "exercises": selected, "isolation": "none",
+            "rows": gradebook_rows(job.student, results), "why": why}
+
+
+@dataclass(frozen=True)
+class Keys:
+    """What grades this run: the course-wide key (grader.engine.grader_key.grader_key) and
+    each exercise's (exercise_keys)."""
+
+    course: str
+    exercises: dict[str, str]
+
+    def graded(self, result: dict[str, Any], hashes: dict[str, str],
+               incomplete: bool = False) -> dict[str, Any]:
+        """What graded each exercise of RESULT (a GradingPool result): the hash of its file
+        (HASHES) and its key; an INCOMPLETE result's hashes are marked so that the next
+        run grades it again (as is a result whose grading process died)."""
+        from grader.gradebook.store import Graded
+
+        mark = "incomplete:" if incomplete or "why" in result else ""
+        return {ex: Graded(mark + hashes.get(ex, ""), self.exercises.get(ex, self.course))
+                for ex in result.get("exercises", self.exercises)}
 
 
 class ClassSource(Protocol):
@@ -484,12 +526,19 @@ class ClassSource(Protocol):
         """(student, submission hash) of every student, in grading order."""
         ...
 
-    def jobs(self, to_grade: set[str]) -> Iterator[Job]:
-        """The jobs of the students in TO_GRADE, in order, each as soon as it is ready."""
+    def exercise_hashes(self, student: str) -> dict[str, str]:
+        """{exercise: the hash of its file} of STUDENT, for every exercise this class grades
+        (grader.submission.identity.exercise_hashes)."""
         ...
 
-    def record(self, book: Any, key: str, result: dict[str, Any]) -> None:
-        """Commit one student's result (a GradingPool result) to BOOK, in one transaction."""
+    def jobs(self, to_grade: dict[str, tuple[str, ...]]) -> Iterator[Job]:
+        """The jobs of the students in TO_GRADE, in order, each as soon as it is ready, each
+        grading the exercises TO_GRADE gives."""
+        ...
+
+    def record(self, book: Any, keys: Keys, result: dict[str, Any]) -> None:
+        """Commit one student's result (a GradingPool result) to BOOK, in one transaction:
+        the exercises it graded replaced, the others kept as they are."""
         ...
 
     def finish(self, book: Any, interrupted: bool) -> list[dict]:
@@ -515,31 +564,35 @@ class ClassSource(Protocol):
 
 def run_class(pool: Executor[Job, dict[str, Any]], source: ClassSource, output: Path, *,
               workers: int, regrade: bool, quiet: bool) -> int:
-    """The class loop of `grader grade` and `grade --nbgrader`: skip the students graded from
-    the same submission by the same grader (unless REGRADE), grade the others on POOL with a
-    progress bar, commit each one as its result comes (so Ctrl-C or kill -9 keeps every
-    committed student and the next run continues), write OUTPUT/gradebook.csv and print the
-    summary. Returns the exit code (130 after Ctrl-C)."""
-    from grader.engine.grader_key import grader_key
+    """The class loop of `grader grade` and `grade --nbgrader`: per student, grade only the
+    exercises whose file or key changed since they were graded (every exercise with
+    REGRADE), skip the students with none, grade the others on POOL with a progress bar,
+    commit each one as its result comes (so Ctrl-C or kill -9 keeps every committed student
+    and the next run continues), write OUTPUT/gradebook.csv and print the summary. Returns
+    the exit code (130 after Ctrl-C)."""
+    from grader.engine.grader_key import exercise_keys, grader_key
     from grader.environment import warn_if_not_locked
     from grader.gradebook.rows import write_csv
     from grader.gradebook.store import DB_COLUMNS, Gradebook
 
     output.mkdir(parents=True, exist_ok=True)
-    key = grader_key()
+    keys = Keys(grader_key(), exercise_keys())
     warn_if_not_locked()
     start = time.perf_counter()
     interrupted = False
     stopped = ""
     with Gradebook.in_folder(output) as book:
         submissions = source.submissions()
-        to_grade = [name for name, digest in submissions
-                    if regrade or not book.is_current(name, digest, key)]
+        plan = {name: _stale(book, keys, name, source.exercise_hashes(name), regrade)
+                for name, _ in submissions}
+        plan = {name: why for name, why in plan.items() if why}
+        to_grade = list(plan)
         bar = _progress_bar(len(to_grade), quiet)
         graded = 0  # committed, not merely started: what the summary may claim after Ctrl-C
         try:
-            for result in pool.results(source.jobs(set(to_grade))):
-                source.record(book, key, result)
+            for result in pool.results(source.jobs(
+                    {name: tuple(why) for name, why in plan.items()})):
+                source.record(book, keys, result)
                 graded += 1
                 bar.update(1)
         except KeyboardInterrupt:
@@ -554,38 +607,95 @@ def run_class(pool: Executor[Job, dict[str, Any]], source: ClassSource, output: 
     if not quiet:
         _summary(source, rows, graded, len(submissions) - len(to_grade), where,
                  time.perf_counter() - start, interrupted, not_graded=len(to_grade) - graded,
-                 stopped=stopped)
+                 stopped=stopped, why=_why_line(plan, keys, regrade))
     if stopped:
         print(f"grader grade: {stopped}", file=sys.stderr)
         return 2
     return 130 if interrupted else 0
 
 
+def _stale(book: Any, keys: Keys, student: str, hashes: dict[str, str],
+           regrade: bool) -> dict[str, str]:
+    """{exercise: why it is graded} for the exercises of STUDENT to grade now, in HASHES'
+    order: "regrade", "new" (never graded whole), "submission" (its file changed) or "key"
+    (its checks, reference, settings or the grader changed). Empty: nothing to grade. A
+    student whose gradebook holds an exercise this class no longer grades is graded whole,
+    which replaces those rows."""
+    if regrade:
+        return dict.fromkeys(hashes, "regrade")
+    have = book.current_exercises(student)
+    if set(have) - set(hashes):
+        return dict.fromkeys(hashes, "new")
+    why = {}
+    for ex, digest in hashes.items():
+        then = have.get(ex)
+        if then is None:
+            why[ex] = "new"
+        elif then.submission_hash != digest:
+            why[ex] = "submission"
+        elif then.grader_key != keys.exercises.get(ex, keys.course):
+            why[ex] = "key"
+    return why
+
+
+def _why_line(plan: dict[str, dict[str, str]], keys: Keys, regrade: bool) -> str:
+    """One line on why the students graded were: "12 student(s) regraded for xor_net only
+    (its checks, reference or settings changed)"; "" when nobody was."""
+    if not plan:
+        return ""
+    if regrade:
+        return f"{len(plan)} student(s) regraded in full (--regrade)."
+    groups: dict[str, int] = {}
+    for why in plan.values():
+        reasons = set(why.values())
+        if reasons == {"new"}:
+            words = "graded for the first time (or since the gradebook's format changed)"
+        elif "submission" in reasons or "new" in reasons:
+            words = "regraded for a changed submission"
+        elif set(why) >= set(keys.exercises):
+            words = ("regraded in full (the grader, the lock, the secret or a course-wide "
+                     "setting changed)")
+        else:
+            names = ", ".join(why)
+            words = (f"regraded for {names} only (its checks, reference or settings changed)"
+                     if len(why) == 1 else
+                     f"regraded for {names} only (their checks, references or settings "
+                     "changed)")
+        groups[words] = groups.get(words, 0) + 1
+    return "; ".join(f"{n} student(s) {words}" for words, n in groups.items()) + "."
+
+
 class FolderClass:
     """`grader grade ROOT`: every folder of ROOT is one student's submission."""
 
     def __init__(self, root: Path, output: Path, exercises: list[str]) -> None:
-        from grader.submission.identity import submission_hash
+        from grader.submission.identity import submission_hashes
 
         self.root, self.output, self.exercises = root, output, exercises
         folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.is_symlink()
                           and not p.name.startswith(".")), key=lambda p: p.name)
-        self._digests = {folder.name: submission_hash(folder, exercises) for folder in folders}
+        self._digests = {folder.name: submission_hashes(folder, exercises)
+                         for folder in folders}
 
     def submissions(self) -> list[tuple[str, str]]:
-        return list(self._digests.items())
+        return [(name, whole) for name, (whole, _) in self._digests.items()]
 
-    def jobs(self, to_grade: set[str]) -> Iterator[Job]:
-        return iter([Job(name, str(self.root / name), digest)
-                     for name, digest in self._digests.items() if name in to_grade])
+    def exercise_hashes(self, student: str) -> dict[str, str]:
+        return dict(self._digests[student][1])
 
-    def record(self, book: Any, key: str, result: dict[str, Any]) -> None:
+    def jobs(self, to_grade: dict[str, tuple[str, ...]]) -> Iterator[Job]:
+        return iter([Job(name, str(self.root / name), whole, to_grade[name])
+                     for name, (whole, _) in self._digests.items() if name in to_grade])
+
+    def record(self, book: Any, keys: Keys, result: dict[str, Any]) -> None:
         from grader.submission.times import submission_times
 
         student = result["student"]
-        book.record_student(student, result["submission_hash"], key, result["isolation"],
-                            result["rows"], submission_times(self.root / student,
-                                                             self.exercises))
+        graded = keys.graded(result, self._digests[student][1])
+        book.record_student(student, result["submission_hash"], keys.course,
+                            result["isolation"], result["rows"],
+                            submission_times(self.root / student, list(graded)),
+                            graded=graded, kept=[e for e in self.exercises if e not in graded])
         _write_logs(self.output, student, result.get("logs", {}))
 
     def finish(self, book: Any, interrupted: bool) -> list[dict]:
@@ -683,7 +793,8 @@ def _progress_bar(total: int, quiet: bool) -> Any:
 
 
 def _summary(source: ClassSource, rows: list[dict], graded: int, skipped: int, where: str,
-             elapsed: float, interrupted: bool, not_graded: int, stopped: str = "") -> None:
+             elapsed: float, interrupted: bool, not_graded: int, stopped: str = "",
+             why: str = "") -> None:
     from grader.environment import summary_line
     from grader.gradebook.rows import COLUMNS, totals
 
@@ -696,6 +807,8 @@ def _summary(source: ClassSource, rows: list[dict], graded: int, skipped: int, w
     rate = f" ({graded / elapsed:.2f} students/s)" if graded and elapsed > 0 else ""
     print(f"\nGraded {graded} student(s) in {elapsed:.1f} s{rate} {where}"
           f"{source.unchanged(skipped, interrupted)}.")
+    if why:
+        print(why)
     print(f"Isolation: {'; '.join(levels) or '-'}")
     # Students whose code never ran (nothing submitted, a lost job) have no level to differ.
     ran = [level for level in levels if not level.startswith("none")]

@@ -1,4 +1,5 @@
-"""What a student submitted, as one hash: a rerun regrades only a student whose hash changed.
+"""What a student submitted, as one hash, and per exercise: a rerun regrades only the exercises
+whose file changed (or whose grader key did).
 
 Trust role: reads student files as bytes (never runs them), and never follows a symlink out
 of the student's folder. The gradebook stores the hash with each student (grader.gradebook.store).
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from grader.submission.files import find_exercise_file
 
-__all__ = ["MAX_HASHED_BYTES", "submission_hash"]
+__all__ = ["MAX_HASHED_BYTES", "exercise_hashes", "submission_hash", "submission_hashes"]
 
 # Markers for exercise files that are hashed by what they are rather than by their bytes.
 MISSING = "missing"
@@ -24,6 +25,7 @@ TOO_LARGE = "too large"
 # A file larger than grading ever reads (grade.MAX_COPY_BYTES) is hashed by its size: its
 # bytes cannot change its grade, and reading an enormous file would stall the whole run.
 MAX_HASHED_BYTES = 64 * 2**20
+_VERSION = b"grader submission hash v1\n"
 
 
 def submission_hash(folder: Path, exercise_ids: Iterable[str]) -> str:
@@ -38,8 +40,20 @@ def submission_hash(folder: Path, exercise_ids: Iterable[str]) -> str:
     is hashed as the marker "symlink outside", and what it points to is never read (a
     submission must not make the grader read, or leak the fingerprint of, other files).
     """
+    return submission_hashes(folder, exercise_ids)[0]
+
+
+def exercise_hashes(folder: Path, exercise_ids: Iterable[str]) -> dict[str, str]:
+    """{exercise id: the submission hash of that exercise alone}: equal to
+    submission_hash(FOLDER, [id]), so an exercise's hash changes with its own file only."""
+    return submission_hashes(folder, exercise_ids)[1]
+
+
+def submission_hashes(folder: Path, exercise_ids: Iterable[str]) -> tuple[str, dict[str, str]]:
+    """(submission_hash, exercise_hashes) of FOLDER, each exercise file read once."""
     root = Path(os.path.realpath(folder))
-    digest = hashlib.sha256(b"grader submission hash v1\n")
+    whole = hashlib.sha256(_VERSION)
+    each = {}
     for ex_id in exercise_ids:
         path = find_exercise_file(folder, ex_id)
         if path is None:
@@ -48,9 +62,10 @@ def submission_hash(folder: Path, exercise_ids: Iterable[str]) -> str:
             rel = path.relative_to(folder).as_posix()
             kind, content = _file_digest(path, root)
         # NUL cannot occur in a path or an id: it separates the fields unambiguously.
-        digest.update(f"{ex_id}\0{kind}\0{rel}\0{content}\n"
-                      .encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
+        record = f"{ex_id}\0{kind}\0{rel}\0{content}\n".encode("utf-8", "surrogateescape")
+        whole.update(record)
+        each[ex_id] = hashlib.sha256(_VERSION + record).hexdigest()
+    return whole.hexdigest(), each
 
 
 def _file_digest(path: Path, root: Path) -> tuple[str, str]:

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from support import GRADER, REFERENCE, ROOT, WRONG, committed_students, course_copy, softmax_class
 
-IDS = "softmax_ce, gradcheck, linreg_gd, optimizers, xor_net"
+from grader.course.model import load_course
+
+IDS = ", ".join(load_course(ROOT).exercises)
 
 
 def grader(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -84,6 +86,32 @@ def test_a_file_given_as_submission_gets_the_exact_command():
     line = one_line_answer(grader("check", "--submission", "exercises/softmax_ce.py"))
     assert line == ("grader check: --submission is the folder holding your exercise files, "
                     "not a file: run `grader check softmax_ce --submission exercises`.")
+
+
+@pytest.mark.parametrize("kind", ["public", "hidden"])
+def test_a_missing_check_file_is_named_with_the_fix(tmp_path, kind):
+    """An exercise of course_config.py whose check file is not there: `check`, `check
+    --hidden` and `grade` name the file and how to write it, instead of a traceback."""
+    course = course_copy(tmp_path)
+    (course / "tests" / "checks" / kind / "test_linreg_gd.py").unlink()
+    env = {**os.environ, "GRADER_COURSE_ROOT": str(course)}
+    expected = (f"grader: course configuration error: exercise 'linreg_gd' is in "
+                f"course_config.py EXERCISES with {kind} checks, but tests/checks/{kind}/"
+                f"test_linreg_gd.py is missing: write them there (docs/authoring.md); `grader "
+                f"new-exercise ID --title ...` starts an exercise with templates of its checks.")
+    runs = [grader("check", "linreg_gd", "--hidden", "--submission", "solutions", cwd=course,
+                   env=env)]
+    if kind == "public":
+        runs.append(grader("check", "linreg_gd", cwd=course, env=env))
+    else:  # students' checks need no hidden file; grading does
+        assert grader("check", "linreg_gd", cwd=course, env=env).returncode == 1  # the stub
+        (tmp_path / "class" / "ada").mkdir(parents=True)
+        (tmp_path / "class" / "ada" / "linreg_gd.py").write_text(
+            (ROOT / "solutions" / "linreg_gd.py").read_text())
+        runs.append(grader("grade", str(tmp_path / "class"), "--output", str(tmp_path / "out"),
+                           "--workers", "1", "--quiet", cwd=course, env=env))
+    for run in runs:
+        assert one_line_answer(run, code=3) == expected
 
 
 # ----------------------------------------------------------- grader grade, grader collect

@@ -361,3 +361,26 @@ def test_grader_stubs_regenerates_a_stale_stub_after_a_solution_changes(tmp_path
     assert (run.returncode, run.stdout) == (0, "wrote exercises/linreg_gd.py\n")
     assert (course / "exercises" / "linreg_gd.py").read_text().startswith('"""Changed. ')
     assert _grader(course, "stubs", "--check").returncode == 0
+
+
+def test_grader_stubs_names_a_solution_that_is_not_an_exercise(tmp_path):
+    """A solutions/*.py missing from course_config.py EXERCISES gets no stub: both commands
+    say so in one line each and exit 1, after the exercises' stubs are written."""
+    course = _course_copy(tmp_path)
+    (course / "solutions" / "lr_schedules.py").write_text('"""Mine."""\n')
+    (course / "solutions" / "_helpers.py").write_text("")  # a helper module, not an exercise
+    solution = course / "solutions" / "linreg_gd.py"
+    solution.write_text(solution.read_text().replace('"""', '"""Changed. ', 1))
+    line = ("solutions/lr_schedules.py is not an exercise of course_config.py, so it gets no "
+            "stub: add it to EXERCISES (with its checks), or move it aside and run `grader "
+            "new-exercise lr_schedules --title ...`, which writes it with the exercise's other "
+            "files (then bring your code into it).")
+
+    check = _grader(course, "stubs", "--check")
+    assert (check.returncode, check.stdout) == (
+        1, f"exercises/linreg_gd.py is out of date: run `grader stubs`.\n{line}\n")
+    run = _grader(course, "stubs")
+    assert (run.returncode, run.stdout, run.stderr) == (
+        1, "wrote exercises/linreg_gd.py\n", f"grader stubs: {line}\n")
+    assert not (course / "exercises" / "lr_schedules.py").exists()
+    assert sorted(read_record(course / "exercises")) == sorted(EXERCISE_IDS)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from grader.course.model import load_course
-from grader.engine.grader_key import SCORING_MODULES, grader_key, key_of
+from grader.engine.grader_key import SCORING_MODULES, exercise_keys_of, grader_key, key_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,3 +101,59 @@ def test_the_grader_key_covers_what_scores_and_not_help_text_or_reports(tmp_path
     assert keys[0] == grader_key(), "a copy of the same sources has the same key"
     assert keys[1:1 + len(same)] == [keys[0]] * len(same)
     assert len(set(keys[len(same):])) == 1 + len(changed), keys
+
+
+def test_each_exercise_has_a_key_that_follows_its_own_files_and_settings(tmp_path):
+    """A check file, a reference or the points of one exercise change that exercise's key
+    only; the seed and a check file of no exercise change every key; a check that names
+    another exercise's reference follows that reference too. key_of follows them all."""
+    copy = tmp_path / "course"
+    for folder in ("tests/checks", "solutions"):
+        shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "course_config.py", copy / "course_config.py")
+    variants = iter(range(100))
+
+    def keys_after(edit) -> tuple[dict[str, str], str]:
+        folder = tmp_path / f"course{next(variants)}"
+        shutil.copytree(copy, folder)
+        edit(folder)
+        sys.modules.pop("course_config", None)
+        course = load_course(folder)
+        return exercise_keys_of(course, None), key_of(course, None)
+
+    def append(rel: str, text: str = "\n# an edit\n"):
+        return lambda folder: (folder / rel).write_text(
+            ((folder / rel).read_text() if (folder / rel).exists() else "") + text)
+
+    def config(old: str, new: str):
+        def edit(folder):
+            text = (folder / "course_config.py").read_text()
+            assert text.count(old) == 1
+            (folder / "course_config.py").write_text(text.replace(old, new))
+        return edit
+
+    try:
+        base, course_key = keys_after(lambda folder: None)
+        assert len(set(base.values())) == len(base) == 5
+
+        def changed(edit) -> set[str]:
+            keys, whole = keys_after(edit)
+            assert keys.keys() == base.keys()
+            assert (whole != course_key) == any(keys[e] != base[e] for e in base)
+            return {e for e in base if keys[e] != base[e]}
+
+        assert changed(append("tests/checks/hidden/test_xor_net.py")) == {"xor_net"}
+        assert changed(append("tests/checks/public/test_softmax_ce.py")) == {"softmax_ce"}
+        assert changed(append("solutions/linreg_gd.py")) == {"linreg_gd"}
+        assert changed(config('"loss_pinned_values": 2', '"loss_pinned_values": 3')) == {
+            "softmax_ce"}
+        assert changed(config("SEED = 20261122", "SEED = 1")) == set(base)
+        assert changed(append("tests/checks/helpers.py", "X = 1\n")) == set(base)
+        assert changed(append("solutions/common.py", "X = 1\n")) == set(base)
+        # gradcheck's hidden checks naming xor_net's reference: they follow it.
+        named = append("tests/checks/hidden/test_gradcheck.py", '\nother = reference("xor_net")\n')
+        with_named, _ = keys_after(named)
+        both, _ = keys_after(lambda folder: (named(folder), append("solutions/xor_net.py")(folder)))
+        assert {e for e in base if both[e] != with_named[e]} == {"gradcheck", "xor_net"}
+    finally:
+        sys.modules.pop("course_config", None)

@@ -70,7 +70,7 @@ def test_the_report_reads_the_fields_not_the_message():
     lookalike = _result("b", "failed", STUB_TEXT)  # a check's own message, say
     text = ExerciseReport(exercise, [stub, lookalike], "").text()
     assert (label(stub), label(lookalike)) == ("not attempted", "failed")
-    assert "Not attempted yet: softmax still raise NotImplementedError." in text
+    assert "Not attempted yet: softmax still raises NotImplementedError. Fill it in" in text
     assert "FAILED: b: The statement of b." in text
     assert "anything at all" not in text  # a stub's message is the summary line
     assert result_text(stub).startswith("NOT ATTEMPTED: a, 0/2 points")

@@ -28,6 +28,7 @@ from grader.gradebook.store import (
     FILENAME,
     Gradebook,
     GradebookError,
+    Graded,
     load_dataframe,
     pivot,
 )
@@ -134,6 +135,69 @@ def test_is_current_only_for_the_same_submission_and_grader(db):
         assert not book.is_current("ada", "h2", KEY) and book.rows() == []
 
 
+def test_grading_some_exercises_again_keeps_the_others_rows_untouched_and_in_place(db):
+    order = {"xor_net": 2, "softmax_ce": 3, "linreg_gd": 2}  # not alphabetical
+    graded = {ex: Graded(f"h-{ex}", f"k-{ex}") for ex in order}
+    with Gradebook(db) as book:
+        book.record_student("ada", "h1", KEY, "none", make_rows("ada", order), graded=graded)
+        book.record_student("bob", "h1", KEY, "none", make_rows("bob", {"xor_net": 1}),
+                            graded={"xor_net": Graded("b", "k-xor_net")})
+        assert book.current_exercises("ada") == graded
+        first = book.rows()
+        # softmax_ce again, with one check more and a new key: in its place, nothing else
+        # touched.
+        again = {"softmax_ce": Graded("h-softmax_ce", "k2")}
+        book.record_student("ada", "h2", KEY, "none",
+                            make_rows("ada", {"softmax_ce": 4}, "again"), graded=again,
+                            kept=["xor_net", "linreg_gd"])
+        second = book.rows()
+        assert book.current_exercises("ada") == {**graded, **again}
+        assert book.student_info("ada")["n_rows"] == 8 and book.verify() == []
+        with pytest.raises(ValueError, match="not among those graded"):
+            book.record_student("ada", "h3", KEY, "none", make_rows("ada", {"xor_net": 1}),
+                                graded=again, kept=["linreg_gd"])
+        assert book.rows() == second
+    ada = [r for r in second if r["student"] == "ada"]
+    assert [(r["exercise"], r["check"]) for r in ada] == [
+        (ex, f"c{j}") for ex, n in {**order, "softmax_ce": 4}.items() for j in range(n)]
+    kept = [r for r in first if r["student"] == "bob" or r["exercise"] != "softmax_ce"]
+    assert [r for r in second if r["student"] == "bob" or r["exercise"] != "softmax_ce"] == kept
+    new = [r for r in ada if r["exercise"] == "softmax_ce"]
+    assert {(r["message"], r["submission_hash"], r["grader_key"]) for r in new} == {
+        ("again", "h-softmax_ce", "k2")}
+    assert {r["grader_key"] for r in ada if r["exercise"] == "xor_net"} == {"k-xor_net"}
+    # Without KEPT, everything of the student is replaced: an exercise left out is gone.
+    with Gradebook(db) as book:
+        book.record_student("ada", "h3", KEY, "none", make_rows("ada", {"linreg_gd": 1}),
+                            graded={"linreg_gd": Graded("x", "y")})
+        assert book.current_exercises("ada") == {"linreg_gd": Graded("x", "y")}
+        assert {r["exercise"] for r in book.rows() if r["student"] == "ada"} == {"linreg_gd"}
+
+
+def test_an_exercise_whose_rows_are_not_whole_is_not_current(db):
+    with Gradebook(db) as book:
+        book.record_student("ada", "h", KEY, "none", make_rows("ada", {"a": 2, "b": 2}),
+                            graded={"a": Graded("ha", "ka"), "b": Graded("hb", "kb")})
+    with sqlite3.connect(db) as raw:
+        raw.execute('DELETE FROM results WHERE "exercise" = ? AND "check" = ?', ("b", "c1"))
+    with Gradebook(db) as book:
+        assert book.current_exercises("ada") == {"a": Graded("ha", "ka")}
+
+
+def test_a_gradebook_of_schema_1_opens_and_its_students_are_current_for_no_exercise(db):
+    with Gradebook(db) as book:
+        book.record_student("ada", "h", KEY, "none", make_rows("ada", {"a": 2}),
+                            graded={"a": Graded("ha", "ka")})
+    with sqlite3.connect(db) as raw:  # schema 1 had no exercises table
+        raw.execute("DROP TABLE exercises")
+        raw.execute("UPDATE schema_version SET version = 1")
+    with Gradebook(db) as book:
+        assert book.current_exercises("ada") == {}
+        assert [r["check"] for r in book.rows()] == ["c0", "c1"]
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+
+
 def test_hostile_names_and_messages_survive_exactly(db):
     with Gradebook(db) as book:
         for i, name in enumerate(HOSTILE_NAMES):
@@ -155,8 +219,8 @@ def test_hostile_names_and_messages_survive_exactly(db):
                 for r in mine} == {(name or "ex", printable(HOSTILE_NAMES[-1 - i]), name, name)}
     tables = sqlite3.connect(db).execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    assert sorted(t for (t,) in tables) == ["results", "schema_version", "students",
-                                            "submissions"]
+    assert sorted(t for (t,) in tables) == ["exercises", "results", "schema_version",
+                                            "students", "submissions"]
 
 
 def test_text_utf8_cannot_encode_is_stored_escaped_instead_of_failing(db):

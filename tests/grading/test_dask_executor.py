@@ -41,12 +41,14 @@ def test_scheduler_values():
 
 
 def test_a_mismatch_names_what_differs():
-    here = {"numpy": "2.1.0", "grader": "0.1.0", "tests/checks/public/test_softmax_ce.py": "a"}
-    there = {**here, "numpy": "2.2.0", "tests/checks/public/test_softmax_ce.py": "b"}
+    here = {"numpy": "2.1.0", "grader": "0.1.0", "tests/checks/public/test_softmax_ce.py": "a",
+            "exercise softmax_ce": "k1", "exercise mlp_backprop": "k2"}
+    there = {**here, "numpy": "2.2.0", "tests/checks/public/test_softmax_ce.py": "b",
+             "exercise softmax_ce": "k3"}
     line = mismatch("tcp://127.0.0.1:4321", here, there)
     assert line.startswith("Dask worker tcp://127.0.0.1:4321 has another grader: numpy 2.1.0 "
                            "here vs 2.2.0 there, tests/checks/public/test_softmax_ce.py "
-                           "differs.")
+                           "differs (so the grader key of exercise softmax_ce differs).")
 
 
 def _grade(root: Path, out: Path, course: Path, *extra: str, marker: Path | None = None,

@@ -464,6 +464,50 @@ def test_the_grading_processes_grade_with_the_course_copy_made_at_release(course
 
 
 @pytest.mark.slow
+def test_a_changed_check_regrades_its_exercise_only_and_nbgrader_keeps_the_others(course,
+                                                                                   tmp_path):
+    # A hidden check of xor_net edited in the course copy made at release: the rerun grades
+    # xor_net only; softmax_ce's rows stay byte for byte, and nbgrader's gradebook, written
+    # again for the student, keeps softmax_ce's scores.
+    import shutil
+    import sqlite3
+
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy, ignore=shutil.ignore_patterns(
+        "submitted", "autograded", "grader_gradebook"))
+    write_submission(copy, "control", ASSIGNMENT,
+                     {"softmax_ce.ipynb": _variants(_released(copy, "softmax_ce"))["control"]})
+    command = [str(GRADER), "grade", "--nbgrader", str(copy), ASSIGNMENT, "--workers", "1"]
+    db = copy / "grader_gradebook" / ASSIGNMENT / "gradebook.sqlite"
+
+    def rows() -> dict[tuple[str, str], tuple]:
+        with sqlite3.connect(db) as book:
+            return {(r[0], r[1]): r for r in book.execute(
+                'SELECT "exercise", "check", "score", "grader_key", "graded_at", ordinal '
+                'FROM results')}
+
+    first = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = rows()
+    check = copy / "grader_course" / "tests" / "checks" / "hidden" / "test_xor_net.py"
+    check.chmod(0o600)
+    check.write_text(check.read_text() + "\n# one more line\n")
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 student(s) regraded for xor_net only" in run.stdout
+    after = rows()
+    assert {k[0] for k in before.keys() | after.keys() if before.get(k) != after.get(k)} == {
+        "xor_net"}
+    nb_course = read_course(copy)
+    cells = nbgradebook.cell_grades(nb_course.db_url, nb_course.course_id, ASSIGNMENT)
+    ours = {(ex, name): r[2] for (ex, name), r in after.items()}
+    theirs = {(c["notebook"], c["grade_id"][len("test_"):]): c["auto_score"] for c in cells
+              if c["student"] == "control" and c["kind"] == "test"}
+    assert theirs == {k: v for k, v in ours.items() if k in theirs}
+    assert sum(v for (ex, _), v in theirs.items() if ex == "softmax_ce") > 0
+
+
+@pytest.mark.slow
 def test_a_late_nbgrader_submission_gets_the_late_penalty(course, tmp_path):
     # The same correct notebook submitted an hour before softmax_ce's deadline and a day and
     # an hour after it, each with timestamp.txt as nbgrader's exchange writes it: only the

@@ -338,10 +338,11 @@ def _students_grader(repo: Path, *args: str) -> subprocess.CompletedProcess:
 def test_in_the_student_repository_the_command_offers_what_works_there(released):
     helped = _students_grader(released, "--help")
     assert helped.returncode == 0
-    commands = re.search(r"\{([a-z,]+)\}", helped.stdout).group(1).split(",")
+    commands = re.search(r"\{([a-z,-]+)\}", helped.stdout).group(1).split(",")
     assert commands == ["check", "ci"]
     for args in (["report", "out"], ["stubs"], ["audit"], ["grade", "x", "--output", "y"],
-                 ["release", "repo", "z"], ["collect", "a", "--output", "b"], ["secret"]):
+                 ["release", "repo", "z"], ["collect", "a", "--output", "b"], ["secret"],
+                 ["new-exercise", "mine", "--title", "Mine"]):
         run = _students_grader(released, *args)
         assert run.returncode == 2, (args, run.stderr)
         assert run.stdout == "" and len(run.stderr.strip().splitlines()) == 1, run.stderr
@@ -352,8 +353,8 @@ def test_in_the_student_repository_the_command_offers_what_works_there(released)
     # The instructor's repository still offers everything.
     helped = subprocess.run([str(GRADER), "--help"], cwd=ROOT, capture_output=True, text=True,
                             timeout=60)
-    assert {"grade", "report", "audit", "release", "stubs"} <= set(
-        re.search(r"\{([a-z,]+)\}", helped.stdout).group(1).split(","))
+    assert {"grade", "report", "audit", "release", "stubs", "new-exercise"} <= set(
+        re.search(r"\{([a-z,-]+)\}", helped.stdout).group(1).split(","))
 
 
 def test_the_student_environment_has_the_jupyter_kernel_and_plots_its_readme_promises(

@@ -15,10 +15,11 @@ For each student folder submitted/<student>/<assignment>/ (as `nbgrader collect`
    policy.
 
 The last write marks the student done: a run killed in between grades that student again next
-time and writes the same values. A student whose submission and grader are unchanged since the
-last run is not graded again (--regrade forces it), but nbgrader's gradebook and the
-autograded notebooks are written again from our gradebook: after this command, nbgrader shows
-the secure scores even if nbgrader's own autograde ran in between.
+time and writes the same values. Only the exercises whose notebook or grader key changed since
+the last run are graded again (--regrade grades all), the others' rows are kept, and
+nbgrader's gradebook and the autograded notebooks are written again from our gradebook for
+every student: after this command, nbgrader shows the secure scores even if nbgrader's own
+autograde ran in between.
 
 Hand grading stays in the formgrader; `class_rows` adds its scores (written answers, and any
 test score a grader overrode) to our rows, for gradebook.csv and `class_frame`.
@@ -53,7 +54,7 @@ from grader.integrations.nbgrader.submitted import (
 from grader.printable import printable
 
 if TYPE_CHECKING:
-    from grader.grading.grade_class import Job
+    from grader.grading.grade_class import Job, Keys
 
 OUTPUT_NAME = "grader_gradebook"
 
@@ -146,7 +147,7 @@ class NbgraderClass:
 
     def __init__(self, work: Assignment, output: Path, staging: Path,
                  writer: nbgradebook.SubmissionWriter) -> None:
-        from grader.submission.identity import submission_hash
+        from grader.submission.identity import submission_hashes
 
         self.work, self.output, self.staging, self.writer = work, output, staging, writer
         course = work.course
@@ -154,8 +155,9 @@ class NbgraderClass:
         names = sorted(p.name for p in submitted.iterdir()
                        if (p / work.name).is_dir() and not p.name.startswith(".")) \
             if submitted.is_dir() else []
-        self._digests = {name: submission_hash(submitted / name / work.name, work.exercises)
-                         for name in names}
+        self._hashes = {name: submission_hashes(submitted / name / work.name, work.exercises)
+                        for name in names}
+        self._digests = {name: whole for name, (whole, _) in self._hashes.items()}
         self.students: dict[str, Student] = {}
         self.graded: set[str] = set()
         self.failed: dict[str, str] = {}
@@ -163,7 +165,10 @@ class NbgraderClass:
     def submissions(self) -> list[tuple[str, str]]:
         return list(self._digests.items())
 
-    def jobs(self, to_grade: set[str]) -> Iterator[Job]:
+    def exercise_hashes(self, student: str) -> dict[str, str]:
+        return dict(self._hashes[student][1])
+
+    def jobs(self, to_grade: dict[str, tuple[str, ...]]) -> Iterator[Job]:
         from grader.grading.grade_class import Job
 
         # Each student is handed to the pool as soon as it is staged: the grading processes
@@ -172,28 +177,35 @@ class NbgraderClass:
             student = self.students[name] = prepare(self.work, name, self.staging, digest)
             if name in to_grade:
                 self.graded.add(name)
-                yield Job(name, str(student.staging), student.digest)
+                yield Job(name, str(student.staging), student.digest, to_grade[name])
         # While the first students are graded. A mismatch raises before any result is kept
         # (closing the pool stops the grading of the others).
         check_against_gradebook(self.work)
 
-    def record(self, book: Any, key: str, result: dict[str, Any]) -> None:
+    def record(self, book: Any, keys: Keys, result: dict[str, Any]) -> None:
         from grader.submission.times import submission_times
 
         work = self.work
         check_against_gradebook(work)  # done once; kept before every result
         student = self.students[result["student"]]
         rows = assignment_rows(work, student, result["rows"])
+        graded = [ex for ex in result.get("exercises", work.exercises) if ex in work.exercises]
+        kept = [ex for ex in work.exercises if ex not in graded]
         digest = result["submission_hash"]
         if "why" in result:  # the grading process died: keep nbgrader's grades
             self.failed[student.name] = result["why"]
         else:
-            problem = _publish_or_why(work, student, rows, self.writer)
+            # nbgrader gets every exercise: those graded now and those kept from before.
+            before = [r for r in book.rows(student.name) if r["exercise"] in kept]
+            problem = _publish_or_why(work, student, before + rows, self.writer)
             if problem:
                 self.failed[student.name] = problem
                 digest = "incomplete:" + digest  # graded again next run
-        book.record_student(student.name, digest, key, result["isolation"], rows,
-                            submission_times(student.folder, work.exercises))
+        by_exercise = keys.graded({**result, "exercises": graded}, self._hashes[student.name][1],
+                                  incomplete=digest.startswith("incomplete:"))
+        book.record_student(student.name, digest, keys.course, result["isolation"], rows,
+                            submission_times(student.folder, graded),
+                            graded=by_exercise, kept=kept)
 
     def finish(self, book: Any, interrupted: bool) -> list[dict]:
         if not interrupted:
