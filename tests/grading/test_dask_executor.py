@@ -169,11 +169,14 @@ def _workers_up(address: str, n: int) -> None:
 
 
 def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
+    """The children of every thread of PID (a Dask worker forks from its task thread)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
 
 
 def _stop(*workers: subprocess.Popen) -> None:
@@ -216,8 +219,9 @@ def test_a_killed_worker_loses_nobody(tmp_path, scheduler):
     assert sorted(frame.student.unique()) == names
     assert frame.groupby("student").size().nunique() == 1  # every student once, all checks
     assert "crashed" not in set(frame.status)
-    full = frame.groupby("student").max_score.sum().max()
-    scores = frame.groupby("student").score.sum()
+    softmax = frame[frame.exercise == "softmax_ce"]  # the one exercise they submitted
+    full = softmax.groupby("student").max_score.sum().max()
+    scores = softmax.groupby("student").score.sum()
     assert all(scores[n] == full for n in names[::2])
     assert all(scores[n] < full for n in names[1::2])
     assert f"Graded {len(names)} student(s)" in stdout
@@ -273,3 +277,45 @@ def test_kill_9_of_the_coordinator_keeps_what_it_committed(tmp_path):
     frame = pd.read_csv(out / "gradebook.csv", keep_default_na=False)
     assert sorted(frame.student.unique()) == names
     assert "crashed" not in set(frame.status)
+
+
+def _kill_my_worker_for_poison(text: str) -> str:
+    """A task that takes its Dask worker down (os._exit, as a crash of the grader's own code
+    would) for the job "poison", and answers the others."""
+    if text == "poison":
+        os._exit(1)
+    return f"graded {text}"
+
+
+@pytest.mark.slow
+def test_a_job_that_kills_its_worker_is_crashed_once_after_the_bounded_tries():
+    """Student code cannot kill a Dask worker (it runs in sandboxed workers of a grading
+    process the Dask worker forks); a job that kills it anyway (a grader bug, the OOM killer)
+    is tried on new workers `allowed-failures` times more, then recorded `crashed` once (to
+    be tried again by the next run, not forever in this one), and the other students are
+    graded."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    from grader.grading.dask_executor import DaskExecutor
+    from grader.grading.grade_class import Job, _lost_job
+
+    jobs = [Job(name, "", "") for name in ("ada", "poison", "ben", "cai")]
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                         dashboard_address=None) as cluster, Client(cluster) as client:
+        executor = DaskExecutor(
+            client, _kill_my_worker_for_poison, encode=lambda job: job.student,
+            decode=lambda job, text, worker: {"student": job.student, "text": text},
+            lost=_lost_job)
+        results = list(executor.results(jobs))
+        client.wait_for_workers(2, timeout=60)  # their nannies restarted them
+    by_student = {r["student"]: r for r in results}
+    assert len(results) == len(jobs) and set(by_student) == {j.student for j in jobs}
+    assert [by_student[n]["text"] for n in ("ada", "ben", "cai")] == [
+        "graded ada", "graded ben", "graded cai"]
+    poisoned = by_student["poison"]["rows"]
+    assert poisoned and {row["status"] for row in poisoned} == {"crashed"}
+    # The reason is the instructor's (the run's log); the row says it is graded next run.
+    assert "KilledWorker" in by_student["poison"]["why"], by_student["poison"]["why"]
+    assert "graded again on the next run" in poisoned[0]["message"]
