@@ -377,11 +377,20 @@ class DaskGrading(DaskExecutor[Any, dict[str, Any]]):
 def dask_grading(scheduler: str) -> Iterator[DaskGrading]:
     """The executor of `grade --scheduler SCHEDULER`, for the process course as it is when
     the block starts; the cluster of `local:N` is closed when it ends."""
+    import importlib
+
     from grader.authoring.checks import checks_for
     from grader.course.model import load_course
 
-    # The checks (and what they import, numpy.random) are loaded before Dask's threads
-    # start: the coordinator checks every result against them.
+    # What the coordinator uses during the run is imported before Dask's threads start: two
+    # threads importing one package at once can see it half made (a run once failed on
+    # "No module named 'numpy.random'"). The checks (numpy, Hypothesis) check every result;
+    # the rest commits them. Traced: with these loaded, the coordinator's main thread
+    # imports nothing while Dask's threads run.
+    for module in ("grader.engine.grader_key", "grader.environment", "grader.gradebook.store",
+                   "grader.sandbox.grading_process", "grader.submission.identity",
+                   "grader.submission.times"):
+        importlib.import_module(module)
     for exercise in load_course().exercises:
         checks_for(exercise, include_hidden=True)
     with dask_client(scheduler) as client:

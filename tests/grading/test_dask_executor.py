@@ -319,3 +319,43 @@ def test_a_job_that_kills_its_worker_is_crashed_once_after_the_bounded_tries():
     # The reason is the instructor's (the run's log); the row says it is graded next run.
     assert "KilledWorker" in by_student["poison"]["why"], by_student["poison"]["why"]
     assert "graded again on the next run" in poisoned[0]["message"]
+
+
+TRACER = """
+import importlib.abc, sys, threading
+
+late = []
+
+class Record(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name not in sys.modules and threading.active_count() > 1 \\
+                and threading.current_thread() is threading.main_thread():
+            late.append(name)
+
+if __name__ == "__main__":
+    sys.meta_path.insert(0, Record())
+    from grader.cli import main
+    code = main(sys.argv[2:])
+    open(sys.argv[1], "w").write("\\n".join(late))
+    sys.exit(code)
+"""
+
+
+@pytest.mark.slow
+def test_the_coordinator_imports_nothing_while_dask_threads_run(tmp_path):
+    """Two threads importing one package at once can see it half made (a run once failed on
+    "No module named 'numpy.random'"): `grade --scheduler` imports what it needs before
+    Dask's threads start, so its main thread imports no module after."""
+    course = course_copy(tmp_path)
+    softmax_class(tmp_path / "class", 2)
+    (tmp_path / "tracer.py").write_text(TRACER)
+    late = tmp_path / "late.txt"
+    run = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), str(tmp_path / "tracer.py"), str(late),
+         "grade", str(tmp_path / "class"), "--output", str(tmp_path / "out"),
+         "--scheduler", "local:1", "--quiet"],
+        cwd=course, env={**os.environ, "GRADER_COURSE_ROOT": str(course),
+                         "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert late.read_text().split() == []
