@@ -30,9 +30,9 @@ from typing import Any, Generic, TypeVar
 from grader.grading.executor import ExecutorStopped
 from grader.submission.mistakes import UsageError
 
-__all__ = ["COURSE_ENV", "DaskExecutor", "DaskGrading", "dask_client", "dask_grading",
-           "grade_task", "job_text", "mismatch", "parse_scheduler", "prepare_worker",
-           "refusal", "run_on_worker", "stop_if_refused"]
+__all__ = ["COURSE_ENV", "ONE_JOB_PER_WORKER", "DaskExecutor", "DaskGrading", "dask_client",
+           "dask_grading", "grade_task", "job_text", "mismatch", "parse_scheduler",
+           "prepare_worker", "refusal", "run_on_worker", "stop_if_refused"]
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -42,6 +42,12 @@ LOCAL = "local:"
 # coordinator's course root.
 COURSE_ENV = "GRADER_COURSE"
 CONNECT_TIMEOUT_S = 10
+# The scheduler's setting for the clusters of local:N (a running scheduler has its own: the
+# README asks for the same). Every job assigned to a worker that dies counts one try against
+# `allowed-failures`, and by default a one-thread worker holds two: a student whose job
+# happened to wait beside one that killed the worker could be recorded crashed. At 1.0 a
+# worker holds only the job it runs.
+ONE_JOB_PER_WORKER = {"distributed.scheduler.worker-saturation": 1.0}
 
 
 # ------------------------------------------------------------------ the scheduler
@@ -78,8 +84,11 @@ def dask_client(scheduler: str) -> Iterator[Any]:
     quiet.setLevel(logging.CRITICAL)
     cluster = None
     if isinstance(target, int):
-        cluster = LocalCluster(n_workers=target, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        import dask
+
+        with dask.config.set(ONE_JOB_PER_WORKER):
+            cluster = LocalCluster(n_workers=target, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
     else:
         try:

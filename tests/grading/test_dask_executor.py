@@ -297,11 +297,12 @@ def test_a_job_that_kills_its_worker_is_crashed_once_after_the_bounded_tries():
     import dask
     from distributed import Client, LocalCluster
 
-    from grader.grading.dask_executor import DaskExecutor
+    from grader.grading.dask_executor import ONE_JOB_PER_WORKER, DaskExecutor
     from grader.grading.grade_class import Job, _lost_job
 
     jobs = [Job(name, "", "") for name in ("ada", "poison", "ben", "cai")]
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+    # The scheduler as local:N configures it; one retry instead of three keeps it short.
+    with dask.config.set({**ONE_JOB_PER_WORKER, "distributed.scheduler.allowed-failures": 1}), \
             LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                          dashboard_address=None) as cluster, Client(cluster) as client:
         executor = DaskExecutor(
