@@ -39,8 +39,9 @@ def using_course(root: Path) -> Iterator[Course]:
         use_profile(before)
 
 
-def course_copy(tmp: Path) -> Path:
-    """A copy of the course whose softmax_ce time limit is 4 s (endless loops cost little)."""
+def course_copy(tmp: Path, time_limit_s: int = 4) -> Path:
+    """A copy of the course whose softmax_ce time limit is TIME_LIMIT_S (4 s: endless loops
+    cost little)."""
     course = tmp / "course"
     ignore = shutil.ignore_patterns("__pycache__", ".hypothesis")
     for folder in ("grader", "exercises", "solutions"):
@@ -49,7 +50,8 @@ def course_copy(tmp: Path) -> Path:
     config = (ROOT / "course_config.py").read_text()
     start = config.index('"softmax_ce": {')
     end = config.index('"time_limit_s": 30', start)
-    config = config[:end] + '"time_limit_s": 4' + config[end + len('"time_limit_s": 30'):]
+    config = (config[:end] + f'"time_limit_s": {time_limit_s}'
+              + config[end + len('"time_limit_s": 30'):])
     (course / "course_config.py").write_text(config)
     return course
 

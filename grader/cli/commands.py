@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 # What works in a student repository written by `grader release repo` (grader/cli/edition.py).
 STUDENT_COMMANDS = ("check", "ci")
@@ -62,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="grading processes in parallel (default: the machine's cores)")
     p.add_argument("--regrade", action="store_true",
                    help="grade again students whose submission and grader are unchanged")
+    p.add_argument("--scheduler", metavar="ADDRESS|local:N", default=None,
+                   help="grade on a Dask cluster: the scheduler's address (e.g. "
+                        "tcp://head:8786), or local:N for N worker processes on this machine")
     p.add_argument("--quiet", action="store_true")
 
     p = staff.add_parser("release", help="release the course to students: a student repository "
@@ -111,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--roster", type=Path, help="CSV: student, name, email, ids, section")
     p.add_argument("--dest", type=Path, help="where to write (default: OUT/reports)")
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--scheduler", metavar="ADDRESS|local:N", default=None,
+                   help="with --submissions: run the students' code on a Dask cluster (the "
+                        "scheduler's address, or local:N worker processes on this machine)")
 
     p = staff.add_parser("audit", help="prove the checks: references, stubs, known mistakes")
     p.add_argument("exercises", nargs="*", metavar="EXERCISE")
@@ -202,7 +209,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             try:
                 return grade_nbgrader(Path(course_dir), assignment, args.output,
                                       workers=args.workers, regrade=args.regrade,
-                                      quiet=args.quiet)
+                                      quiet=args.quiet, scheduler=args.scheduler)
             except GradebookMismatch as e:
                 print(f"grader grade: {e}", file=sys.stderr)
                 return 3
@@ -212,8 +219,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 2
         from grader.grading.grade_class import grade_class
 
+        executor = None
+        if args.scheduler is not None:
+            from grader.grading.dask_executor import dask_grading
+
+            def executor() -> Any:
+                return dask_grading(args.scheduler)
         return grade_class(args.root, args.output, workers=args.workers, regrade=args.regrade,
-                           quiet=args.quiet)
+                           quiet=args.quiet, executor=executor)
     if args.command == "release" and args.platform == "repo":
         from grader.integrations.ci.release import release_repo
 
@@ -234,7 +247,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         try:
             written = build_reports(args.output, parse_formats(args.format), dest=args.dest,
                                     submissions=args.submissions, roster=args.roster,
-                                    workers=args.workers)
+                                    workers=args.workers, scheduler=args.scheduler)
         except ReportError as e:
             print(f"grader report: {e}", file=sys.stderr)
             return 2

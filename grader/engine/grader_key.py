@@ -256,3 +256,33 @@ def _version(package: str) -> str:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return "none"
+
+
+def key_components(course: Course, secret: str | None) -> dict[str, str]:
+    """What key_of hashes, part by part (name: version or digest), so that two graders whose
+    keys differ can say what differs: "grader", "course", "hypothesis" and "numpy" versions,
+    "lock" (the lock state, as the gradebook records it), "secret" (the fingerprint, or
+    "none"), "course settings" (a digest of course_scoring_text), every hashed file by its
+    path in the course (tests/checks/..., solutions/...) or in the package (grader/...),
+    with the SHA-256 of its bytes or "absent", and "exercise ID" with each exercise's key
+    (exercise_keys_of): two graders agree only if every exercise key does."""
+    from grader.environment import lock_state
+
+    def sha(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+    parts = {"grader": grader.__version__, "course": str(course.version),
+             "hypothesis": _version("hypothesis"), "numpy": _version("numpy"),
+             "lock": lock_state().text, "secret": str(secret or "none"),
+             "course settings": sha(course_scoring_text(course))}
+    files = [(p.relative_to(course.root).as_posix(), p) for p in
+             [*sorted(course.checks_dir.rglob("*.py")),
+              *sorted(course.solutions_dir.glob("*.py"))]]
+    here = _grader_dir()
+    files += [(f"grader/{name}", here / name) for name in SCORING_MODULES]
+    for name, path in sorted(files):
+        parts[name] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() \
+            else "absent"
+    for ex_id, key in exercise_keys_of(course, secret).items():
+        parts[f"exercise {ex_id}"] = key
+    return parts

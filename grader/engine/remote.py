@@ -395,12 +395,20 @@ class RemoteCallable:
         target = {"$o": self._object._ref_id} if self._object is not None else self._name
         return self._worker.call(target, self._method, self._label, args, kwargs)
 
+    # A message may show one (e.g. a "shape" that is a method): the default repr's address
+    # would make the same submission's message differ from run to run.
+    def __repr__(self) -> str:
+        return f"<{self._label} of the submission>"
+
 
 class RemoteObject:
     """An object created by student code; it stays in the worker."""
 
     def __init__(self, worker: WorkerProcess, ref_id: str) -> None:
         self._worker, self._ref_id = worker, ref_id
+
+    def __repr__(self) -> str:  # no address, as RemoteCallable's
+        return f"<{type(self).__name__} object of the submission>"
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

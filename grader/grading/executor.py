@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["Executor", "InProcess", "LocalPool"]
+__all__ = ["Executor", "ExecutorStopped", "InProcess", "LocalPool"]
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -37,6 +37,11 @@ class Executor(Protocol[J_contra, R_co]):
     def close(self) -> None:
         """Stop every job still running and release the processes."""
         ...
+
+
+class ExecutorStopped(Exception):
+    """The executor can run no more jobs (its cluster is gone, or refuses them); the message
+    says why and what to do. The caller stops as after Ctrl-C, keeping what it recorded."""
 
 
 def _started() -> None:

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,7 +36,7 @@ from grader.engine.results import CheckResult
 from grader.engine.run_check import grade_exercise, missing_results
 from grader.engine.sessions import SubmissionWorker, WorkerSession
 from grader.gradebook.rows import rows as gradebook_rows
-from grader.grading.executor import Executor, LocalPool
+from grader.grading.executor import Executor, ExecutorStopped, LocalPool
 from grader.printable import printable
 from grader.submission.files import exercise_file_candidates, find_exercise_file
 from grader.submission.mistakes import class_folder_problem
@@ -57,11 +57,12 @@ class Job:
     exercises: tuple[str, ...] | None = None
 
 
-def _selected(course: Course, job: Job) -> list[str]:
-    """The ids of the exercises JOB grades, in course order."""
-    if job.exercises is None:
+def _selected(course: Course, job: Job | list[str] | tuple[str, ...] | None) -> list[str]:
+    """The ids of the exercises JOB grades (a Job, or its exercises), in course order."""
+    exercises = job.exercises if isinstance(job, Job) else job
+    if exercises is None:
         return list(course.exercises)
-    wanted = set(job.exercises)
+    wanted = set(exercises)
     return [ex_id for ex_id in course.exercises if ex_id in wanted]
 
 
@@ -72,43 +73,78 @@ def grade_job(job: Job) -> dict[str, Any]:
     """Grade one student (in a grading pool's template process); returns plain data for the
     gradebook.
 
-    The template copies the submission, then forks a fresh grading process that drops its
-    privileges and runs the checks against the student's worker (grader.sandbox.grading_process);
-    the template starts and kills the workers for it (grader.sandbox.launcher) and checks what
-    comes back against the course before it becomes rows."""
+    The template reads the submission (read_submission), then grades that copy (grade_files)
+    and checks what comes back against the course before it becomes rows (job_result). A
+    Dask worker (grader.grading.dask_executor) runs grade_files on the files a job carries,
+    and the coordinator runs job_result: both paths share every rule."""
+    use_profile()
+    selected = _selected(load_course(), job)
+    files, unusable = read_submission(Path(job.folder), selected)
+    return job_result(job, grade_files(files, unusable, selected))
+
+
+def grade_files(files: dict[str, bytes], unusable: dict[str, str],
+                exercises: list[str] | None = None) -> dict[str, Any]:
+    """Grade the EXERCISES (ids; default: all) of one submission, given as FILES (relative
+    path: bytes) and UNUSABLE (why an exercise's file did not reach FILES), in the process
+    course: {"out": what the grading process sent, "isolation": the levels it ran at}, or
+    {"failed": why} when the grading process failed. Plain data only (JSON-able).
+
+    The submission is written to a private folder; a fresh grading process forked from this
+    one drops its privileges and runs the checks against the student's worker
+    (grader.sandbox.grading_process); this process starts and kills the workers for it
+    (grader.sandbox.launcher)."""
     from grader.sandbox import grading_process, isolation
     from grader.sandbox.launcher import DirectLauncher
 
     use_profile()
     course = load_course()
-    selected = _selected(course, job)
-    exercises = [course.exercises[ex_id] for ex_id in selected]
-    copy = private_copy(Path(job.folder))
+    selected = _selected(course, exercises)
+    graded = [course.exercises[ex_id] for ex_id in selected]
+    copy = write_copy(files)
     isolation.seal(str(copy))  # readable by the grading process's uid, writable by none
     # Found here, before the fork: the grading process may not read the original folder.
-    files = {ex_id: find_exercise_file(copy, ex_id) for ex_id in selected}
-    unusable = {ex_id: unusable_exercise_file(Path(job.folder), ex_id)
-                for ex_id, path in files.items() if path is None}
-    launcher = DirectLauncher(worker_spec_for(copy, exercises))
+    found = {ex_id: find_exercise_file(copy, ex_id) for ex_id in selected}
+    why = {ex_id: unusable.get(ex_id) for ex_id, path in found.items() if path is None}
+    launcher = DirectLauncher(worker_spec_for(copy, graded))
     try:
         def work(remote: Any, level: str) -> dict[str, Any]:
-            return _grade_copy(course, files, unusable, remote)
+            return _grade_copy(course, found, why, remote)
 
         try:
             out, level = grading_process.run(
                 work, launcher, readable=(str(copy),),
-                deadline_s=sum(e.time_limit_s for e in exercises) + 10 * len(exercises) + 30)
-            results = _checked_results(out, course, selected)
+                deadline_s=sum(e.time_limit_s for e in graded) + 10 * len(graded) + 30)
         except grading_process.GradingProcessFailed as e:
-            return _failed_job(job, str(e))
+            return {"failed": str(e)}
     finally:
         launcher.close_all()
         shutil.rmtree(copy, ignore_errors=True)
-    # The levels the template started the workers at, not what the grading process says.
+    # The levels this process started the workers at, not what the grading process says.
     workers = ", ".join(sorted(launcher.levels)) or "none (nothing ran)"
+    return {"out": out, "isolation": f"{workers}; grading process {level}"}
+
+
+def job_result(job: Job, graded: dict[str, Any]) -> dict[str, Any]:
+    """The gradebook's data for JOB from what grade_files returned (GRADED), checked against
+    the process course and the job's exercises first: a malformed result makes the student
+    "crashed", graded again on the next run."""
+    from grader.sandbox.grading_process import GradingProcessFailed
+
+    if "failed" in graded:
+        return _failed_job(job, str(graded["failed"]))
+    course = load_course()
+    selected = _selected(course, job)
+    out, isolation = graded.get("out"), graded.get("isolation")
+    try:
+        if type(out) is not dict or type(isolation) is not str:
+            raise GradingProcessFailed("the grading process sent a malformed result")
+        results = _checked_results(out, course, selected)
+    except GradingProcessFailed as e:
+        return _failed_job(job, str(e))
     log = printable(out["log"][:MAX_LOG_CHARS])
     return {"student": job.student, "submission_hash": job.submission_hash,
-            "exercises": selected, "isolation": f"{workers}; grading process {level}",
+            "exercises": selected, "isolation": printable(isolation[:500], newlines=False),
             "rows": gradebook_rows(job.student, results),
             "logs": {"worker": log} if log else {}}
 
@@ -257,10 +293,17 @@ def _worker_uid() -> int:
 
 def private_copy(folder: Path) -> Path:
     """A private copy of the regular files of a submission (no symlinks, no devices), within
-    caps: the worker sees this copy, never the original or anything a link points to.
-    Code (.py, .ipynb) is copied first, shallowest first, so that data files cannot crowd the
-    exercises out of the caps."""
-    target = Path(tempfile.mkdtemp(prefix="submission-"))
+    the caps of submission_files: the worker sees this copy, never the original or anything
+    a link points to."""
+    return write_copy(submission_files(folder))
+
+
+def submission_files(folder: Path) -> dict[str, bytes]:
+    """The regular files of the submission in FOLDER (no symlinks, no devices), by relative
+    POSIX path, within caps (MAX_COPY_FILES, MAX_COPY_BYTES in all). Code (.py, .ipynb) is
+    taken first, shallowest first, so that data files cannot crowd the exercises out of the
+    caps. A file is opened without following links or blocking, and read only if it is
+    still a regular file of the size seen."""
     candidates: list[tuple[bool, int, str, Path, int]] = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))
@@ -276,18 +319,59 @@ def private_copy(folder: Path) -> Path:
             if stat.S_ISREG(st.st_mode):
                 candidates.append((Path(name).suffix not in (".py", ".ipynb"), len(rel.parts),
                                    (rel / name).as_posix(), rel / name, st.st_size))
-    copied = size = 0
-    for *_, rel_path, file_size in sorted(candidates):
-        if copied >= MAX_COPY_FILES or size + file_size > MAX_COPY_BYTES:
+    files: dict[str, bytes] = {}
+    size = 0
+    for _, _, name, rel_path, file_size in sorted(candidates):
+        if len(files) >= MAX_COPY_FILES or size + file_size > MAX_COPY_BYTES:
             continue
-        (target / rel_path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            shutil.copyfile(folder / rel_path, target / rel_path, follow_symlinks=False)
-        except OSError:
+        data = _read_regular(folder / rel_path, file_size)
+        if data is None:
             continue
-        copied += 1
+        files[name] = data
         size += file_size
+    return files
+
+
+def _read_regular(path: Path, size: int) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != size:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(size + 1)
+        return data if len(data) == size else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def write_copy(files: dict[str, bytes]) -> Path:
+    """FILES (relative POSIX path: bytes, as submission_files reads them) written into a new
+    private folder. A path that would leave the folder is left out."""
+    target = Path(tempfile.mkdtemp(prefix="submission-"))
+    for name, data in files.items():
+        rel = Path(name)
+        if rel.is_absolute() or not rel.parts or ".." in rel.parts:
+            continue
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        (target / rel).write_bytes(data)
     return target
+
+
+def read_submission(folder: Path, exercise_ids: list[str]
+                    ) -> tuple[dict[str, bytes], dict[str, str]]:
+    """What a grading job needs of the student's FOLDER: its files (submission_files) and,
+    per exercise of EXERCISE_IDS whose file is there but cannot be used, why
+    (unusable_exercise_file; used only when the exercise is not found among the files)."""
+    files = submission_files(folder)
+    unusable = {ex_id: why for ex_id in exercise_ids
+                if (why := unusable_exercise_file(folder, ex_id)) is not None}
+    return files, unusable
 
 
 def unusable_exercise_file(folder: Path, exercise_id: str) -> str | None:
@@ -321,11 +405,19 @@ def unusable_exercise_file(folder: Path, exercise_id: str) -> str | None:
 def _init_grading_process(next_slot: Any, course_root: str) -> None:
     # Ctrl-C is the parent's to handle: it stops the pool and keeps what was committed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _pin_to_one_cpu(next_slot)
+    prepare_grading_process(course_root)
+
+
+def prepare_grading_process(course_root: str) -> None:
+    """Make this process a template that grade_files forks grading processes from: the
+    course at COURSE_ROOT, the grading profile, every check loaded with its known examples,
+    what a grading process imports. Once per process (a GradingPool process, a Dask
+    worker)."""
     # The course the parent grades, whichever way the process was started (forked, it is
     # the parent's own Course object, with what the parent loaded).
     use_course(load_course(Path(course_root)))
     use_profile()
-    _pin_to_one_cpu(next_slot)
     # Load every check, and draw its known examples (grader.engine.replay), now: a pool started
     # early does this while the parent still reads the class, instead of in its first
     # student's time.
@@ -488,6 +580,7 @@ def run_class(pool: Executor[Job, dict[str, Any]], source: ClassSource, output: 
     warn_if_not_locked()
     start = time.perf_counter()
     interrupted = False
+    stopped = ""
     with Gradebook.in_folder(output) as book:
         submissions = source.submissions()
         plan = {name: _stale(book, keys, name, source.exercise_hashes(name), regrade)
@@ -504,14 +597,20 @@ def run_class(pool: Executor[Job, dict[str, Any]], source: ClassSource, output: 
                 bar.update(1)
         except KeyboardInterrupt:
             interrupted = True
+        except ExecutorStopped as e:  # its cluster is gone or refuses: as after Ctrl-C
+            interrupted, stopped = True, str(e)
         finally:
             bar.close()
         rows = source.finish(book, interrupted)
     write_csv(rows, output / "gradebook.csv", DB_COLUMNS)
+    where = pool.where() if hasattr(pool, "where") else f"with {workers} process(es)"
     if not quiet:
-        _summary(source, rows, graded, len(submissions) - len(to_grade), workers,
+        _summary(source, rows, graded, len(submissions) - len(to_grade), where,
                  time.perf_counter() - start, interrupted, not_graded=len(to_grade) - graded,
-                 why=_why_line(plan, keys, regrade))
+                 stopped=stopped, why=_why_line(plan, keys, regrade))
+    if stopped:
+        print(f"grader grade: {stopped}", file=sys.stderr)
+        return 2
     return 130 if interrupted else 0
 
 
@@ -617,8 +716,12 @@ class FolderClass:
 
 
 def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade: bool = False,
-                quiet: bool = False) -> int:
-    """`grader grade ROOT --output OUTPUT`; returns the exit code."""
+                quiet: bool = False,
+                executor: Callable[[], AbstractContextManager[Executor[Job, dict[str, Any]]]]
+                | None = None) -> int:
+    """`grader grade ROOT --output OUTPUT`; returns the exit code. The students are graded on
+    a GradingPool of WORKERS processes, or on what EXECUTOR() opens (`--scheduler`: a Dask
+    cluster, grader.grading.dask_executor.dask_grading)."""
     if not root.is_dir():
         print(f"grader grade: {root} is not a folder of student folders.", file=sys.stderr)
         return 2
@@ -630,7 +733,7 @@ def grade_class(root: Path, output: Path, *, workers: int | None = None, regrade
     # Before the pool forks: its processes grade with the examples of the course secret.
     secret = use_course_secret(course)
     workers = max(1, workers or os.cpu_count() or 1)
-    with GradingPool(workers, course) as pool:
+    with executor() if executor else GradingPool(workers, course) as pool:
         # The processes load the checks while the class's folders are hashed.
         source = FolderClass(root, output, list(course.exercises))
         code = run_class(pool, source, output, workers=workers, regrade=regrade, quiet=quiet)
@@ -689,8 +792,9 @@ def _progress_bar(total: int, quiet: bool) -> Any:
                 dynamic_ncols=True, mininterval=0.5)
 
 
-def _summary(source: ClassSource, rows: list[dict], graded: int, skipped: int, workers: int,
-             elapsed: float, interrupted: bool, not_graded: int, why: str = "") -> None:
+def _summary(source: ClassSource, rows: list[dict], graded: int, skipped: int, where: str,
+             elapsed: float, interrupted: bool, not_graded: int, stopped: str = "",
+             why: str = "") -> None:
     from grader.environment import summary_line
     from grader.gradebook.rows import COLUMNS, totals
 
@@ -700,13 +804,25 @@ def _summary(source: ClassSource, rows: list[dict], graded: int, skipped: int, w
     for line in source.notes():
         print(line)
     levels = sorted({str(r["isolation"]) for r in rows if r.get("isolation")})
-    print(f"\nGraded {graded} student(s) in {elapsed:.1f} s with {workers} process(es)"
+    rate = f" ({graded / elapsed:.2f} students/s)" if graded and elapsed > 0 else ""
+    print(f"\nGraded {graded} student(s) in {elapsed:.1f} s{rate} {where}"
           f"{source.unchanged(skipped, interrupted)}.")
     if why:
         print(why)
     print(f"Isolation: {'; '.join(levels) or '-'}")
+    # Students whose code never ran (nothing submitted, a lost job) have no level to differ.
+    ran = [level for level in levels if not level.startswith("none")]
+    if len(ran) > 1:  # e.g. Dask workers on machines that offer different isolation
+        counts = {level: len({r["student"] for r in rows if r.get("isolation") == level})
+                  for level in ran}
+        print(f"Isolation differs between students ({len(ran)} levels: "
+              + ", ".join(f"{n} student(s) at {level!r}" for level, n in counts.items())
+              + "): see the isolation column of the gradebook.")
     print(summary_line(rows))
-    if interrupted:
+    if stopped:
+        print(f"Stopped: {stopped} Everything graded before is in the gradebook; "
+              f"{not_graded} student(s) were not graded: run again to continue.")
+    elif interrupted:
         print(f"Interrupted: everything graded before Ctrl-C is in the gradebook; "
               f"{not_graded} student(s) were not graded: run again to continue.")
     for line in source.stored():

@@ -63,7 +63,8 @@ def parse_formats(values: Iterable[str] | None) -> list[str]:
 def build_reports(output: Path, formats: Sequence[str] | None = None, *,
                   dest: Path | None = None, submissions: Path | None = None,
                   roster: Path | None = None, workers: int | None = None,
-                  log: Callable[[str], Any] = print) -> list[Path]:
+                  log: Callable[[str], Any] = print,
+                  scheduler: str | None = None) -> list[Path]:
     """Write the FORMATS (default: all but screenshot) of OUTPUT's gradebook into DEST
     (default OUTPUT/reports). Returns the files written."""
     from grader.reports.curves import load_curves, reference_curves, update_curves
@@ -73,7 +74,8 @@ def build_reports(output: Path, formats: Sequence[str] | None = None, *,
     dest = Path(dest) if dest else output / "reports"
     workers = max(1, workers or os.cpu_count() or 1)
     if submissions is not None and "feedback" in formats:
-        traced = update_curves(output, submissions, workers=workers, log=log)
+        traced = update_curves(output, submissions, workers=workers, log=log,
+                               scheduler=scheduler)
         log(f"grader report: traced the curves of {traced} student(s).")
     curves = load_curves(output) if "feedback" in formats else {}
     data = data_module.load(output, roster=roster, curves=curves)

@@ -31,11 +31,13 @@ files found now differ from the ones graded (the plots must show the graded code
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -44,6 +46,7 @@ import numpy as np
 
 from grader.course.model import Course, CourseError, import_path, load_course
 from grader.gradebook.store import FILENAME, Gradebook, student_text
+from grader.grading.dask_executor import DaskExecutor
 from grader.grading.executor import LocalPool
 from grader.submission.identity import submission_hash
 
@@ -314,9 +317,10 @@ def load_curves(output: Path) -> dict[str, dict[str, Any]]:
 
 
 def update_curves(output: Path, submissions: Path, *, workers: int = 1,
-                  log: Callable[[str], Any] = print) -> int:
+                  log: Callable[[str], Any] = print, scheduler: str | None = None) -> int:
     """Trace every student of OUTPUT's gradebook whose folder is in SUBMISSIONS, unless the
-    stored curves are from the same files. Returns how many were traced."""
+    stored curves are from the same files, in WORKERS local processes or, with SCHEDULER
+    (`local:N` or an address), on a Dask cluster. Returns how many were traced."""
     course = load_course()
     with Gradebook(Path(output) / FILENAME, create=False) as book:
         graded = {s: (book.student_info(s) or {}).get("submission_hash", "")
@@ -338,7 +342,7 @@ def update_curves(output: Path, submissions: Path, *, workers: int = 1,
                 jobs.append((student, str(folder), digest))
         if not jobs:
             return 0
-        with LocalPool(_trace_job, workers, lost=_lost, initializer=_init_process) as pool:
+        with _executor(workers, scheduler) as pool:
             for result in pool.results(jobs):
                 if "lost" in result:  # a grading process died: no plots for this student
                     log(f"grader report: no curves for {result['student']!r} "
@@ -350,8 +354,127 @@ def update_curves(output: Path, submissions: Path, *, workers: int = 1,
         store.close()
 
 
+@contextmanager
+def _executor(workers: int, scheduler: str | None) -> Iterator[Any]:
+    if scheduler is None:
+        with LocalPool(_trace_job, workers, lost=_lost, initializer=_init_process) as pool:
+            yield pool
+        return
+    from grader.grading.dask_executor import dask_client
+    from grader.grading.executor import ExecutorStopped
+    from grader.reports.data import ReportError
+
+    with dask_client(scheduler) as client:
+        try:
+            yield DaskCurves(client, _checked_curves, _lost)
+        except ExecutorStopped as e:
+            raise ReportError(str(e)) from None
+
+
+def _checked_curves(job: tuple[str, str, str], curves: Any) -> dict[str, Any]:
+    """A result of a Dask worker's trace (JSON), as _trace_job's: only traced exercises, each
+    a dict (what the plots read checks its numbers)."""
+    student, _, digest = job
+    if type(curves) is not dict or not all(k in plot_hooks() and type(v) is dict
+                                           for k, v in curves.items()):
+        return {"student": student, "submission_hash": digest, "lost": "a malformed result"}
+    return {"student": student, "submission_hash": digest, "curves": curves}
+
+
+def trace_files(student: str, folder: str) -> dict[str, Any]:
+    """trace_student in a process forked for it (on a Dask worker, whose task thread cannot
+    take the time limit's signal, and whose daemon process multiprocessing would not let
+    have children): the child's only thread is its main one. Its curves come back as JSON
+    through a pipe; a child that died gives an error for every traced exercise."""
+    import os
+
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: trace, write, and never return into the Dask worker's code
+        code = 1
+        try:
+            os.close(read_fd)
+            _init_process()
+            data = json.dumps(trace_student(student, folder), allow_nan=False).encode()
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        text = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        return {ex: {"error": "the tracing process stopped"} for ex in plot_hooks()}
+    return json.loads(text)
+
+
 def _init_process() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
+
+
+# ---------------------------------------------------------------------------- on Dask
+
+
+def trace_task(text: str) -> str:
+    """On a Dask worker: one student's curves for `grader report --submissions`
+    (grader.reports.curves.trace_student on the files the job carries), as JSON text."""
+    import shutil
+
+    from grader.grading.dask_executor import refusal
+    from grader.grading.grade_class import write_copy
+
+    job = json.loads(text)
+    refused = refusal(job)
+    if refused is not None:
+        return refused
+    copy = write_copy({name: base64.b64decode(data) for name, data in job["files"].items()})
+    try:
+        return json.dumps({"curves": trace_files(str(job["student"]), str(copy))},
+                          allow_nan=False)
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+
+
+class DaskCurves(DaskExecutor[tuple[str, str, str], dict[str, Any]]):
+    """The executor of `grader report --submissions --scheduler`: each job (student, folder,
+    submission hash) traced on a Dask worker of CLIENT by trace_task; CHECKED(job, curves)
+    is the job's result from the decoded curves, LOST as in DaskExecutor."""
+
+    def __init__(self, client: Any,
+                 checked: Callable[[tuple[str, str, str], Any], dict[str, Any]],
+                 lost: Callable[[tuple[str, str, str], BaseException], dict[str, Any]]) -> None:
+        from grader.course import secret as course_secret
+        from grader.engine.grader_key import key_components, key_of
+
+        # The key `grader grade` grades with (the course secret's): a Dask worker prepares
+        # itself so, whichever command it serves.
+        self._course = load_course()
+        secret = course_secret.read(self._course.root)
+        fingerprint = course_secret.fingerprint(secret) if secret is not None else None
+        self._key = key_of(self._course, fingerprint)
+        self._components = key_components(self._course, fingerprint)
+        self._checked = checked
+        super().__init__(client, trace_task, encode=self._job_text, decode=self._job_result,
+                         lost=lost)
+
+    def _job_text(self, job: tuple[str, str, str]) -> str:
+        from grader.grading.dask_executor import job_text
+
+        return job_text(self._course, self._key, self._components, Path(job[1]),
+                        {"student": job[0]})
+
+    def _job_result(self, job: tuple[str, str, str], text: str, worker: str
+                    ) -> dict[str, Any]:
+        from grader.grading.dask_executor import stop_if_refused
+
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        stop_if_refused(data, worker, self._components)
+        return self._checked(job, data.get("curves") if type(data) is dict else None)

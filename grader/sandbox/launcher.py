@@ -165,10 +165,14 @@ class DirectLauncher:
 
 
 def _in_new_pid_namespace() -> bool:
-    """Whether the children of this process are born into another pid namespace than its
+    """Whether the children this thread starts are born into another pid namespace than its
     own (a grading process's, grader.sandbox.grading_process)."""
+    # A thread's own view: pid_for_children is per thread (unshare and setns change the
+    # calling thread's), and /proc/self shows the main thread's, which differs when a
+    # template grades from another thread (a Dask worker's task thread).
     try:
-        return os.readlink("/proc/self/ns/pid_for_children") != os.readlink("/proc/self/ns/pid")
+        return os.readlink("/proc/thread-self/ns/pid_for_children") \
+            != os.readlink("/proc/thread-self/ns/pid")
     except OSError:
         return False
 

@@ -56,3 +56,15 @@ def test_a_private_name_never_reaches_the_code_under_test(handle):
         with pytest.raises(AttributeError) as info:
             getattr(handle, name)
         assert type(info.value) is AttributeError and str(info.value) == name
+
+
+def test_a_remote_proxy_shows_no_address_in_a_message():
+    """A check's message may show a proxy (a "shape" that is a method of a student object):
+    the same submission must give the same message in every run and on every machine."""
+    from grader.engine.remote import RemoteCallable, RemoteObject
+
+    method = RemoteCallable(None, "shape", "Always.shape")  # type: ignore[arg-type]
+    assert repr(method) == "<Always.shape of the submission>"
+    obj = type("Always", (RemoteObject,), {})(None, "7")  # type: ignore[arg-type]
+    assert repr(obj) == "<Always object of the submission>"
+    assert "0x" not in f"{method} {obj}"

@@ -623,3 +623,39 @@ def test_an_assignment_that_does_not_match_nbgraders_gradebook_is_not_graded(cou
     assert not [c for c in cells if c["student"] in ("a", "b")]
     assert not (copy / "grader_gradebook" / ASSIGNMENT / "gradebook.csv").exists()
     assert not (copy / "autograded" / "a").exists() and not (copy / "autograded" / "b").exists()
+
+
+@pytest.mark.slow
+def test_grade_nbgrader_on_a_dask_cluster_grades_with_the_course_copy(course, tmp_path):
+    """`grade --nbgrader --scheduler local:2`: the Dask workers grade with the course copy
+    made at release (its version tells), every structure variant gets full points, and
+    nbgrader's gradebook gets the same scores as ours."""
+    import shutil
+
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy, ignore=shutil.ignore_patterns(
+        "submitted", "autograded", "grader_gradebook"))
+    config = copy / "grader_course" / "course_config.py"
+    config.chmod(0o600)
+    config.write_text(config.read_text().replace('COURSE_VERSION = "', 'COURSE_VERSION = "copy-'))
+    variants = _variants(_released(copy, "softmax_ce"))
+    for student in ("control", "reordered", "stripped"):
+        write_submission(copy, student, ASSIGNMENT, {"softmax_ce.ipynb": variants[student]})
+    run = subprocess.run([str(GRADER), "grade", "--nbgrader", str(copy), ASSIGNMENT,
+                          "--scheduler", "local:2"], capture_output=True, text=True,
+                         timeout=600, cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Dask worker(s)" in run.stdout, run.stdout
+    frame = pd.read_csv(copy / "grader_gradebook" / ASSIGNMENT / "gradebook.csv",
+                        keep_default_na=False)
+    graded = frame[(frame.exercise == "softmax_ce") & ~frame.check.str.startswith("written_")]
+    assert set(graded.course_version) == {f"copy-{load_course().version}"}
+    ours = graded.groupby("student").score.sum().to_dict()
+    assert ours == {s: load_course().exercise("softmax_ce").points
+                    for s in ("control", "reordered", "stripped")}
+    nb_course = read_course(copy)
+    theirs: dict[str, float] = {}
+    for cell in nbgradebook.cell_grades(nb_course.db_url, nb_course.course_id, ASSIGNMENT):
+        if cell["notebook"] == "softmax_ce" and cell["kind"] == "test":
+            theirs[cell["student"]] = theirs.get(cell["student"], 0.0) + cell["auto_score"]
+    assert theirs == ours

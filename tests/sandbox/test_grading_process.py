@@ -304,3 +304,41 @@ def test_a_killed_template_takes_its_grading_process_and_workers_with_it(tmp_pat
     template.wait(timeout=10)
     assert leftover_processes(before, script, grace_s=2.0) == []
     assert leftover_processes(before, marker, grace_s=2.0) == []
+
+
+def test_a_template_grading_from_another_thread_sees_each_dead_worker(tmp_path):
+    """A Dask worker grades in a task thread, not its main one: every worker the submission
+    kills (os._exit in each call) is `crashed` each time, as from the main thread, and none
+    is waited for until the time limit (pid_for_children is per thread)."""
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "softmax_ce.py").write_text(
+        "import os\nimport numpy as np\n"
+        "def softmax(z):\n"
+        "    e = np.exp(z - z.max(axis=1, keepdims=True))\n"
+        "    return e / e.sum(axis=1, keepdims=True)\n"
+        "def softmax_cross_entropy(logits, y):\n    os._exit(0)\n")
+    out = _template(tmp_path, f"""
+        import threading, time
+        from pathlib import Path
+        from grader.grading.grade_class import (grade_files, prepare_grading_process,
+                                                read_submission)
+        prepare_grading_process({str(ROOT)!r})
+        files, unusable = read_submission(Path({str(submission)!r}), ["softmax_ce"])
+        seen = {{}}
+        def grade(where):
+            start = time.monotonic()
+            graded = grade_files(files, unusable, ["softmax_ce"])
+            seen[where] = ([r[2] for r in graded["out"]["results"]],
+                           time.monotonic() - start)
+        grade("main")
+        thread = threading.Thread(target=grade, args=("thread",))
+        thread.start()
+        thread.join()
+        print(json.dumps(seen))
+    """)
+    main, in_main_s = out["main"]
+    thread, in_thread_s = out["thread"]
+    assert thread == main
+    assert main.count("crashed") >= 5 and "timeout" not in main
+    assert in_thread_s < 20, f"{in_thread_s:.1f} s: a dead worker was waited for"

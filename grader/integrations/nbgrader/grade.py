@@ -30,6 +30,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -92,10 +93,10 @@ class Student:
 
 def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None, *,
                    workers: int | None = None, regrade: bool = False,
-                   quiet: bool = False) -> int:
+                   quiet: bool = False, scheduler: str | None = None) -> int:
     from grader.authoring.checks import use_course_secret
     from grader.course.model import use_course
-    from grader.grading.grade_class import GradingPool, examples_note, run_class
+    from grader.grading.grade_class import examples_note, run_class
 
     # This process and its grading processes grade with the course copy (every row's
     # versions, checks and key come from it), chosen before the pool forks. The pool starts
@@ -106,7 +107,7 @@ def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None
     use_course(grading)
     secret = use_course_secret(grading)  # before the pool forks, with the snapshot's secret
     workers = max(1, workers or _cores())
-    with GradingPool(workers, grading) as pool:
+    with _executor(grading, workers, scheduler) as pool:
         work = released_assignment(course, assignment)
         output = Path(output) if output else course.root / OUTPUT_NAME / assignment
         staging = Path(tempfile.mkdtemp(prefix="nbgrader-staging-"))
@@ -120,6 +121,22 @@ def grade_nbgrader(course_dir: Path, assignment: str, output: Path | None = None
     if not quiet:
         print(examples_note(secret))
     return code
+
+
+@contextmanager
+def _executor(grading: Any, workers: int, scheduler: str | None) -> Iterator[Any]:
+    """The grading processes: a GradingPool of WORKERS, or a Dask cluster's workers with
+    SCHEDULER (grader.grading.dask_executor); either grades the course GRADING."""
+    from grader.grading.grade_class import GradingPool
+
+    if scheduler is None:
+        with GradingPool(workers, grading) as pool:
+            yield pool
+        return
+    from grader.grading.dask_executor import dask_grading
+
+    with dask_grading(scheduler) as pool:
+        yield pool
 
 
 class NbgraderClass:
