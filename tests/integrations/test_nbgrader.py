@@ -655,7 +655,9 @@ def test_grade_nbgrader_on_a_dask_cluster_grades_with_the_course_copy(course, tm
                     for s in ("control", "reordered", "stripped")}
     nb_course = read_course(copy)
     theirs: dict[str, float] = {}
+    # The copied gradebook also holds what earlier tests of the module's course submitted.
     for cell in nbgradebook.cell_grades(nb_course.db_url, nb_course.course_id, ASSIGNMENT):
-        if cell["notebook"] == "softmax_ce" and cell["kind"] == "test":
+        if cell["notebook"] == "softmax_ce" and cell["kind"] == "test" \
+                and cell["student"] in ours:
             theirs[cell["student"]] = theirs.get(cell["student"], 0.0) + cell["auto_score"]
     assert theirs == ours

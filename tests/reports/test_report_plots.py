@@ -19,7 +19,13 @@ from grader.course.model import load_course
 from grader.course.stubs import strip_markers
 from grader.gradebook.store import Gradebook
 from grader.reports.build import DEFAULT_FORMATS, build_reports
-from grader.reports.curves import CURVES_FILE, CurveStore, load_curves, reference_curves
+from grader.reports.curves import (
+    CURVES_FILE,
+    CurveStore,
+    load_curves,
+    plot_hooks,
+    reference_curves,
+)
 from grader.reports.plots import StudentFigure, score_histogram_figure
 from grader.reports.screenshot import HEIGHT, WIDTH, DevTools, dump_dom
 from grader.submission.identity import submission_hash
@@ -75,7 +81,7 @@ def _class(tmp_path: Path) -> tuple[Path, Path]:
     root = tmp_path / "class"
     ids = list(load_course().exercises)
     honest = {f"{ex}.py": strip_markers((ROOT / "solutions" / f"{ex}.py").read_text())
-              for ex in ("linreg_gd", "optimizers", "xor_net")}
+              for ex in plot_hooks()}  # every exercise with a feedback plot
     _write(root / "honest", honest)
     _write(root / HOSTILE, {"linreg_gd.py": PID_LINREG, "optimizers.py": BROKEN_OPTIMIZERS,
                             "xor_net.py": DIVERGING_XOR})
