@@ -313,11 +313,13 @@ def _grade(exercise: str, path: Path, engine: str, only: frozenset[str] | None =
 
 
 def _grade_wrong(exercise: str, path: Path, engine: str,
-                 killers: frozenset[str] | None) -> tuple[float, float, list]:
+                 killers: frozenset[str] | None,
+                 per_check: bool = True) -> tuple[float, float, list]:
     """A known-wrong implementation, by every check; or, given KILLERS (the checks that
     failed it under the local examples), by those first: a check kills an entry when it
     fails it under both sets of examples, so the checks it passed locally run only when none
-    of these fails (to see whether it survives). That spares most of the second grading."""
+    of these fails (to see whether it survives). That spares most of the second grading.
+    Without PER_CHECK, only the verdict: the grading stops at the first check it fails."""
     from grader.authoring.checks import checks_for
     from grader.engine import replay
 
@@ -332,7 +334,7 @@ def _grade_wrong(exercise: str, path: Path, engine: str,
             compat.use_settings(check.function, settings(own, phases=HIDDEN_PHASES))
     try:
         if killers is None:
-            return _grade(exercise, path, engine)
+            return _grade(exercise, path, engine, stop_early=not per_check)
         score, max_score, statuses = _grade(exercise, path, engine, only=killers)
         if all(s == "passed" for _, s, _ in statuses):
             rest = frozenset(c.name for c in checks_for(exercise, include_hidden=True)) - killers
@@ -344,11 +346,12 @@ def _grade_wrong(exercise: str, path: Path, engine: str,
             compat.use_settings(fn, own)
 
 
-Job = tuple[str, str, str, object, str, str]  # name, exercise, kind, payload, engine, examples
+# name, exercise, kind, payload, engine, examples, per_check
+Job = tuple[str, str, str, object, str, str, bool]
 
 
 def _run_job(job: Job) -> Outcome:
-    name, exercise, kind, payload, engine, examples = job
+    name, exercise, kind, payload, engine, examples, per_check = job
     from grader.authoring import checks
 
     try:
@@ -377,7 +380,8 @@ def _run_job(job: Job) -> Outcome:
         with tempfile.TemporaryDirectory(prefix="audit-") as tmp:
             path = materialize(payload, Path(tmp))
             if kind == "wrong":
-                score, max_score, statuses = _grade_wrong(exercise, path, engine, killers)
+                score, max_score, statuses = _grade_wrong(exercise, path, engine, killers,
+                                                          per_check)
             else:
                 score, max_score, statuses = _grade(exercise, path, engine)
         return Outcome(name, exercise, kind, payload.description, score, max_score, statuses,
@@ -394,17 +398,18 @@ def _run_numbered(numbered: tuple[int, Job]) -> tuple[int, Outcome]:
 
 def _lost(numbered: tuple[int, Job], error: BaseException) -> tuple[int, Outcome]:
     """The outcome of a job whose process died: a finding, like a broken catalog entry."""
-    number, (name, exercise, kind, payload, _, examples) = numbered
+    number, (name, exercise, kind, payload, _, examples, _) = numbered
     return number, Outcome(name, exercise, kind, str(payload), 0.0, 0.0, [],
                            problem=f"{type(error).__name__}: {error}", examples=examples)
 
 
 def jobs(exercise_ids: list[str], engine: str = "inprocess",
          kinds: frozenset[str] = ALL_KINDS,
-         reference_runs: int = REFERENCE_RUNS, graded: bool = True) -> list[Job]:
+         reference_runs: int = REFERENCE_RUNS, graded: bool = True,
+         per_check: bool = True) -> list[Job]:
     """Every implementation once per set of examples: the local ones, then (when the course
     has a secret, unless GRADED is false) the graded ones. One set after the other, so a
-    process switches rarely."""
+    process switches rarely. PER_CHECK: see audit."""
     from grader.course import secret as course_secret
 
     course = load_course()
@@ -416,13 +421,15 @@ def jobs(exercise_ids: list[str], engine: str = "inprocess",
             if "reference" in kinds:
                 for run in range(reference_runs):
                     out.append((f"reference #{run + 1}", ex_id, "reference",
-                                str(course.solutions_dir / f"{ex_id}.py"), engine, examples))
+                                str(course.solutions_dir / f"{ex_id}.py"), engine, examples,
+                                per_check))
             if "stub" in kinds:
                 out.append(("stub", ex_id, "stub", str(course.solutions_dir / f"{ex_id}.py"),
-                            engine, examples))
+                            engine, examples, per_check))
         for entry in load_catalog(exercise_ids):
             if entry.kind in kinds:
-                out.append((entry.id, entry.exercise, entry.kind, entry, engine, examples))
+                out.append((entry.id, entry.exercise, entry.kind, entry, engine, examples,
+                            per_check))
     return out
 
 
@@ -558,10 +565,13 @@ def _kills_report(table: dict[str, dict[str, tuple[int, int]]]) -> list[str]:
 def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
           verbose: bool = False, engine: str = "inprocess",
           kinds: frozenset[str] = ALL_KINDS,
-          reference_runs: int = REFERENCE_RUNS, graded: bool = True) -> int:
+          reference_runs: int = REFERENCE_RUNS, graded: bool = True,
+          per_check: bool = True) -> int:
     """Grade the references, stubs and catalog; `engine="worker"` grades them the way
     `grader grade` does (in sandbox-less worker processes), to prove both engines agree.
     `graded=False` leaves out the course secret's examples (the local ones only).
+    `per_check=False` proves the verdicts only: a known-wrong implementation's grading stops
+    at the first check it fails, and the table of kills per check is left out.
     Returns 0 when everything is proven, 1 for problems found by grading or a catalog that
     proves too little, 3 for catalog entries that do not apply (nothing is graded then)."""
     course = load_course()
@@ -575,7 +585,7 @@ def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
         for error in errors:
             print(f"  {error}", file=sys.stderr)
         return 3
-    all_jobs = jobs(ids, engine, kinds, reference_runs, graded)
+    all_jobs = jobs(ids, engine, kinds, reference_runs, graded, per_check)
     workers = workers or os.cpu_count() or 1
     start = time.perf_counter()
     executor: Executor[tuple[int, Job], tuple[int, Outcome]] = \
@@ -589,12 +599,12 @@ def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
         done = dict(executor.results(n for n in numbered if n[1][5] == "local"))
         killers = killers_of(list(done.values()))
         again: list[tuple[int, Job]] = []
-        for n, (name, ex_id, kind, payload, engine_, examples) in numbered:
+        for n, (name, ex_id, kind, payload, engine_, examples, per_check_) in numbered:
             if examples == "local":
                 continue
             if kind == "wrong" and (ex_id, name) in killers:
                 payload = (payload, killers[ex_id, name])
-            again.append((n, (name, ex_id, kind, payload, engine_, examples)))
+            again.append((n, (name, ex_id, kind, payload, engine_, examples, per_check_)))
         done.update(executor.results(again))
         outcomes = [done[n] for n, _ in numbered]
     finally:
@@ -617,7 +627,7 @@ def audit(exercise_ids: list[str] | None = None, workers: int | None = None,
         nothing, trivial = zeros.get(ex_id, (0, 0))
         print(f"  {ex_id:<12}{f'{killed}/{total}':>10}{rate:>11}{n_correct:>18}"
               f"{f'{nothing}/{trivial}':>19}")
-    table = check_kills(outcomes)
+    table = check_kills(outcomes) if per_check else None
     if table:
         print("\n".join(_kills_report(table)))
     if verbose:

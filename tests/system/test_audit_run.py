@@ -22,11 +22,13 @@ def test_the_worker_engine_agrees_with_the_in_process_one():
     """The whole audit through workers, the way `grader grade` runs submissions: the proxy
     must change no verdict, neither of honest code nor of a known mistake (a params dict
     rewritten by student code, say, must be as visible as in one process). The engines'
-    agreement is shown on the local examples; the in-process audit covers the graded ones."""
+    agreement is shown on the local examples; the in-process audit covers the graded ones.
+    Verdicts only (per_check=False: each known-wrong grading stops at its first failure): the
+    in-process audit counts the kills per check."""
     code = (
         "import sys\n"
         "from grader.grading.audit import audit\n"
-        "sys.exit(audit(engine='worker', reference_runs=2, graded=False))\n"
+        "sys.exit(audit(engine='worker', reference_runs=2, graded=False, per_check=False))\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=900)
