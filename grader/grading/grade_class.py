@@ -442,7 +442,16 @@ def prepare_grading_process(course_root: str) -> None:
 
 
 def _pin_to_one_cpu(next_slot: Any) -> None:
-    """Keep this grading process, and the workers it starts, on one CPU of its own.
+    """Keep this grading process on the CPU of the next free slot (see pin_to_cpu)."""
+    with next_slot.get_lock():
+        slot = next_slot.value
+        next_slot.value += 1
+    pin_to_cpu(slot)
+
+
+def pin_to_cpu(slot: int) -> None:
+    """Keep the calling thread, and the grading processes and workers it forks, on CPU number
+    SLOT (modulo the CPUs this process may use).
 
     A check and the student's code take strict turns (every call waits for its answer), so
     the pair never needs two CPUs at once; on one CPU each round trip is spared a wake-up
@@ -450,14 +459,8 @@ def _pin_to_one_cpu(next_slot: Any) -> None:
     """
     try:
         cpus = sorted(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux: the scheduler decides
-        return
-    with next_slot.get_lock():
-        slot = next_slot.value
-        next_slot.value += 1
-    try:
         os.sched_setaffinity(0, {cpus[slot % len(cpus)]})
-    except OSError:
+    except (AttributeError, OSError):  # not Linux: the scheduler decides
         pass
 
 
