@@ -18,12 +18,14 @@ demo: setup
 report: demo
 	$(BIN)/grader report out/demo --submissions demo/submissions
 
+# The suite on two processes, each taking a whole test file at a time (module fixtures, such
+# as a class graded once for its attacks, stay in one process); `pytest` alone runs it in one.
 test: setup
 	$(BIN)/python tools/lock.py check
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/grader stubs --check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 audit: setup
 	$(BIN)/grader audit --verbose
