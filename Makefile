@@ -38,6 +38,7 @@ bench: setup
 	$(BIN)/python benchmarks/grade_throughput.py
 	$(BIN)/python benchmarks/nbgrader_class.py
 	$(BIN)/python benchmarks/report_speed.py
+	$(BIN)/python benchmarks/dask_throughput.py
 
 # Resolve pyproject.toml's dependencies anew into requirements.lock and the student
 # repository's lock (network needed); `make lock UPGRADE=1` moves every package to its newest
