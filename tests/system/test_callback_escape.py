@@ -235,3 +235,58 @@ def test_the_attacks_through_grade_nbgrader(tmp_path):
         else:
             assert scores[student] == full, student
     assert not frame.message.str.contains(HIDDEN_MARK, regex=False).any()
+
+
+SCHEDULE_PROBE = '''
+
+_honest_train = train_with_schedule
+
+
+def train_with_schedule(loss_and_grads, params, schedule, n_steps):
+    found = []
+    for name in ("__globals__", "__closure__", "__code__", "__self__", "__name__"):
+        try:
+            getattr(schedule, name)
+            found.append(name + ": reached")
+        except Exception as e:
+            found.append(name + ": " + type(e).__name__)
+    for bad in ("x", -1, 10**9, None):
+        try:
+            found.append(repr(bad) + ": " + repr(schedule(bad)))
+        except Exception as e:
+            found.append(repr(bad) + ": " + type(e).__name__)
+    try:
+        loss_and_grads("garbage")
+        found.append("loss_and_grads: answered")
+    except Exception as e:
+        found.append("loss_and_grads: " + type(e).__name__ + ": " + str(e))
+    print("PROBE", found)
+    return _honest_train(loss_and_grads, params, schedule, n_steps)
+'''
+
+
+def test_lr_schedules_callbacks_give_student_code_nothing_but_their_answers(tmp_path):
+    """lr_schedules hands student code two grader functions (the schedule and
+    loss_and_grads): probing them reaches none of their attributes, odd arguments get a
+    number or a generic failure and no grader text, and the extra calls cost only the check
+    that counts them."""
+    reference = strip_markers((ROOT / "solutions" / "lr_schedules.py").read_text())
+    (tmp_path / "class" / "mallory").mkdir(parents=True)
+    (tmp_path / "class" / "mallory" / "lr_schedules.py").write_text(reference + SCHEDULE_PROBE)
+    run = subprocess.run([str(GRADER), "grade", str(tmp_path / "class"), "--output",
+                          str(tmp_path / "out"), "--workers", "1", "--quiet"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    frame = pd.read_csv(tmp_path / "out" / "gradebook.csv", keep_default_na=False)
+    rows = frame[frame.exercise == "lr_schedules"].set_index("check")
+    failed = set(rows[rows.status != "passed"].index)
+    assert failed == {"train_with_schedule_calls_schedule_once_per_step_in_order"}, failed
+    log = "".join(p.read_text() for p in (tmp_path / "out" / "worker-logs").rglob("*")
+                  if p.is_file())
+    probes = [line for line in log.splitlines() if line.startswith("PROBE")]
+    assert probes
+    for line in probes:
+        assert "reached" not in line and "answered" not in line, line
+        assert "GraderCallbackFailed: a grader function called by your code failed" in line
+        for leak in ("Traceback", "test_lr_schedules", "tests/checks", "solutions/"):
+            assert leak not in line, line
