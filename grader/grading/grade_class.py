@@ -695,11 +695,12 @@ class FolderClass:
 
         student = result["student"]
         graded = keys.graded(result, self._digests[student][1])
+        kept = [e for e in self.exercises if e not in graded]
         book.record_student(student, result["submission_hash"], keys.course,
                             result["isolation"], result["rows"],
                             submission_times(self.root / student, list(graded)),
-                            graded=graded, kept=[e for e in self.exercises if e not in graded])
-        _write_logs(self.output, student, result.get("logs", {}))
+                            graded=graded, kept=kept)
+        _write_logs(self.output, student, result.get("logs", {}), list(graded), kept)
 
     def finish(self, book: Any, interrupted: bool) -> list[dict]:
         return book.rows()
@@ -756,23 +757,37 @@ def examples_note(secret: str | None) -> str:
 
 
 LOG_NOTE = ("# What {student}'s code printed while the checks (public and hidden) called "
-            "it, exercise by exercise.\n# For instructors only: it may show hidden inputs. "
-            "Never part of any feedback.\n")
+            "it, exercise by exercise{which}.\n# For instructors only: it may show hidden "
+            "inputs. Never part of any feedback.\n")
 
 
-def _write_logs(output: Path, student: str, logs: dict[str, str]) -> None:
-    """OUT/worker-logs/<student>/<name>.log (worker.log: what the submission's worker
-    printed), replacing the student's earlier logs. A log is an aid, not a result: failing
-    to write one is reported and grading goes on."""
+def log_name(graded: list[str], kept: list[str]) -> str:
+    """The file name of a run's log: worker.log when the student was graded whole, else
+    worker-<exercise>-... .log for the exercises regraded (each run of the same exercises
+    replaces its own file)."""
+    return "worker.log" if not kept else f"worker-{'-'.join(graded)}.log"
+
+
+def _write_logs(output: Path, student: str, logs: dict[str, str], graded: list[str],
+                kept: list[str]) -> None:
+    """OUT/worker-logs/<student>/: a student graded whole gets a fresh folder holding
+    worker.log (what the submission's worker printed); a partial regrade adds or replaces
+    only its own worker-<exercises>.log, so the earlier run's output of the exercises it did
+    not grade stays. A log is an aid, not a result: failing to write one is reported and
+    grading goes on."""
     folder = output / "worker-logs" / student
+    name = log_name(graded, kept)
+    which = "" if not kept else f" (regraded: {', '.join(graded)})"
     try:
-        shutil.rmtree(folder, ignore_errors=True)
-        for ex_id, text in logs.items():
+        if kept:
+            (folder / name).unlink(missing_ok=True)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        for text in logs.values():
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{ex_id}.log").write_text(
-                LOG_NOTE.format(student=printable(student, newlines=False)) + text,
-                encoding="utf-8",
-                errors="replace")
+            (folder / name).write_text(
+                LOG_NOTE.format(student=printable(student, newlines=False), which=which)
+                + text, encoding="utf-8", errors="replace")
     except OSError as e:
         print(f"grader grade: could not write the output log of {student!r}: {e}",
               file=sys.stderr)

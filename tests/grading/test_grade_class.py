@@ -289,3 +289,44 @@ def test_a_grading_pool_starts_its_processes_before_it_gets_a_job(tmp_path):
     assert [r["student"] for r in results] == ["s"]
     assert {row["status"] for row in results[0]["rows"]} == {"missing"}
     assert not any(p.is_alive() for p in processes)
+
+
+def test_a_partial_regrade_keeps_the_earlier_output_log(tmp_path):
+    """A student graded whole has worker.log; regrading one changed exercise adds that run's
+    own log and leaves the earlier one, whose output of the other exercise is nowhere else;
+    grading whole again leaves worker.log alone."""
+    root, out = tmp_path / "class", tmp_path / "out"
+
+    def talking(ex_id: str, version: str) -> str:
+        """The reference, each of whose functions prints a line when a check calls it (what
+        a file prints while it loads is not logged)."""
+        text = solution(ex_id)
+        for fn in load_course().exercises[ex_id].functions:
+            text += (f"\n_{fn} = {fn}\n\n\ndef {fn}(*args):\n"
+                     f"    print('called {ex_id}, {version} version')\n"
+                     f"    return _{fn}(*args)\n")
+        return text
+
+    for ex_id in load_course().exercises:
+        _write(root / "talker" / f"{ex_id}.py", talking(ex_id, "first"))
+    assert grader("grade", str(root), "--output", str(out), "--quiet").returncode == 0
+    logs = out / "worker-logs" / "talker"
+    assert sorted(p.name for p in logs.iterdir()) == ["worker.log"]
+    first = (logs / "worker.log").read_text()
+    assert "called dot_product, first version" in first
+    assert "called vector_scale, first version" in first
+
+    _write(root / "talker" / "vector_scale.py", talking("vector_scale", "second"))
+    assert grader("grade", str(root), "--output", str(out), "--quiet").returncode == 0
+    assert sorted(p.name for p in logs.iterdir()) == ["worker-vector_scale.log", "worker.log"]
+    assert (logs / "worker.log").read_text() == first
+    partial = (logs / "worker-vector_scale.log").read_text()
+    assert "(regraded: vector_scale)" in partial
+    assert "second version" in partial and "dot_product" not in partial
+
+    assert grader("grade", str(root), "--output", str(out), "--quiet", "--regrade"
+                  ).returncode == 0
+    assert sorted(p.name for p in logs.iterdir()) == ["worker.log"]
+    whole = (logs / "worker.log").read_text()
+    assert "called dot_product, first version" in whole
+    assert "called vector_scale, second version" in whole
