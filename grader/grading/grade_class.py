@@ -700,7 +700,8 @@ class FolderClass:
                             result["isolation"], result["rows"],
                             submission_times(self.root / student, list(graded)),
                             graded=graded, kept=kept)
-        _write_logs(self.output, student, result.get("logs", {}), list(graded), kept)
+        _write_log(self.output, student, result.get("logs", {}).get("worker", ""), list(graded),
+                   kept)
 
     def finish(self, book: Any, interrupted: bool) -> list[dict]:
         return book.rows()
@@ -768,8 +769,8 @@ def log_name(graded: list[str], kept: list[str]) -> str:
     return "worker.log" if not kept else f"worker-{'-'.join(graded)}.log"
 
 
-def _write_logs(output: Path, student: str, logs: dict[str, str], graded: list[str],
-                kept: list[str]) -> None:
+def _write_log(output: Path, student: str, text: str, graded: list[str],
+               kept: list[str]) -> None:
     """OUT/worker-logs/<student>/: a student graded whole gets a fresh folder holding
     worker.log (what the submission's worker printed); a partial regrade adds or replaces
     only its own worker-<exercises>.log, so the earlier run's output of the exercises it did
@@ -783,7 +784,7 @@ def _write_logs(output: Path, student: str, logs: dict[str, str], graded: list[s
             (folder / name).unlink(missing_ok=True)
         else:
             shutil.rmtree(folder, ignore_errors=True)
-        for text in logs.values():
+        if text:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / name).write_text(
                 LOG_NOTE.format(student=printable(student, newlines=False), which=which)
