@@ -30,9 +30,9 @@ from typing import Any, Generic, TypeVar
 from grader.grading.executor import ExecutorStopped
 from grader.submission.mistakes import UsageError
 
-__all__ = ["COURSE_ENV", "ONE_JOB_PER_WORKER", "DaskExecutor", "DaskGrading", "dask_client",
-           "dask_grading", "grade_task", "job_text", "mismatch", "parse_scheduler",
-           "prepare_worker", "refusal", "run_on_worker", "stop_if_refused"]
+__all__ = ["COURSE_ENV", "NO_FIXED_PORT", "ONE_JOB_PER_WORKER", "DaskExecutor", "DaskGrading",
+           "dask_client", "dask_grading", "grade_task", "job_text", "mismatch",
+           "parse_scheduler", "prepare_worker", "refusal", "run_on_worker", "stop_if_refused"]
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -48,6 +48,10 @@ CONNECT_TIMEOUT_S = 10
 # happened to wait beside one that killed the worker could be recorded crashed. At 1.0 a
 # worker holds only the job it runs.
 ONE_JOB_PER_WORKER = {"distributed.scheduler.worker-saturation": 1.0}
+# A scheduler serves HTTP (health routes) even without its dashboard, on port 8787 unless told
+# otherwise: a second local:N run on the machine then warns that the port is taken. local:N
+# has no dashboard and needs no fixed port.
+NO_FIXED_PORT = {"dashboard": False, "dashboard_address": ":0"}
 
 
 # ------------------------------------------------------------------ the scheduler
@@ -88,7 +92,8 @@ def dask_client(scheduler: str) -> Iterator[Any]:
 
         with dask.config.set(ONE_JOB_PER_WORKER):
             cluster = LocalCluster(n_workers=target, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+                                   dashboard_address=None, scheduler_kwargs=NO_FIXED_PORT,
+                                   silence_logs=logging.ERROR)
         client = Client(cluster)
     else:
         try:

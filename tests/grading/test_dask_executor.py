@@ -25,7 +25,7 @@ from support import (
     softmax_class,
 )
 
-from grader.grading.dask_executor import mismatch, parse_scheduler
+from grader.grading.dask_executor import NO_FIXED_PORT, mismatch, parse_scheduler
 from grader.submission.mistakes import UsageError
 
 DASK = ROOT / ".venv" / "bin" / "dask"
@@ -314,7 +314,8 @@ def test_a_job_that_kills_its_worker_is_crashed_once_after_the_bounded_tries():
     # The scheduler as local:N configures it; one retry instead of three keeps it short.
     with dask.config.set({**ONE_JOB_PER_WORKER, "distributed.scheduler.allowed-failures": 1}), \
             LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                         dashboard_address=None) as cluster, Client(cluster) as client:
+                         dashboard_address=None, scheduler_kwargs=NO_FIXED_PORT
+                         ) as cluster, Client(cluster) as client:
         executor = DaskExecutor(
             client, _kill_my_worker_for_poison, encode=lambda job: job.student,
             decode=lambda job, text, worker: {"student": job.student, "text": text},
