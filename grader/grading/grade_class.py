@@ -762,13 +762,6 @@ LOG_NOTE = ("# What {student}'s code printed while the checks (public and hidden
             "inputs. Never part of any feedback.\n")
 
 
-def log_name(graded: list[str], kept: list[str]) -> str:
-    """The file name of a run's log: worker.log when the student was graded whole, else
-    worker-<exercise>-... .log for the exercises regraded (each run of the same exercises
-    replaces its own file)."""
-    return "worker.log" if not kept else f"worker-{'-'.join(graded)}.log"
-
-
 def _write_log(output: Path, student: str, text: str, graded: list[str],
                kept: list[str]) -> None:
     """OUT/worker-logs/<student>/: a student graded whole gets a fresh folder holding
@@ -777,7 +770,7 @@ def _write_log(output: Path, student: str, text: str, graded: list[str],
     not grade stays. A log is an aid, not a result: failing to write one is reported and
     grading goes on."""
     folder = output / "worker-logs" / student
-    name = log_name(graded, kept)
+    name = "worker.log" if not kept else f"worker-{'-'.join(graded)}.log"
     which = "" if not kept else f" (regraded: {', '.join(graded)})"
     try:
         if kept:
