@@ -700,8 +700,8 @@ class FolderClass:
                             result["isolation"], result["rows"],
                             submission_times(self.root / student, list(graded)),
                             graded=graded, kept=kept)
-        _write_log(self.output, student, result.get("logs", {}).get("worker", ""), list(graded),
-                   kept)
+        write_worker_log(self.output, student, result.get("logs", {}).get("worker", ""),
+                         list(graded), kept)
 
     def finish(self, book: Any, interrupted: bool) -> list[dict]:
         return book.rows()
@@ -762,7 +762,7 @@ LOG_NOTE = ("# What {student}'s code printed while the checks (public and hidden
             "inputs. Never part of any feedback.\n")
 
 
-def _write_log(output: Path, student: str, text: str, graded: list[str],
+def write_worker_log(output: Path, student: str, text: str, graded: list[str],
                kept: list[str]) -> None:
     """OUT/worker-logs/<student>/: a student graded whole gets a fresh folder holding
     worker.log (what the submission's worker printed); a partial regrade adds or replaces

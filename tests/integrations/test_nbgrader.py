@@ -228,6 +228,11 @@ def bad_class(course, tmp_path_factory):
         write_submission(course, student, ASSIGNMENT, {"softmax_ce.ipynb": notebook})
     write_submission(course, "extra_and_missing", ASSIGNMENT,
                      {"scratch.ipynb": _variants(released)["control"]})
+    talker = copy.deepcopy(_variants(released)["control"])  # prints when softmax is called
+    cell = next(c for c in talker.cells if "def softmax(" in c.source)
+    cell.source += ("\n\n_softmax = softmax\n\n\ndef softmax(logits):\n"
+                    "    print('talker called softmax')\n    return _softmax(logits)\n")
+    write_submission(course, "talker", ASSIGNMENT, {"softmax_ce.ipynb": talker})
     run = subprocess.run([str(GRADER), "grade", "--nbgrader", str(course), ASSIGNMENT,
                           "--workers", "2"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -263,6 +268,18 @@ def test_bad_files_and_missing_notebooks_get_a_status_and_the_run_goes_on(bad_cl
                           ("reordered", "reordered"), ("duplicated", "duplicated"),
                           ("stripped", "without their nbgrader metadata")]:
         assert re.search(rf"{student}: softmax_ce: .*{re.escape(note)}", stdout), (student, stdout)
+
+
+def test_what_a_students_code_prints_goes_to_the_instructors_log_only(course, bad_class):
+    """grade --nbgrader keeps the worker's output as grader grade does: in
+    OUT/worker-logs/<student>/worker.log, never in the gradebook's messages."""
+    _, frame = bad_class
+    logs = course / "grader_gradebook" / ASSIGNMENT / "worker-logs"
+    assert "talker called softmax" in (logs / "talker" / "worker.log").read_text()
+    assert not (logs / "control").exists()  # it printed nothing
+    assert not frame.message.str.contains("talker called").any()
+    talker = frame[(frame.student == "talker") & ~frame.check.str.startswith("written_")]
+    assert (talker.status == "passed").all(), talker.message.tolist()
 
 
 def test_nbgrader_gradebook_gets_the_secure_scores_for_every_student(course, bad_class):
@@ -304,7 +321,7 @@ def test_autograded_notebooks_are_valid_notebooks_as_nbformat_writes_them(course
     # They are written without nbformat.writes' validation (it cost as much as the writing):
     # what the bad, missing and odd notebooks of the class turn into must still be valid.
     paths = sorted((course / "autograded").glob(f"*/{ASSIGNMENT}/*.ipynb"))
-    assert len(paths) == len(STRUCTURE + ["invalid_json", "extra_and_missing"]) * len(
+    assert len(paths) == len(STRUCTURE + ["invalid_json", "extra_and_missing", "talker"]) * len(
         load_course().exercises)
     for path in paths:
         text = path.read_text()

@@ -183,6 +183,7 @@ class NbgraderClass:
         check_against_gradebook(self.work)
 
     def record(self, book: Any, keys: Keys, result: dict[str, Any]) -> None:
+        from grader.grading.grade_class import write_worker_log
         from grader.submission.times import submission_times
 
         work = self.work
@@ -206,6 +207,8 @@ class NbgraderClass:
         book.record_student(student.name, digest, keys.course, result["isolation"], rows,
                             submission_times(student.folder, graded),
                             graded=by_exercise, kept=kept)
+        write_worker_log(self.output, student.name, result.get("logs", {}).get("worker", ""),
+                         graded, kept)
 
     def finish(self, book: Any, interrupted: bool) -> list[dict]:
         if not interrupted:
