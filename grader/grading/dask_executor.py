@@ -170,31 +170,40 @@ class DaskExecutor(Generic[J, R]):
     def _result(self, job: J, future: Any) -> R:
         from distributed.client import FutureCancelledError
 
-        if future.status == "finished":
+        if future.status != "finished":
+            if future.status == "cancelled" or self._client.status != "running":
+                raise ExecutorStopped(self._scheduler_lost())
             try:
-                text = future.result()
-                wrapper = json.loads(text)
-                worker, result = wrapper["worker"], wrapper["result"]
-                if type(worker) is not str or type(result) is not str:
-                    raise ValueError("malformed")
-            except (ValueError, KeyError, TypeError) as e:
-                return self._lost(job, ValueError(f"the Dask worker sent a malformed result "
-                                                  f"({e})"))
-            self.workers.add(worker)
-            return self._decode(job, result, worker)
-        if future.status == "cancelled" or self._client.status != "running":
-            raise ExecutorStopped(self._scheduler_lost())
+                # Waits: a future as_completed gave as done whose result was lost with its
+                # worker since then is computed again, and ends finished or in error.
+                error = future.exception()
+            except FutureCancelledError:
+                raise ExecutorStopped(self._scheduler_lost()) from None
+            if error is not None:
+                if str(error).startswith("Error during deserialization of the task graph"):
+                    # The scheduler itself could not load the grader's task: so would it for
+                    # every other job.
+                    raise ExecutorStopped(
+                        "the Dask scheduler could not load the grader's task: the scheduler "
+                        "and every worker need the grader installed, in the same locked "
+                        "environment.")
+                return self._lost(job, error)
         try:
-            error = future.exception()
+            text = future.result()
         except FutureCancelledError:
             raise ExecutorStopped(self._scheduler_lost()) from None
-        if str(error).startswith("Error during deserialization of the task graph"):
-            # The scheduler itself could not load the grader's task: so would it for
-            # every other job.
-            raise ExecutorStopped(
-                "the Dask scheduler could not load the grader's task: the scheduler and "
-                "every worker need the grader installed, in the same locked environment.")
-        return self._lost(job, error)
+        except Exception as error:  # its computation again failed in between
+            return self._lost(job, error)
+        try:
+            wrapper = json.loads(text)
+            worker, result = wrapper["worker"], wrapper["result"]
+            if type(worker) is not str or type(result) is not str:
+                raise ValueError("malformed")
+        except (ValueError, KeyError, TypeError) as e:
+            return self._lost(job, ValueError(f"the Dask worker sent a malformed result "
+                                              f"({e})"))
+        self.workers.add(worker)
+        return self._decode(job, result, worker)
 
     def _scheduler_lost(self) -> str:
         address = getattr(self._client.scheduler, "address", None) or "its address"

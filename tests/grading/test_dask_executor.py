@@ -3,6 +3,7 @@ worker and a killed coordinator, and refuses a worker whose grader differs."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -371,3 +372,41 @@ def test_the_coordinator_imports_nothing_while_dask_threads_run(tmp_path):
         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     assert late.read_text().split() == []
+
+
+class _RecomputedFuture:
+    """A future as_completed gave as done whose result was then lost with its worker (the
+    worker died running another job): Dask computes it again, and exception() waits for
+    that. WHY is the recomputation's error, or None when it finished."""
+
+    def __init__(self, why: BaseException | None) -> None:
+        self.status, self.why = "lost", why
+
+    def exception(self) -> BaseException | None:
+        self.status = "error" if self.why else "finished"
+        return self.why
+
+    def result(self) -> str:
+        if self.why:
+            raise self.why
+        return json.dumps({"worker": "tcp://10.0.0.7:4242", "result": "graded ada"})
+
+
+class _RunningClient:
+    status = "running"
+
+
+def test_a_result_lost_with_its_worker_is_waited_for_not_recorded_lost():
+    """Seen under load in make test: ada's job finished on a worker that then died running
+    another job; her future was no longer finished when its turn came, and she was recorded
+    crashed although Dask computed her result again."""
+    from grader.grading.dask_executor import DaskExecutor
+
+    executor = DaskExecutor(_RunningClient(), str, encode=str,
+                            decode=lambda job, text, worker: ("graded", job, text, worker),
+                            lost=lambda job, error: ("lost", job, error), window=1)
+    assert executor._result("ada", _RecomputedFuture(None)) == (
+        "graded", "ada", "graded ada", "tcp://10.0.0.7:4242")
+    assert executor.workers == {"tcp://10.0.0.7:4242"}
+    died = RuntimeError("KilledWorker: it died again")
+    assert executor._result("ben", _RecomputedFuture(died)) == ("lost", "ben", died)
