@@ -31,8 +31,8 @@ from grader.grading.executor import ExecutorStopped
 from grader.submission.mistakes import UsageError
 
 __all__ = ["COURSE_ENV", "NO_FIXED_PORT", "ONE_JOB_PER_WORKER", "DaskExecutor", "DaskGrading",
-           "dask_client", "dask_grading", "grade_task", "job_text", "mismatch",
-           "parse_scheduler", "prepare_worker", "refusal", "run_on_worker", "stop_if_refused"]
+           "accepted", "dask_client", "dask_grading", "grade_task", "job_text", "mismatch",
+           "parse_scheduler", "prepare_worker", "refusal", "run_on_worker"]
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -360,10 +360,16 @@ def mismatch(worker: str, here: dict[str, str], there: dict[str, str]) -> str:
                      newlines=False)
 
 
-def stop_if_refused(data: Any, worker: str, components: dict[str, str]) -> None:
-    """Raise ExecutorStopped if DATA (a decoded result) is a worker's refusal."""
+def accepted(text: str, worker: str, components: dict[str, str]) -> Any:
+    """A task's result TEXT from WORKER decoded (None if it is not JSON); raises
+    ExecutorStopped if it is the refusal of a worker whose grader differs from COMPONENTS
+    or that has no course."""
     from grader.printable import printable
 
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
     if type(data) is dict and type(data.get("refused")) is dict:
         there = {str(k): str(v) for k, v in data["refused"].items()}
         raise ExecutorStopped(mismatch(worker, components, there))
@@ -372,6 +378,7 @@ def stop_if_refused(data: Any, worker: str, components: dict[str, str]) -> None:
             f"Dask worker {worker} cannot load the course: {data['no course'][:500]} "
             f"(set ${COURSE_ENV} on the worker to the course's folder on its node)",
             newlines=False))
+    return data
 
 
 class DaskGrading(DaskExecutor[Any, dict[str, Any]]):
@@ -383,32 +390,28 @@ class DaskGrading(DaskExecutor[Any, dict[str, Any]]):
         from grader.authoring.checks import secret_fingerprint
         from grader.course.model import load_course
         from grader.engine.grader_key import grader_key, key_components
-        from grader.grading.grade_class import _lost_job
+        from grader.grading.grade_class import lost_job
 
         self._course = load_course()
         self._key = grader_key()
         self._components = key_components(self._course, secret_fingerprint())
         super().__init__(client, grade_task, encode=self._job_text, decode=self._job_result,
-                         lost=_lost_job)
+                         lost=lost_job)
 
     def _job_text(self, job: Any) -> str:
-        from grader.grading.grade_class import _selected
+        from grader.grading.grade_class import selected_exercises
 
         # The exercises the local pool would grade (a rerun: those whose file or key changed).
         return job_text(self._course, self._key, self._components, Path(job.folder),
-                        {"student": job.student}, _selected(self._course, job))
+                        {"student": job.student}, selected_exercises(self._course, job))
 
     def _job_result(self, job: Any, text: str, worker: str) -> dict[str, Any]:
-        from grader.grading.grade_class import _failed_job, job_result
+        from grader.grading.grade_class import failed_job, job_result
 
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
-        stop_if_refused(data, worker, self._components)
+        data = accepted(text, worker, self._components)
         graded = data.get("graded") if type(data) is dict else None
         if type(graded) is not dict:
-            return _failed_job(job, "the Dask worker sent a malformed result")
+            return failed_job(job, "the Dask worker sent a malformed result")
         return job_result(job, graded)
 
 

@@ -57,7 +57,7 @@ class Job:
     exercises: tuple[str, ...] | None = None
 
 
-def _selected(course: Course, job: Job | list[str] | tuple[str, ...] | None) -> list[str]:
+def selected_exercises(course: Course, job: Job | list[str] | tuple[str, ...] | None) -> list[str]:
     """The ids of the exercises JOB grades (a Job, or its exercises), in course order."""
     exercises = job.exercises if isinstance(job, Job) else job
     if exercises is None:
@@ -77,8 +77,7 @@ def grade_job(job: Job) -> dict[str, Any]:
     and checks what comes back against the course before it becomes rows (job_result). A
     Dask worker (grader.grading.dask_executor) runs grade_files on the files a job carries,
     and the coordinator runs job_result: both paths share every rule."""
-    use_profile()
-    selected = _selected(load_course(), job)
+    selected = selected_exercises(load_course(), job)
     files, unusable = read_submission(Path(job.folder), selected)
     return job_result(job, grade_files(files, unusable, selected))
 
@@ -99,7 +98,7 @@ def grade_files(files: dict[str, bytes], unusable: dict[str, str],
 
     use_profile()
     course = load_course()
-    selected = _selected(course, exercises)
+    selected = selected_exercises(course, exercises)
     graded = [course.exercises[ex_id] for ex_id in selected]
     copy = write_copy(files)
     isolation.seal(str(copy))  # readable by the grading process's uid, writable by none
@@ -132,16 +131,16 @@ def job_result(job: Job, graded: dict[str, Any]) -> dict[str, Any]:
     from grader.sandbox.grading_process import GradingProcessFailed
 
     if "failed" in graded:
-        return _failed_job(job, str(graded["failed"]))
+        return failed_job(job, str(graded["failed"]))
     course = load_course()
-    selected = _selected(course, job)
+    selected = selected_exercises(course, job)
     out, isolation = graded.get("out"), graded.get("isolation")
     try:
         if type(out) is not dict or type(isolation) is not str:
             raise GradingProcessFailed("the grading process sent a malformed result")
         results = _checked_results(out, course, selected)
     except GradingProcessFailed as e:
-        return _failed_job(job, str(e))
+        return failed_job(job, str(e))
     log = printable(out["log"][:MAX_LOG_CHARS])
     return {"student": job.student, "submission_hash": job.submission_hash,
             "exercises": selected, "isolation": printable(isolation[:500], newlines=False),
@@ -477,19 +476,22 @@ class GradingPool(LocalPool[Job, dict[str, Any]]):
         # The processes grade COURSE (default: the process course), told by its root, so
         # that however they start they load the course the parent grades.
         course = course or load_course()
-        super().__init__(grade_job, workers, lost=_lost_job,
+        super().__init__(grade_job, workers, lost=lost_job,
                          initializer=_init_grading_process,
                          initargs=(multiprocessing.Value("i", 0), str(course.root)),
                          start_now=True)
 
 
-def _lost_job(job: Job, error: BaseException) -> dict[str, Any]:
-    return _failed_job(job, f"{type(error).__name__}: {error}")
+def lost_job(job: Job, error: BaseException) -> dict[str, Any]:
+    """JOB's result when its executor lost it to ERROR (a dead worker, a task that raised)."""
+    return failed_job(job, f"{type(error).__name__}: {error}")
 
 
-def _failed_job(job: Job, why: str) -> dict[str, Any]:
+def failed_job(job: Job, why: str) -> dict[str, Any]:
+    """JOB's result when it could not be graded (WHY, for the instructor's log): every check
+    of its exercises "crashed", and its hash marked incomplete so the next run grades it."""
     course = load_course()
-    selected = _selected(course, job)
+    selected = selected_exercises(course, job)
     results = [r for ex in selected for r in missing_results(
         checks_for(ex, include_hidden=True), "crashed",
         "The grader could not finish this submission; it will be graded again on the next "

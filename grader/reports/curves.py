@@ -470,11 +470,7 @@ class DaskCurves(DaskExecutor[tuple[str, str, str], dict[str, Any]]):
 
     def _job_result(self, job: tuple[str, str, str], text: str, worker: str
                     ) -> dict[str, Any]:
-        from grader.grading.dask_executor import stop_if_refused
+        from grader.grading.dask_executor import accepted
 
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
-        stop_if_refused(data, worker, self._components)
+        data = accepted(text, worker, self._components)
         return self._checked(job, data.get("curves") if type(data) is dict else None)

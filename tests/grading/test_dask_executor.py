@@ -309,7 +309,7 @@ def test_a_job_that_kills_its_worker_is_crashed_once_after_the_bounded_tries():
     from distributed import Client, LocalCluster
 
     from grader.grading.dask_executor import ONE_JOB_PER_WORKER, DaskExecutor
-    from grader.grading.grade_class import Job, _lost_job
+    from grader.grading.grade_class import Job, lost_job
 
     jobs = [Job(name, "", "") for name in ("ada", "poison", "ben", "cai")]
     # The scheduler as local:N configures it; one retry instead of three keeps it short.
@@ -320,7 +320,7 @@ def test_a_job_that_kills_its_worker_is_crashed_once_after_the_bounded_tries():
         executor = DaskExecutor(
             client, _kill_my_worker_for_poison, encode=lambda job: job.student,
             decode=lambda job, text, worker: {"student": job.student, "text": text},
-            lost=_lost_job)
+            lost=lost_job)
         results = list(executor.results(jobs))
         client.wait_for_workers(2, timeout=60)  # their nannies restarted them
     by_student = {r["student"]: r for r in results}
