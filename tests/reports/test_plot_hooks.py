@@ -81,3 +81,35 @@ def test_grade_then_report_plots_the_students_curve_from_the_hook(tmp_path):
     bob = (out / "reports" / "students" / "bob" / "feedback.html").read_text()
     assert 'id="plots" src="data:image/png;base64,' in ann and "plot-notes" not in ann
     assert "scale: not plotted" in bob
+
+
+@pytest.mark.slow
+def test_report_curves_on_a_dask_cluster_are_the_local_pools(tmp_path):
+    """`grader report --submissions --scheduler local:1` traces on a Dask worker (the files
+    cross as JSON, the worker checks its grader key) and stores the same curves as the
+    local pool."""
+    root = tmp_path / "class"
+    (root / "ann").mkdir(parents=True)
+    (root / "ann" / "vector_scale.py").write_text(
+        "import numpy as np\ndef scale(v, c):\n    return 2 * c * np.asarray(v, dtype=float)\n")
+    (root / "bob").mkdir()
+    (root / "bob" / "vector_scale.py").write_text("def scale(v, c):\n    raise ValueError('no')\n")
+    env = {**os.environ, "GRADER_COURSE_ROOT": str(FIXTURE_COURSE)}
+
+    def run(*args: str) -> None:
+        done = subprocess.run([str(GRADER), *args], env=env, cwd=FIXTURE_COURSE,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    local, dask = tmp_path / "local", tmp_path / "dask"
+    run("grade", str(root), "--output", str(local), "--workers", "1")
+    shutil.copytree(local, dask)
+    run("report", str(local), "--submissions", str(root), "--format", "feedback", "--workers", "1")
+    run("report", str(dask), "--submissions", str(root), "--format", "feedback",
+        "--scheduler", "local:1")
+    stored = []
+    for out in (local, dask):
+        with sqlite3.connect(out / "curves.sqlite") as db:
+            stored.append(sorted(db.execute('SELECT "student", "data" FROM curves')))
+    assert [s for s, _ in stored[0]] == ["ann", "bob"]
+    assert stored[1] == stored[0]
