@@ -165,10 +165,14 @@ def _exercise_files(course: Course, exercise_id: str) -> list[Path]:
             course.solutions_dir / f"{exercise_id}.py"]
 
 
+def _file_digest(path: Path) -> str:
+    """The SHA-256 of the file's bytes, or "absent"."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
+
+
 def _file_record(course: Course, path: Path) -> str:
     name = f"course/{path.relative_to(course.root).as_posix()}"
-    content = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
-    return f"{name}\0{content}\n"
+    return f"{name}\0{_file_digest(path)}\n"
 
 
 def _shared_digest(course: Course, secret: str | None) -> str:
@@ -193,9 +197,7 @@ def _shared_digest(course: Course, secret: str | None) -> str:
                   .encode())
     records = [_file_record(course, p) for p in files]
     for name in SCORING_MODULES:
-        path = here / name
-        content = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
-        records.append(f"grader/{name}\0{content}\n")
+        records.append(f"grader/{name}\0{_file_digest(here / name)}\n")
     for record in sorted(records):
         digest.update(record.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
@@ -281,8 +283,7 @@ def key_components(course: Course, secret: str | None) -> dict[str, str]:
     here = _grader_dir()
     files += [(f"grader/{name}", here / name) for name in SCORING_MODULES]
     for name, path in sorted(files):
-        parts[name] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() \
-            else "absent"
+        parts[name] = _file_digest(path)
     for ex_id, key in exercise_keys_of(course, secret).items():
         parts[f"exercise {ex_id}"] = key
     return parts
