@@ -12,6 +12,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,13 +58,20 @@ def test_a_hook_without_draw_is_a_course_error_naming_its_file(tmp_path):
         plot_hooks(load_course(root))
 
 
-def test_grade_then_report_plots_the_students_curve_from_the_hook(tmp_path):
+def _two_students(tmp_path: Path) -> Path:
+    """A class of ann (a scale twice too large, whose curve plots) and bob (whose scale
+    raises)."""
     root = tmp_path / "class"
     (root / "ann").mkdir(parents=True)
     (root / "ann" / "vector_scale.py").write_text(
         "import numpy as np\ndef scale(v, c):\n    return 2 * c * np.asarray(v, dtype=float)\n")
     (root / "bob").mkdir()
     (root / "bob" / "vector_scale.py").write_text("def scale(v, c):\n    raise ValueError('no')\n")
+    return root
+
+
+def test_grade_then_report_plots_the_students_curve_from_the_hook(tmp_path):
+    root = _two_students(tmp_path)
     env = {**os.environ, "GRADER_COURSE_ROOT": str(FIXTURE_COURSE)}
     out = tmp_path / "out"
     for args in (["grade", str(root), "--output", str(out), "--workers", "1"],
@@ -88,12 +96,7 @@ def test_report_curves_on_a_dask_cluster_are_the_local_pools(tmp_path):
     """`grader report --submissions --scheduler local:1` traces on a Dask worker (the files
     cross as JSON, the worker checks its grader key) and stores the same curves as the
     local pool."""
-    root = tmp_path / "class"
-    (root / "ann").mkdir(parents=True)
-    (root / "ann" / "vector_scale.py").write_text(
-        "import numpy as np\ndef scale(v, c):\n    return 2 * c * np.asarray(v, dtype=float)\n")
-    (root / "bob").mkdir()
-    (root / "bob" / "vector_scale.py").write_text("def scale(v, c):\n    raise ValueError('no')\n")
+    root = _two_students(tmp_path)
     env = {**os.environ, "GRADER_COURSE_ROOT": str(FIXTURE_COURSE)}
 
     def run(*args: str) -> None:
